@@ -1,0 +1,49 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { listMailbox, readMailboxMessage } from '../../local/mailcatcher.ts';
+import { NotFound } from '../../core/errors.ts';
+import type { AppDeps } from '../app.ts';
+
+const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
+
+/** The built-in mail catcher's messages, so a local install can read what it sent. */
+export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = async (app, { pages, dir }) => {
+  const html = 'text/html; charset=utf-8';
+
+  app.get('/mailbox', { config: { page: true } }, async (_req, reply) => {
+    const messages = (await listMailbox(dir)).map((m) => ({ ...m, received: when(m.receivedAt) }));
+    return reply.type(html).send(pages.render('mailbox', 'Mailbox', { messages }));
+  });
+
+  const load = async (id: string) => {
+    const m = await readMailboxMessage(dir, id);
+    if (!m) throw new NotFound('No such message in the local mailbox.');
+    return m;
+  };
+
+  app.get<{ Params: { id: string } }>('/mailbox/:id', { config: { page: true } }, async (req, reply) => {
+    const { parsed } = await load(req.params.id);
+    const links = [...new Set([...(parsed.text ?? '').matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]))];
+    const headers = [...parsed.headerLines].map((h) => h.line).join('\n');
+    return reply.type(html).send(
+      pages.render('mail', parsed.subject ?? 'Message', {
+        id: req.params.id,
+        subject: parsed.subject ?? '(no subject)',
+        from: parsed.from?.text ?? '',
+        to: [parsed.to ?? []].flat().map((a) => a.text).join(', '),
+        received: when(parsed.date ?? new Date()),
+        text: parsed.text ?? '',
+        links,
+        headers,
+      }),
+    );
+  });
+
+  // The message's own HTML, shown in a sandboxed frame that runs no script.
+  app.get<{ Params: { id: string } }>('/mailbox/:id/html', async (req, reply) => {
+    const { parsed } = await load(req.params.id);
+    return reply
+      .header('content-security-policy', "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
+      .type(html)
+      .send(parsed.html || '<p>(no HTML part)</p>');
+  });
+};

@@ -1,0 +1,72 @@
+import { type Clock, systemClock } from './core/clock.ts';
+import type { Config } from './core/config.ts';
+import { createDb } from './core/db.ts';
+import type { Logger } from './core/logger.ts';
+import { createQueues } from './core/queues.ts';
+import { resolveTokenSecrets } from './core/secrets.ts';
+import { createTokens } from './core/tokens.ts';
+import { createPlanner } from './digests/planner.ts';
+import { createDigestSender } from './digests/sender.ts';
+import { createDigestService } from './digests/service.ts';
+import { createMailer } from './mail/mailer.ts';
+import { createEmailTemplates } from './mail/templates.ts';
+import { createConfirmationMailer } from './subscribers/confirmation.ts';
+import { createLinks } from './subscribers/links.ts';
+import { createSubscriptionService } from './subscribers/service.ts';
+
+export interface Endpoints {
+  databaseUrl: string;
+  redisUrl: string;
+  smtpUrl: string;
+  /** Where the built-in mail catcher keeps messages, when it is in use. */
+  mailboxDir?: string;
+}
+
+/** The composition root: every service built once from config and the servers' addresses. */
+export function composeServices(config: Config, endpoints: Endpoints, log: Logger, clock: Clock = systemClock) {
+  const db = createDb(endpoints.databaseUrl, { onError: (e) => log.warn({ err: e }, 'idle database connection lost') });
+  const queues = createQueues(endpoints.redisUrl, config.queuePrefix);
+  const tokens = createTokens(resolveTokenSecrets(config.tokenSecrets, config.dataDir));
+  const links = createLinks(config.publicUrl, tokens, config.confirmTtlHours);
+  const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom });
+  const templates = createEmailTemplates();
+  const subscriptions = createSubscriptionService({ db, queues, tokens, clock });
+  const confirmations = createConfirmationMailer({
+    db,
+    mailer,
+    templates,
+    links,
+    clock,
+    confirmTtlHours: config.confirmTtlHours,
+  });
+  const planner = createPlanner({ db, batchSize: config.digestBatchSize });
+  const sender = createDigestSender({ db, mailer, templates, links, log, messageIdDomain: mailDomain(config) });
+  const digests = createDigestService({ planner, sender, queues, log, sendAttempts: config.sendAttempts });
+
+  return {
+    config,
+    endpoints,
+    log,
+    clock,
+    db,
+    queues,
+    tokens,
+    links,
+    mailer,
+    subscriptions,
+    confirmations,
+    digests,
+    async close() {
+      mailer.close();
+      await queues.close();
+      await db.close();
+    },
+  };
+}
+
+export type Services = ReturnType<typeof composeServices>;
+
+function mailDomain(config: Config): string {
+  const m = /@([A-Za-z0-9.-]+)/.exec(config.mailFrom);
+  return m?.[1] ?? new URL(config.publicUrl).hostname;
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ROOT } from './paths.ts';
+
+export const ROLES = ['api', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)), {
+      message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    });
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** Every setting Paperboy reads from the environment, with its default. */
+export const EnvSchema = z.object({
+  ROLES: z
+    .string()
+    .default(ROLES.join(','))
+    .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(ROLES)).min(1)),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().default('127.0.0.1'),
+  PUBLIC_URL: optionalUrl(['http', 'https']),
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  SMTP_URL: optionalUrl(['smtp', 'smtps']),
+  DATA_DIR: z.string().default('.data'),
+  MAIL_FROM: z.string().default('Paperboy <paperboy@localhost>'),
+  TOKEN_SECRETS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined))
+    .refine((v) => v === undefined || v.every((s) => s.length >= 32), {
+      message: 'expected comma-separated secrets of at least 32 characters each',
+    }),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('paperboy'),
+  DIGEST_BATCH_SIZE: int(200, 1, 10_000),
+  DIGEST_TICK_SECONDS: int(60, 1, 86_400),
+  SEND_ATTEMPTS: int(8, 1, 100),
+  CONFIRM_TTL_HOURS: int(24 * 7, 1, 24 * 90),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once; a bad value names the variable and what was expected. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    roles: new Set<Role>(e.ROLES),
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    dataDir: path.resolve(ROOT, e.DATA_DIR),
+    mailFrom: e.MAIL_FROM,
+    tokenSecrets: e.TOKEN_SECRETS,
+    queuePrefix: e.QUEUE_PREFIX,
+    digestBatchSize: e.DIGEST_BATCH_SIZE,
+    digestTickSeconds: e.DIGEST_TICK_SECONDS,
+    sendAttempts: e.SEND_ATTEMPTS,
+    confirmTtlHours: e.CONFIRM_TTL_HOURS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

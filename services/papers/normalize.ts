@@ -1,0 +1,17 @@
+/** Collapses whitespace runs (titles and abstracts arrive with newlines and double spaces). */
+export function cleanText(s: string): string {
+  return s.normalize('NFKC').replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The key that makes one paper one row whatever its source: case, accents, punctuation and
+ * spacing differences vanish ("LoQT: Low-Rank Adapters" and "loqt low rank adapters" agree).
+ */
+export function titleKey(title: string): string {
+  return title
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
