@@ -29,13 +29,15 @@ async function main(argv: string[]) {
   }
   const config = loadConfig();
   // The CLI's own output is its result; logs go to stderr, quieter unless asked for.
-  const log = createLogger(command === 'start' ? config.logLevel : process.env.LOG_LEVEL ?? 'warn');
+  const log = createLogger(command === 'start' ? config.logLevel : (process.env.LOG_LEVEL ?? 'warn'));
 
   switch (command) {
     case 'start': {
       const running = await startPaperboy(config, log);
       const { infra } = running;
-      console.log(`Paperboy is running${running.url ? ` at ${running.url}` : ''} (roles: ${[...config.roles].join(', ')})`);
+      console.log(
+        `Paperboy is running${running.url ? ` at ${running.url}` : ''} (roles: ${[...config.roles].join(', ')})`,
+      );
       if (infra.mailboxDir && running.url) console.log(`Mail it sends is caught locally: ${running.url}/mailbox`);
       let stopping = false;
       const shutdown = (signal: string) => {

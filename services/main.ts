@@ -4,7 +4,7 @@ import { composeServices, type Services } from './compose.ts';
 import type { Config } from './core/config.ts';
 import type { Logger } from './core/logger.ts';
 import { migrate } from './core/migrate.ts';
-import { resolveInfrastructure, type Infrastructure } from './local/stack.ts';
+import { type Infrastructure, resolveInfrastructure } from './local/stack.ts';
 import { loadSeeds } from './papers/ingest.ts';
 import { startScheduler } from './scheduler/index.ts';
 import { startWorkers } from './worker/index.ts';

@@ -22,7 +22,12 @@ export const EnvSchema = z.object({
   ROLES: z
     .string()
     .default(ROLES.join(','))
-    .transform((v) => v.split(',').map((r) => r.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(ROLES)).min(1)),
   PORT: int(3000, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
@@ -35,7 +40,14 @@ export const EnvSchema = z.object({
   TOKEN_SECRETS: z
     .string()
     .optional()
-    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined))
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
+    )
     .refine((v) => v === undefined || v.every((s) => s.length >= 32), {
       message: 'expected comma-separated secrets of at least 32 characters each',
     }),

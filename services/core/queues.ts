@@ -37,14 +37,14 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function redisOptions(url: string, role: 'producer' | 'worker'): RedisOptions {
+export function redisOptions(role: 'producer' | 'worker'): RedisOptions {
   return role === 'worker'
     ? { maxRetriesPerRequest: null }
     : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
 }
 
 export function createQueues(redisUrl: string, prefix: string): Queues {
-  const connection = new Redis(redisUrl, redisOptions(redisUrl, 'producer'));
+  const connection = new Redis(redisUrl, redisOptions('producer'));
   connection.on('error', () => {}); // reported by the failing `add`; reconnects on its own
   const queues = new Map<QueueName, Queue>();
   const get = (name: QueueName) => {
@@ -76,7 +76,7 @@ export function createWorker<Q extends QueueName>(
   handlers: Handlers<Q>,
   opts: Omit<WorkerOptions, 'connection' | 'prefix'> = {},
 ): Worker {
-  const connection = new Redis(redisUrl, redisOptions(redisUrl, 'worker'));
+  const connection = new Redis(redisUrl, redisOptions('worker'));
   const worker = new Worker(
     queue,
     async (job) => {

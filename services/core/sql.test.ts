@@ -25,7 +25,7 @@ UPDATE t SET x = $1
   it('fails at load when a name is missing or unexpected', () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'sql-')), 'q.sql');
     writeFileSync(file, text);
-    expect(loadQueries(file, ['first-query', 'second'])['second']).toContain('UPDATE');
+    expect(loadQueries(file, ['first-query', 'second']).second).toContain('UPDATE');
     expect(() => loadQueries(file, ['first-query', 'second', 'third'])).toThrow(/missing queries third/);
     expect(() => loadQueries(file, ['first-query'])).toThrow(/unexpected queries second/);
   });

@@ -32,7 +32,10 @@ export interface PlannedBatch {
 export function createPlanner({ db, batchSize }: { db: Db; batchSize: number }) {
   async function planBatch(at: Date): Promise<PlannedBatch> {
     return db.tx(async (client) => {
-      const due = await client.query<{ id: number; digest_date: string }>(sql['claim-due-subscribers'], [at, batchSize]);
+      const due = await client.query<{ id: number; digest_date: string }>(sql['claim-due-subscribers'], [
+        at,
+        batchSize,
+      ]);
       if (due.rowCount === 0) return { claimed: 0, queued: [], skipped: 0 };
       const inserted = await client.query<{ id: number }>(sql['insert-deliveries'], [
         due.rows.map((r) => r.id),
@@ -42,7 +45,10 @@ export function createPlanner({ db, batchSize }: { db: Db; batchSize: number }) 
       if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: 0 };
       await client.query(ranking['pick-papers-for-deliveries'], [ids]);
       const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
-      const queued = settled.rows.filter((r) => r.status === 'queued').map((r) => r.id).sort((a, b) => a - b);
+      const queued = settled.rows
+        .filter((r) => r.status === 'queued')
+        .map((r) => r.id)
+        .sort((a, b) => a - b);
       return { claimed: due.rows.length, queued, skipped: settled.rows.length - queued.length };
     });
   }

@@ -21,7 +21,12 @@ export interface DigestRecipient {
 
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
-export function scheduleText(s: { frequency: 'daily' | 'weekly'; sendHour: number; sendWeekday: number; timezone: string }) {
+export function scheduleText(s: {
+  frequency: 'daily' | 'weekly';
+  sendHour: number;
+  sendWeekday: number;
+  timezone: string;
+}) {
   const hour = `${String(s.sendHour).padStart(2, '0')}:00 ${s.timezone}`;
   return s.frequency === 'weekly' ? `every ${WEEKDAYS[s.sendWeekday - 1]} at ${hour}` : `every day at ${hour}`;
 }
@@ -53,11 +58,17 @@ export function digestSubject(r: Pick<DigestRecipient, 'papers' | 'digestDate' |
   return `${n} trending paper${n === 1 ? '' : 's'} ${r.frequency === 'weekly' ? 'this week' : 'today'} · ${when}`;
 }
 
-export async function renderDigest(templates: EmailTemplates, r: DigestRecipient): Promise<RenderedEmail & { subject: string }> {
+export async function renderDigest(
+  templates: EmailTemplates,
+  r: DigestRecipient,
+): Promise<RenderedEmail & { subject: string }> {
   const subject = digestSubject(r);
   const rendered = await templates.render('digest', {
     subject,
-    preheader: r.papers.slice(0, 2).map((p) => p.title).join(' · '),
+    preheader: r.papers
+      .slice(0, 2)
+      .map((p) => p.title)
+      .join(' · '),
     heading: r.frequency === 'weekly' ? 'Trending papers this week' : 'Trending papers today',
     dateText: formatDigestDate(r.digestDate),
     email: r.email,
@@ -67,4 +78,3 @@ export async function renderDigest(templates: EmailTemplates, r: DigestRecipient
   });
   return { ...rendered, subject };
 }
-

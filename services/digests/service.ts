@@ -31,7 +31,12 @@ export function createDigestService(deps: {
 }) {
   const { planner, sender, queues, log } = deps;
   const enqueue = (ids: number[], extra: JobsOptions = {}) =>
-    queues.add('digest', 'send', { deliveryIds: ids }, { jobId: sendJobId(ids), ...sendJobOptions(deps.sendAttempts), ...extra });
+    queues.add(
+      'digest',
+      'send',
+      { deliveryIds: ids },
+      { jobId: sendJobId(ids), ...sendJobOptions(deps.sendAttempts), ...extra },
+    );
 
   return {
     /** The scheduler's tick: plan what is due and hand each batch to the workers. */

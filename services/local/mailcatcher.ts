@@ -145,7 +145,10 @@ export async function listMailbox(dir: string, limit = 200): Promise<MailboxEntr
         id: f.slice(0, -4),
         receivedAt: parsed.date ?? new Date(Number.parseInt(f, 10)),
         from: parsed.from?.text ?? '',
-        to: [parsed.to ?? []].flat().map((a) => a.text).join(', '),
+        to: [parsed.to ?? []]
+          .flat()
+          .map((a) => a.text)
+          .join(', '),
         subject: parsed.subject ?? '(no subject)',
       };
     }),

@@ -36,7 +36,8 @@ export function findRedisServer(log: Logger): string {
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
   execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'ignore', env });
   const installed = which('redis-server');
-  if (!installed) throw new MissingRedisError(`installing redis-server failed: run \`${INSTALL_HINT}\` or set REDIS_URL`);
+  if (!installed)
+    throw new MissingRedisError(`installing redis-server failed: run \`${INSTALL_HINT}\` or set REDIS_URL`);
   return installed;
 }
 

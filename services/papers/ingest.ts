@@ -42,7 +42,9 @@ export async function upsertPapers(db: Queryable, source: string, papers: PaperI
 /** Loads every seed page under `seeds/`; running it again changes nothing. */
 export async function loadSeeds(db: Queryable, dir = paths.seeds): Promise<IngestReport[]> {
   const reports: IngestReport[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()) {
     const { papers, entries } = parseSeedPage(readFileSync(path.join(dir, file), 'utf8'));
     reports.push({ source: `seed:${file}`, entries, ...(await upsertPapers(db, 'seed', papers)) });
   }

@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
+import { scheduleText } from '../digests/renderer.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
-import { scheduleText } from '../digests/renderer.ts';
 import type { Links } from './links.ts';
 import { createSubscriberRepository } from './repository.ts';
 
@@ -19,7 +19,7 @@ export function createConfirmationMailer(deps: {
   return {
     async send(subscriberId: number): Promise<boolean> {
       const s = await repo.findById(subscriberId);
-      if (!s || s.status !== 'pending') return false;
+      if (s?.status !== 'pending') return false;
       const now = deps.clock.now();
       const confirmUrl = deps.links.confirm(s.id, now);
       const { html, text } = await deps.templates.render('confirm', {

@@ -36,7 +36,10 @@ export const Topics = z.preprocess(
 
 export const Preferences = z.object({
   topics: z.preprocess(blank, Topics.optional()),
-  timezone: z.preprocess(blank, z.string().refine(isTimezone, 'timezone must be an IANA name such as Europe/Berlin').optional()),
+  timezone: z.preprocess(
+    blank,
+    z.string().refine(isTimezone, 'timezone must be an IANA name such as Europe/Berlin').optional(),
+  ),
   hour: z.preprocess(blank, z.coerce.number().int().min(0).max(23).optional()),
   frequency: z.preprocess(blank, z.enum(['daily', 'weekly']).optional()),
   /** ISO weekday for weekly digests, 1 = Monday. */

@@ -26,7 +26,12 @@ export function createSubscriptionService({ db, queues, tokens, clock }: Subscri
       const input = SignupInput.parse(raw);
       const { id, alreadyActive } = await repo.upsertSignup({ ...PREFERENCE_DEFAULTS, ...stripUndefined(input) });
       if (alreadyActive) return;
-      await queues.add('mail', 'confirmation', { subscriberId: id }, { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } });
+      await queues.add(
+        'mail',
+        'confirmation',
+        { subscriberId: id },
+        { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
+      );
     },
 
     async confirm(token: string): Promise<{ outcome: ConfirmOutcome; email?: string }> {

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
-import { createWorker } from '../core/queues.ts';
 import type { Services } from '../compose.ts';
+import { createWorker } from '../core/queues.ts';
 
 /** The BullMQ processors, one worker per queue; closing waits for jobs in flight. */
 export function startWorkers(s: Services): { close(): Promise<void> } {
@@ -28,7 +28,9 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
     ),
   ];
   for (const w of workers) {
-    w.on('failed', (job, err) => s.log.warn({ queue: w.name, job: job?.id, name: job?.name, err: err.message }, 'job failed'));
+    w.on('failed', (job, err) =>
+      s.log.warn({ queue: w.name, job: job?.id, name: job?.name, err: err.message }, 'job failed'),
+    );
     w.on('error', (err) => s.log.error({ queue: w.name, err }, 'worker error'));
   }
   return {

@@ -55,11 +55,14 @@ export const linkRoutes: FastifyPluginAsync<AppDeps> = async (app, { services, p
     const { email } = await services.subscriptions.unsubscribe(token);
     const oneClick = typeof req.body === 'object' && req.body !== null && 'List-Unsubscribe' in req.body;
     if (oneClick) return reply.code(200).type('text/plain; charset=utf-8').send('Unsubscribed.\n');
-    return reply.code(200).type(html).send(
-      pages.render('message', 'Unsubscribed', {
-        heading: 'You are unsubscribed',
-        paragraphs: [`No more digests will be sent${email ? ` to ${email}` : ''}.`],
-      }),
-    );
+    return reply
+      .code(200)
+      .type(html)
+      .send(
+        pages.render('message', 'Unsubscribed', {
+          heading: 'You are unsubscribed',
+          paragraphs: [`No more digests will be sent${email ? ` to ${email}` : ''}.`],
+        }),
+      );
   });
 };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { listMailbox, readMailboxMessage } from '../../local/mailcatcher.ts';
 import { NotFound } from '../../core/errors.ts';
+import { listMailbox, readMailboxMessage } from '../../local/mailcatcher.ts';
 import type { AppDeps } from '../app.ts';
 
 const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
@@ -29,7 +29,10 @@ export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = asyn
         id: req.params.id,
         subject: parsed.subject ?? '(no subject)',
         from: parsed.from?.text ?? '',
-        to: [parsed.to ?? []].flat().map((a) => a.text).join(', '),
+        to: [parsed.to ?? []]
+          .flat()
+          .map((a) => a.text)
+          .join(', '),
         received: when(parsed.date ?? new Date()),
         text: parsed.text ?? '',
         links,

@@ -13,7 +13,9 @@ export const subscriptionRoutes: FastifyPluginAsync<AppDeps> = async (app, { ser
     }));
     return reply
       .type('text/html; charset=utf-8')
-      .send(pages.render('home', 'Trending papers in your inbox', { hours, paperCount: await countPapers(services.db) }));
+      .send(
+        pages.render('home', 'Trending papers in your inbox', { hours, paperCount: await countPapers(services.db) }),
+      );
   });
 
   app.post('/api/subscriptions', async (req, reply) => {

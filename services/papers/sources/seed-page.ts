@@ -1,5 +1,5 @@
-import { cleanText, titleKey } from '../normalize.ts';
 import type { PaperInput } from '../ingest.ts';
+import { cleanText, titleKey } from '../normalize.ts';
 
 const HEADER = /^Get trending papers in your email inbox/;
 const BUTTON = /^Subscribe/;

@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { buildApp } from '../../services/api/app.ts';
+import { composeServices, type Services } from '../../services/compose.ts';
+import type { Clock } from '../../services/core/clock.ts';
+import { EnvSchema, loadConfig } from '../../services/core/config.ts';
+import { createLogger } from '../../services/core/logger.ts';
+import { ROOT } from '../../services/core/paths.ts';
+import { type CaughtMail, MailCatcher } from '../../services/local/mailcatcher.ts';
+import { prepareDatabase } from '../../services/main.ts';
+import { startWorkers } from '../../services/worker/index.ts';
+
+export const TEST_SECRET = 'test-secret-'.padEnd(48, 'x');
+
+/** A clock the test moves by hand. */
+export class TestClock implements Clock {
+  constructor(public at = new Date('2026-03-02T10:00:00Z')) {}
+  now() {
+    return new Date(this.at);
+  }
+  set(iso: string) {
+    this.at = new Date(iso);
+  }
+}
+
+export interface Harness {
+  services: Services;
+  app: FastifyInstance;
+  sink: MailCatcher;
+  clock: TestClock;
+  /** Environment that points a child `paperboy` process at this harness's servers. */
+  env: Record<string, string>;
+  databaseUrl: string;
+  startWorkers(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Paperboy on real servers, isolated per test file: its own database on the shared PostgreSQL,
+ * its own queue prefix on the shared Redis, its own SMTP sink.
+ */
+export async function createHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const id = randomBytes(4).toString('hex');
+  const adminUrl = inject('adminDatabaseUrl');
+  const dbName = `paperboy_test_${id}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+
+  const sink = await MailCatcher.start();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-data-'));
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: inject('redisUrl'),
+    SMTP_URL: sink.url,
+    QUEUE_PREFIX: `test_${id}`,
+    TOKEN_SECRETS: TEST_SECRET,
+    DATA_DIR: dataDir,
+    PUBLIC_URL: 'http://paperboy.test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...extraEnv,
+  };
+  const config = loadConfig(env);
+  const clock = new TestClock();
+  const log = createLogger(config.logLevel);
+  const services = composeServices(
+    config,
+    { databaseUrl, redisUrl: env.REDIS_URL as string, smtpUrl: sink.url },
+    log,
+    clock,
+  );
+  await prepareDatabase(services);
+  const app = await buildApp(services);
+  let workers: { close(): Promise<void> } | undefined;
+
+  return {
+    services,
+    app,
+    sink,
+    clock,
+    env,
+    databaseUrl,
+    startWorkers() {
+      workers ??= startWorkers(services);
+    },
+    async close() {
+      await app.close();
+      await workers?.close();
+      await services.queues
+        .get('digest')
+        .obliterate({ force: true })
+        .catch(() => {});
+      await services.queues
+        .get('mail')
+        .obliterate({ force: true })
+        .catch(() => {});
+      await services.close();
+      await sink.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+      const drop = new pg.Client({ connectionString: adminUrl });
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await drop.end();
+    },
+  };
+}
+
+export const parse = (m: CaughtMail): Promise<ParsedMail> => simpleParser(m.raw);
+
+/** The first link in a mail's plain-text part whose path starts with `prefix`. */
+export function linkIn(mail: ParsedMail, prefix: string): string {
+  const found = (mail.text ?? '').match(/https?:\/\/\S+/g)?.find((u) => new URL(u).pathname.startsWith(prefix));
+  if (!found) throw new Error(`no ${prefix} link in mail "${mail.subject}"`);
+  return found;
+}
+
+/** The path and query of a full URL, for `app.inject`. */
+export const pathOf = (u: string) => {
+  const url = new URL(u);
+  return url.pathname + url.search;
+};
+
+/** A header's raw value as sent (unfolded), whatever mailparser makes of it. */
+export function header(mail: ParsedMail, name: string): string | undefined {
+  const line = mail.headerLines.find((h) => h.key === name.toLowerCase())?.line;
+  return line
+    ?.slice(line.indexOf(':') + 1)
+    .replace(/\r?\n\s+/g, ' ')
+    .trim();
+}
+
+/** Polls `check` until it stops throwing: for effects that land just after the event a test saw. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Signs an address up through the API and confirms it through the mailed link. */
+export async function subscribeAndConfirm(h: Harness, email: string, prefs: object = {}): Promise<void> {
+  const res = await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email, ...prefs } });
+  if (res.statusCode !== 202) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+  const mail = await parse(await h.sink.waitFor((m) => m.to.includes(email)));
+  const confirmed = await h.app.inject({ method: 'GET', url: pathOf(linkIn(mail, '/confirm/')) });
+  if (!confirmed.body.includes('You are subscribed')) throw new Error(`confirm failed: ${confirmed.body}`);
+}
+
+/** Runs the `paperboy` CLI as a user would, with the given environment. */
+export function runCli(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), ...args], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The parent's environment without Paperboy's own settings, plus `env`. */
+export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in EnvSchema.shape)));
+  return { ...base, ...env };
+}
