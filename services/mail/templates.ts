@@ -26,6 +26,9 @@ export function createEmailTemplates(dir = path.join(paths.templates, 'emails'))
     const file = path.join(dir, `${name}.mjml`);
     const { html, errors } = await mjml2html(readFileSync(file, 'utf8'), {
       filePath: file,
+      // MJML 5 ignores <mj-include> unless told otherwise, and reads only under includePath.
+      ignoreIncludes: false,
+      includePath: dir,
       validationLevel: 'strict',
     });
     if (errors.length) throw new Error(`${file}: ${errors.map((e) => e.formattedMessage).join('; ')}`);

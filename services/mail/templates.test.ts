@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { renderDigest } from '../digests/renderer.ts';
+import { createEmailTemplates, safeUrl } from './templates.ts';
+
+describe('email templates', () => {
+  const templates = createEmailTemplates();
+  const recipient = {
+    email: 'reader@example.org',
+    digestDate: '2026-03-03',
+    frequency: 'daily' as const,
+    sendHour: 8,
+    sendWeekday: 1,
+    timezone: 'Europe/Berlin',
+    unsubscribeUrl: 'https://paperboy.example/u/abc',
+    papers: [
+      { position: 1, title: 'A & B <i>study</i>', abstract: 'Short "quoted" abstract.', reason: 'matches: lora' },
+    ],
+  };
+
+  it('applies the shared partials: fonts, styles and preheader', async () => {
+    const { html, subject } = await renderDigest(templates, recipient);
+    expect(subject).toBe('1 trending paper today · Tuesday, 3 March');
+    expect(html).toContain('Segoe UI');
+    expect(html).toContain('.paper-title a');
+    expect(html).toContain('A &amp; B &lt;i&gt;study&lt;/i&gt;'); // the preheader and the list
+  });
+
+  it('escapes every value in HTML and keeps plain text readable', async () => {
+    const { html, text } = await renderDigest(templates, recipient);
+    expect(html).not.toContain('<i>study</i>');
+    expect(html).toContain('Short &quot;quoted&quot; abstract.');
+    expect(text).toContain('1. A & B <i>study</i>\n   Why: matches: lora');
+    expect(text).toContain('every day at 08:00 Europe/Berlin');
+    expect(text).toContain('Unsubscribe: https://paperboy.example/u/abc');
+  });
+
+  it('writes only http(s) links', () => {
+    expect(safeUrl('https://arxiv.org/abs/1')).toBe('https://arxiv.org/abs/1');
+    expect(safeUrl('javascript:alert(1)')).toBe('#');
+    expect(safeUrl('data:text/html,x')).toBe('#');
+  });
+});
