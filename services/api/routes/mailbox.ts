@@ -6,7 +6,7 @@ import type { AppDeps } from '../app.ts';
 const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
 
 /** The built-in mail catcher's messages, so a local install can read what it sent. */
-export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = async (app, { pages, dir }) => {
+export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = async (app, { pages, dir, services }) => {
   const html = 'text/html; charset=utf-8';
 
   app.get('/mailbox', { config: { page: true } }, async (_req, reply) => {
@@ -22,7 +22,10 @@ export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = asyn
 
   app.get<{ Params: { id: string } }>('/mailbox/:id', { config: { page: true } }, async (req, reply) => {
     const { parsed } = await load(req.params.id);
-    const links = [...new Set([...(parsed.text ?? '').matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]))];
+    // The links a reader acts on (confirm, unsubscribe) point back at this service.
+    const links = [...new Set([...(parsed.text ?? '').matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]))].filter(
+      (l) => l.startsWith(`${services.config.publicUrl}/`),
+    );
     const headers = [...parsed.headerLines].map((h) => h.line).join('\n');
     return reply.type(html).send(
       pages.render('mail', parsed.subject ?? 'Message', {
