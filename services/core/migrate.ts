@@ -2,6 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from './db.ts';
 import { paths } from './paths.ts';
+import { loadQueries } from './sql.ts';
+
+const sql = loadQueries(new URL('./migrate.sql', import.meta.url), ['lock', 'create-ledger', 'applied', 'record']);
 
 // Any constant shared by every Paperboy process: concurrent starts serialise on it.
 const MIGRATION_LOCK = 7_305_113_001;
@@ -12,18 +15,14 @@ export async function migrate(db: Db, dir = paths.migrations): Promise<string[]>
     .filter((f) => /^\d+_[\w-]+\.sql$/.test(f))
     .sort();
   return db.tx(async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
-    const done = new Set(
-      (await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
-    );
+    await client.query(sql.lock, [MIGRATION_LOCK]);
+    await client.query(sql['create-ledger']);
+    const done = new Set((await client.query<{ version: string }>(sql.applied)).rows.map((r) => r.version));
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file)) continue;
       await client.query(readFileSync(path.join(dir, file), 'utf8'));
-      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [file]);
+      await client.query(sql.record, [file]);
       applied.push(file);
     }
     return applied;
