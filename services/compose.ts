@@ -3,6 +3,7 @@ import type { Config } from './core/config.ts';
 import { createDb } from './core/db.ts';
 import type { Logger } from './core/logger.ts';
 import { createQueues } from './core/queues.ts';
+import { createRateLimiter } from './core/rate-limit.ts';
 import { resolveTokenSecrets } from './core/secrets.ts';
 import { createTokens } from './core/tokens.ts';
 import { createPlanner } from './digests/planner.ts';
@@ -10,9 +11,10 @@ import { createDigestSender } from './digests/sender.ts';
 import { createDigestService } from './digests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createEmailTemplates } from './mail/templates.ts';
-import { createConfirmationMailer } from './subscribers/confirmation.ts';
 import { createLinks } from './subscribers/links.ts';
-import { createSubscriptionService } from './subscribers/service.ts';
+import { createManageService } from './subscribers/manage.ts';
+import { createSignupService } from './subscribers/signup.ts';
+import { createSignupMailer } from './subscribers/signup-mail.ts';
 
 export interface Endpoints {
   databaseUrl: string;
@@ -30,13 +32,23 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
   const links = createLinks(config.publicUrl, tokens, config.confirmTtlHours);
   const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom });
   const templates = createEmailTemplates();
-  const subscriptions = createSubscriptionService({ db, queues, tokens, clock });
-  const confirmations = createConfirmationMailer({
+  const signups = createSignupService({
+    db,
+    queues,
+    tokens,
+    clock,
+    limiter: createRateLimiter(queues.redis, config.queuePrefix),
+    limits: config.signupLimits,
+    blockedDomains: config.blockedEmailDomains,
+  });
+  const manage = createManageService({ db, tokens, clock });
+  const signupMails = createSignupMailer({
     db,
     mailer,
     templates,
     links,
     clock,
+    log,
     confirmTtlHours: config.confirmTtlHours,
   });
   const planner = createPlanner({ db, batchSize: config.digestBatchSize });
@@ -53,8 +65,9 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     tokens,
     links,
     mailer,
-    subscriptions,
-    confirmations,
+    signups,
+    manage,
+    signupMails,
     digests,
     async close() {
       mailer.close();

@@ -1,11 +1,22 @@
 import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { Services } from '../compose.ts';
 import { errorHandler } from './errors.ts';
 import { createPages, type Pages } from './pages.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
 import { mailboxRoutes } from './routes/mailbox.ts';
+import { manageApiRoutes } from './routes/manage-api.ts';
+import { managePageRoutes } from './routes/manage-pages.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 
 export interface AppDeps {
@@ -13,24 +24,48 @@ export interface AppDeps {
   pages: Pages;
 }
 
+export type App = FastifyInstance;
+
 /** Builds the HTTP app on the given services; never listens (main.ts and the tests do). */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
     bodyLimit: 16 * 1024,
-    // Tokens and ids are short; a long URL is an attack, not a link.
+    trustProxy: services.config.trustProxy,
+    // Tokens are short; a long URL is an attack, not a link.
     routerOptions: { maxParamLength: 200 },
-  });
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
   const pages = createPages();
   const deps: AppDeps = { services, pages };
   app.setErrorHandler(errorHandler(pages));
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
+
+  // The OpenAPI document is generated from the same zod schemas that validate requests.
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Paperboy',
+        version: '1',
+        description:
+          'Subscribe to trending research papers by email. Tokens in paths come from the links Paperboy mails; ' +
+          'they are the only credential a subscriber needs.',
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(formbody);
   await app.register(healthRoutes);
   await app.register(subscriptionRoutes, deps);
   await app.register(linkRoutes, deps);
+  await app.register(manageApiRoutes, deps);
+  await app.register(managePageRoutes, deps);
   if (services.endpoints.mailboxDir) await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
   return app;
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
-import { AppError } from '../core/errors.ts';
+import { AppError, TooManyRequests } from '../core/errors.ts';
 import type { Pages } from './pages.ts';
 
 declare module 'fastify' {
@@ -14,18 +15,48 @@ interface Mapped {
   status: number;
   error: string;
   message: string;
+  retryAfter?: number;
 }
 
+const CODES: Record<number, string> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+const where = (path: PropertyKey[] | string) => {
+  const p = typeof path === 'string' ? path.replace(/^\//, '').replaceAll('/', '.') : path.join('.');
+  return p ? `${p}: ` : '';
+};
+
 function mapError(err: unknown): Mapped {
+  if (err instanceof TooManyRequests) {
+    return { status: 429, error: err.code, message: err.message, retryAfter: err.retryAfter };
+  }
   if (err instanceof AppError) return { status: err.status, error: err.code, message: err.message };
   if (err instanceof ZodError) {
     const first = err.issues[0];
-    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
-    return { status: 400, error: 'invalid_request', message: `${where}${first?.message ?? 'invalid input'}` };
+    return {
+      status: 400,
+      error: 'invalid_request',
+      message: `${where(first?.path ?? [])}${first?.message ?? 'invalid input'}`,
+    };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const first = err.validation[0];
+    return {
+      status: 400,
+      error: 'invalid_request',
+      message: `${where(first?.instancePath ?? '')}${first?.message ?? 'invalid input'}`,
+    };
   }
   const fe = err as FastifyError;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, error: (fe.code ?? 'bad_request').toLowerCase(), message: fe.message };
+    return { status: fe.statusCode, error: CODES[fe.statusCode] ?? 'bad_request', message: fe.message };
   }
   return { status: 500, error: 'internal', message: 'Something went wrong on our side. Please try again later.' };
 }
@@ -36,6 +67,7 @@ export function errorHandler(pages: Pages) {
     const m = mapError(err);
     if (m.status >= 500) request.log.error({ err }, 'request failed');
     reply.code(m.status);
+    if (m.retryAfter) reply.header('retry-after', String(m.retryAfter));
     if (request.routeOptions.config?.page) {
       return reply.type('text/html; charset=utf-8').send(
         pages.render('message', m.status >= 500 ? 'Error' : 'Sorry', {
@@ -45,6 +77,6 @@ export function errorHandler(pages: Pages) {
         }),
       );
     }
-    return reply.send({ error: m.error, message: m.message });
+    return reply.type('application/json; charset=utf-8').send({ error: m.error, message: m.message });
   };
 }

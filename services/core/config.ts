@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { ROOT } from './paths.ts';
 
@@ -32,6 +33,7 @@ export const EnvSchema = z.object({
   PORT: int(3000, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
   PUBLIC_URL: optionalUrl(['http', 'https']),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
   SMTP_URL: optionalUrl(['smtp', 'smtps']),
@@ -59,6 +61,18 @@ export const EnvSchema = z.object({
   DIGEST_TICK_SECONDS: int(60, 1, 86_400),
   SEND_ATTEMPTS: int(8, 1, 100),
   CONFIRM_TTL_HOURS: int(24 * 7, 1, 24 * 90),
+  SIGNUP_LIMIT_PER_IP: int(20, 1, 1_000_000_000),
+  SIGNUP_LIMIT_PER_ADDRESS: int(3, 1, 1_000_000_000),
+  SIGNUP_LIMIT_WINDOW_SECONDS: int(3600, 1, 86_400 * 7),
+  BLOCKED_EMAIL_DOMAINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => domainToASCII(d.trim().toLowerCase()))
+        .filter(Boolean),
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -80,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     host: e.HOST,
     publicUrl,
+    trustProxy: e.TRUST_PROXY === 'true',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
@@ -91,6 +106,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     digestTickSeconds: e.DIGEST_TICK_SECONDS,
     sendAttempts: e.SEND_ATTEMPTS,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
+    signupLimits: {
+      perIp: { max: e.SIGNUP_LIMIT_PER_IP, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
+      perAddress: { max: e.SIGNUP_LIMIT_PER_ADDRESS, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
+    },
+    blockedEmailDomains: new Set(e.BLOCKED_EMAIL_DOMAINS),
     logLevel: e.LOG_LEVEL,
   };
 }

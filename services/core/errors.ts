@@ -27,3 +27,13 @@ export class Conflict extends AppError {
     super(409, code, message);
   }
 }
+
+export class TooManyRequests extends AppError {
+  constructor(
+    message: string,
+    /** Seconds until the limit resets: sent as Retry-After. */
+    readonly retryAfter: number,
+  ) {
+    super(429, 'rate_limited', message);
+  }
+}

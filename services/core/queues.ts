@@ -10,7 +10,8 @@ const ids = z.array(z.number().int().positive()).min(1);
  */
 export const queueRegistry = {
   mail: {
-    confirmation: z.object({ subscriberId: z.number().int().positive() }),
+    /** The reply to a signup: confirmation link, or a reminder to an active subscriber. */
+    signup: z.object({ subscriberId: z.number().int().positive() }),
   },
   digest: {
     tick: z.object({}),
@@ -34,6 +35,8 @@ export interface Queues {
     opts?: JobsOptions,
   ): Promise<void>;
   get(queue: QueueName): Queue;
+  /** The producers' Redis connection, for other short commands (rate limits). */
+  redis: Redis;
   close(): Promise<void>;
 }
 
@@ -57,6 +60,7 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
   };
   return {
     get,
+    redis: connection,
     async add(queue, name, data, opts) {
       const schema = queueRegistry[queue][name] as z.ZodType;
       await get(queue).add(name, schema.parse(data), opts);

@@ -69,11 +69,17 @@ UPDATE deliveries
  WHERE id = $1 AND status = 'sending';
 
 -- name: mark-bounced
--- A permanent failure (5xx): the delivery is bounced and the address gets no more mail.
+-- A permanent failure (5xx): the delivery is bounced, the address gets no more mail and is
+-- suppressed, so a later signup does not mail it again either.
 WITH d AS (
   UPDATE deliveries SET status = 'bounced', smtp_response = $2, last_error = $2
    WHERE id = $1 AND status = 'sending'
   RETURNING subscriber_id
+), s AS (
+  UPDATE subscribers s SET status = 'bounced', next_send_at = NULL, updated_at = now()
+    FROM d WHERE s.id = d.subscriber_id
+  RETURNING s.email
 )
-UPDATE subscribers s SET status = 'bounced', next_send_at = NULL, updated_at = now()
-  FROM d WHERE s.id = d.subscriber_id;
+INSERT INTO suppressions (email_hash, reason)
+SELECT paperboy_email_hash(email), 'bounced' FROM s
+ON CONFLICT (email_hash) DO UPDATE SET reason = 'bounced', created_at = now();

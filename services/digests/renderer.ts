@@ -17,6 +17,7 @@ export interface DigestRecipient {
   timezone: string;
   papers: DigestPaper[];
   unsubscribeUrl: string;
+  manageUrl: string;
 }
 
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -74,6 +75,7 @@ export async function renderDigest(
     email: r.email,
     scheduleText: scheduleText(r),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
+    manageUrl: safeUrl(r.manageUrl),
     papers: r.papers.map((p) => ({ ...p, url: paperUrl(p.title), summary: summarize(p.abstract) })),
   });
   return { ...rendered, subject };

@@ -71,6 +71,7 @@ export function createDigestSender(deps: SenderDeps) {
       timezone: d.timezone,
       papers: d.papers,
       unsubscribeUrl: links.unsubscribe(d.subscriber_id),
+      manageUrl: links.manage(d.subscriber_id),
     });
     try {
       const info = await mailer.send({

@@ -12,6 +12,7 @@ describe('email templates', () => {
     sendWeekday: 1,
     timezone: 'Europe/Berlin',
     unsubscribeUrl: 'https://paperboy.example/u/abc',
+    manageUrl: 'https://paperboy.example/manage/abc',
     papers: [
       { position: 1, title: 'A & B <i>study</i>', abstract: 'Short "quoted" abstract.', reason: 'matches: lora' },
     ],

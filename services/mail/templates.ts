@@ -4,7 +4,7 @@ import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
 import { paths } from '../core/paths.ts';
 
-export type EmailTemplateName = 'confirm' | 'digest';
+export type EmailTemplateName = 'confirm' | 'already-subscribed' | 'digest';
 
 export interface RenderedEmail {
   html: string;

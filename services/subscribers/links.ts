@@ -6,6 +6,7 @@ export function createLinks(publicUrl: string, tokens: Tokens, confirmTtlHours: 
     confirm: (subscriberId: number, now: Date) =>
       `${publicUrl}/confirm/${tokens.sign('confirm', subscriberId, new Date(now.getTime() + confirmTtlHours * 3_600_000))}`,
     unsubscribe: (subscriberId: number) => `${publicUrl}/u/${tokens.sign('unsubscribe', subscriberId)}`,
+    manage: (subscriberId: number) => `${publicUrl}/manage/${tokens.sign('manage', subscriberId)}`,
   };
 }
 

@@ -5,13 +5,17 @@ const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
   'upsert-signup',
   'find-by-email',
   'find-by-id',
-  'mark-confirmation-sent',
+  'suppression-of',
+  'mark-signup-mail-sent',
   'activate',
-  'unsubscribe',
+  'update-preferences',
+  'set-status',
   'cancel-queued-deliveries',
+  'export-deliveries',
+  'erase',
 ]);
 
-export type SubscriberStatus = 'pending' | 'active' | 'unsubscribed' | 'bounced';
+export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
 
 export interface Subscriber {
   id: number;
@@ -26,50 +30,69 @@ export interface Subscriber {
   next_send_at: Date | null;
   confirm_sent_at: Date | null;
   confirmed_at: Date | null;
+  unsubscribed_at: Date | null;
+  paused_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
 }
 
-export interface NewSignup {
-  email: string;
+/** A subscriber's choices, as the API and forms name them. */
+export interface Preferences {
+  topics: string[];
   timezone: string;
   hour: number;
   frequency: 'daily' | 'weekly';
   weekday: number;
   maxPapers: number;
-  topics: string[];
 }
+
+export const preferencesOf = (s: Subscriber): Preferences => ({
+  topics: s.topics,
+  timezone: s.timezone,
+  hour: s.send_hour,
+  frequency: s.frequency,
+  weekday: s.send_weekday,
+  maxPapers: s.max_papers,
+});
+
+const prefParams = (p: Preferences) => [p.timezone, p.hour, p.frequency, p.weekday, p.maxPapers, p.topics];
 
 export function createSubscriberRepository(db: Queryable) {
   return {
-    /** Returns the subscriber id and whether the address was already an active subscriber. */
-    async upsertSignup(s: NewSignup): Promise<{ id: number; alreadyActive: boolean }> {
-      const res = await db.query<{ id: number }>(sql['upsert-signup'], [
-        s.email,
-        s.timezone,
-        s.hour,
-        s.frequency,
-        s.weekday,
-        s.maxPapers,
-        s.topics,
-      ]);
-      const row = res.rows[0];
-      if (row) return { id: row.id, alreadyActive: false };
-      const existing = (await db.query<{ id: number }>(sql['find-by-email'], [s.email])).rows[0];
-      if (!existing) throw new Error(`signup for ${s.email} neither inserted nor found`);
-      return { id: existing.id, alreadyActive: true };
+    /** Returns the subscriber id; an active subscription keeps its preferences. */
+    async upsertSignup(email: string, prefs: Preferences): Promise<number> {
+      const row = (await db.query<{ id: number }>(sql['upsert-signup'], [email, ...prefParams(prefs)])).rows[0];
+      if (row) return row.id;
+      const existing = (await db.query<{ id: number }>(sql['find-by-email'], [email])).rows[0];
+      if (!existing) throw new Error('signup neither inserted nor found');
+      return existing.id;
     },
     async findById(id: number): Promise<Subscriber | undefined> {
       return (await db.query<Subscriber>(sql['find-by-id'], [id])).rows[0];
     },
-    async markConfirmationSent(id: number, at: Date) {
-      await db.query(sql['mark-confirmation-sent'], [id, at]);
+    async suppressionOf(email: string): Promise<'erased' | 'bounced' | undefined> {
+      return (await db.query<{ reason: 'erased' | 'bounced' }>(sql['suppression-of'], [email])).rows[0]?.reason;
     },
-    async activate(id: number, at: Date): Promise<{ id: number; email: string; next_send_at: Date } | undefined> {
-      return (await db.query<{ id: number; email: string; next_send_at: Date }>(sql.activate, [id, at])).rows[0];
+    async markSignupMailSent(id: number, at: Date) {
+      await db.query(sql['mark-signup-mail-sent'], [id, at]);
     },
-    async unsubscribe(id: number, at: Date): Promise<boolean> {
-      const res = await db.query(sql.unsubscribe, [id, at]);
-      if (res.rowCount) await db.query(sql['cancel-queued-deliveries'], [id, 'unsubscribed']);
-      return (res.rowCount ?? 0) > 0;
+    async activate(id: number, at: Date): Promise<boolean> {
+      return ((await db.query(sql.activate, [id, at])).rowCount ?? 0) > 0;
+    },
+    async updatePreferences(id: number, prefs: Preferences, at: Date): Promise<boolean> {
+      return ((await db.query(sql['update-preferences'], [id, ...prefParams(prefs), at])).rowCount ?? 0) > 0;
+    },
+    /** Moves the subscriber to `to` if their status is one of `from`; returns whether it did. */
+    async setStatus(id: number, to: SubscriberStatus, from: SubscriberStatus[], at: Date): Promise<boolean> {
+      const moved = ((await db.query(sql['set-status'], [id, to, from, at])).rowCount ?? 0) > 0;
+      if (moved && to !== 'active') await db.query(sql['cancel-queued-deliveries'], [id, to]);
+      return moved;
+    },
+    async exportDeliveries(id: number) {
+      return (await db.query(sql['export-deliveries'], [id])).rows;
+    },
+    async erase(id: number): Promise<boolean> {
+      return ((await db.query<{ erased: number }>(sql.erase, [id])).rows[0]?.erased ?? 0) > 0;
     },
   };
 }

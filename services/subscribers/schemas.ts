@@ -1,60 +1,106 @@
+import { domainToASCII } from 'node:url';
 import { z } from 'zod';
+import type { Preferences } from './repository.ts';
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Form fields arrive as strings and empty inputs as ''; both mean "not given". */
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 export function isTimezone(tz: string): boolean {
+  if (tz.length > 64 || CONTROL.test(tz)) return false;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
-    return tz.length <= 64 && !CONTROL.test(tz);
+    return true;
   } catch {
     return false;
   }
 }
 
+/**
+ * One spelling per mailbox: trimmed, lower-cased, the domain in its ASCII (punycode) form, so
+ * "Ada@Bücher.example" and "ada@xn--bcher-kva.example" are the same subscriber.
+ */
+export function normalizeEmail(raw: string): string {
+  const s = raw.normalize('NFC').trim();
+  const at = s.lastIndexOf('@');
+  if (at <= 0) return s.toLowerCase();
+  const domain = domainToASCII(s.slice(at + 1).toLowerCase());
+  return `${s.slice(0, at).toLowerCase()}@${domain || s.slice(at + 1)}`;
+}
+
 export const Email = z
   .string({ error: 'email is required' })
-  .trim()
-  .toLowerCase()
   .max(254, 'email is too long')
   .refine((s) => !CONTROL.test(s), 'email contains control characters')
-  .pipe(z.email('email is not a valid address'));
+  .transform(normalizeEmail)
+  .pipe(z.email('email is not a valid address').max(254, 'email is too long'))
+  .describe('Email address; case, surrounding spaces and international domain spellings are normalised');
 
-export const Topics = z.preprocess(
-  (v) => (typeof v === 'string' ? v.split(',') : v),
-  z
-    .array(z.string().max(60, 'each topic is at most 60 characters'))
-    .transform((ts) => [...new Set(ts.map((t) => t.replace(/\s+/g, ' ').trim().toLowerCase()).filter(Boolean))])
-    .pipe(
-      z
-        .array(z.string().refine((s) => !CONTROL.test(s), 'topics contain control characters'))
-        .max(20, 'at most 20 topics'),
-    ),
-);
+const Topic = z
+  .string()
+  .max(60, 'each topic is at most 60 characters')
+  .refine((s) => !CONTROL.test(s), 'topics contain control characters');
 
-export const Preferences = z.object({
+export const Topics = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.split(',') : v),
+    z
+      .array(Topic)
+      .max(50, 'at most 20 topics')
+      .transform((ts) => [...new Set(ts.map((t) => t.replace(/\s+/g, ' ').trim().toLowerCase()).filter(Boolean))])
+      .pipe(z.array(z.string()).max(20, 'at most 20 topics')),
+  )
+  .describe('Keywords that favour matching papers; a list, or one comma-separated string');
+
+export const PreferenceFields = {
   topics: z.preprocess(blank, Topics.optional()),
   timezone: z.preprocess(
     blank,
-    z.string().refine(isTimezone, 'timezone must be an IANA name such as Europe/Berlin').optional(),
+    z
+      .string()
+      .refine(isTimezone, 'timezone must be an IANA name such as Europe/Berlin')
+      .optional()
+      .describe('IANA time zone of the delivery hour'),
   ),
-  hour: z.preprocess(blank, z.coerce.number().int().min(0).max(23).optional()),
+  hour: z.preprocess(blank, z.coerce.number().int().min(0).max(23).optional().describe('Local delivery hour, 0–23')),
   frequency: z.preprocess(blank, z.enum(['daily', 'weekly']).optional()),
-  /** ISO weekday for weekly digests, 1 = Monday. */
-  weekday: z.preprocess(blank, z.coerce.number().int().min(1).max(7).optional()),
-  maxPapers: z.preprocess(blank, z.coerce.number().int().min(1).max(25).optional()),
-});
+  weekday: z.preprocess(
+    blank,
+    z.coerce.number().int().min(1).max(7).optional().describe('ISO weekday of weekly digests, 1 = Monday'),
+  ),
+  maxPapers: z.preprocess(blank, z.coerce.number().int().min(1).max(25).optional().describe('Papers per digest, 1–25')),
+};
 
-export const SignupInput = Preferences.extend({ email: Email }).strict();
+/** Preferences given in a request: every field optional, nothing unknown. */
+export const PreferencesInput = z.object(PreferenceFields).strict();
+export type PreferencesInput = z.infer<typeof PreferencesInput>;
+
+export const SignupInput = z.object({ email: Email, ...PreferenceFields }).strict();
 export type SignupInput = z.infer<typeof SignupInput>;
 
-export const PREFERENCE_DEFAULTS = {
-  topics: [] as string[],
+export const PREFERENCE_DEFAULTS: Preferences = {
+  topics: [],
   timezone: 'UTC',
   hour: 8,
-  frequency: 'daily' as const,
+  frequency: 'daily',
   weekday: 1,
   maxPapers: 10,
 };
+
+/** Fields given in `input` replace those in `base`; absent ones stay. */
+export function mergePreferences<T extends object>(base: T, input: Partial<T>): T {
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  return { ...base, ...given };
+}
+
+/** Whether an address's domain, or a domain it is under, is in the blocked list. */
+export function isBlockedDomain(email: string, blocked: ReadonlySet<string>): boolean {
+  let domain = email.slice(email.lastIndexOf('@') + 1);
+  for (;;) {
+    if (blocked.has(domain)) return true;
+    const dot = domain.indexOf('.');
+    if (dot < 0) return false;
+    domain = domain.slice(dot + 1);
+  }
+}

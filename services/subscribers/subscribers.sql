@@ -1,6 +1,6 @@
 -- name: upsert-signup
--- Records a signup: new, pending, unsubscribed and bounced addresses become pending with the
--- given preferences; an active subscription is left untouched (no row returned).
+-- Records a signup: new, pending, paused, unsubscribed and bounced addresses become pending with
+-- the given preferences; an active subscription is left untouched (no row returned).
 INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (email) DO UPDATE
@@ -12,42 +12,93 @@ ON CONFLICT (email) DO UPDATE
        max_papers = EXCLUDED.max_papers,
        topics = EXCLUDED.topics,
        next_send_at = NULL,
+       paused_at = NULL,
        updated_at = now()
  WHERE s.status <> 'active'
-RETURNING id, status;
+RETURNING id;
 
 -- name: find-by-email
 -- One subscriber by normalised address.
-SELECT id, email, status FROM subscribers WHERE email = $1;
+SELECT id FROM subscribers WHERE email = $1;
 
 -- name: find-by-id
 -- One subscriber by id.
 SELECT id, email, status, timezone, send_hour, frequency, send_weekday, max_papers, topics,
-       next_send_at, confirm_sent_at, confirmed_at
+       next_send_at, confirm_sent_at, confirmed_at, unsubscribed_at, paused_at, created_at, updated_at
   FROM subscribers WHERE id = $1;
 
--- name: mark-confirmation-sent
+-- name: suppression-of
+-- Why an address is suppressed, if it is.
+SELECT reason FROM suppressions WHERE email_hash = paperboy_email_hash($1);
+
+-- name: mark-signup-mail-sent
 -- Notes when the last confirmation mail went out.
 UPDATE subscribers SET confirm_sent_at = $2 WHERE id = $1;
 
 -- name: activate
--- Confirms a pending subscription and schedules its first digest after `$2`.
-UPDATE subscribers
-   SET status = 'active',
-       confirmed_at = $2,
-       next_send_at = paperboy_next_send_at($2, timezone, send_hour, frequency, send_weekday),
-       updated_at = now()
- WHERE id = $1 AND status = 'pending'
-RETURNING id, email, next_send_at;
+-- Confirms a pending subscription, schedules its first digest after `$2`, and lifts a
+-- suppression left by an earlier erasure: confirming is consent to mail again.
+WITH s AS (
+  UPDATE subscribers
+     SET status = 'active',
+         confirmed_at = $2,
+         next_send_at = paperboy_next_send_at($2, timezone, send_hour, frequency, send_weekday),
+         updated_at = now()
+   WHERE id = $1 AND status = 'pending'
+  RETURNING id, email
+), lifted AS (
+  DELETE FROM suppressions WHERE email_hash IN (SELECT paperboy_email_hash(email) FROM s)
+)
+SELECT id FROM s;
 
--- name: unsubscribe
--- Stops all mail to a subscriber at once.
+-- name: update-preferences
+-- Saves preferences; an active subscriber's next digest moves to the new schedule.
 UPDATE subscribers
-   SET status = 'unsubscribed', unsubscribed_at = $2, next_send_at = NULL, updated_at = now()
- WHERE id = $1 AND status IN ('pending', 'active')
+   SET timezone = $2, send_hour = $3, frequency = $4, send_weekday = $5, max_papers = $6, topics = $7,
+       next_send_at = CASE WHEN status = 'active'
+                           THEN paperboy_next_send_at($8, $2, $3, $4, $5) END,
+       updated_at = now()
+ WHERE id = $1 AND status <> 'bounced'
+RETURNING id;
+
+-- name: set-status
+-- Moves a subscriber from one of the statuses in $3 to $2 at $4: pausing and leaving stop
+-- digests at once, resuming schedules the next one after $4.
+UPDATE subscribers
+   SET status = $2,
+       next_send_at = CASE WHEN $2 = 'active'
+                           THEN paperboy_next_send_at($4, timezone, send_hour, frequency, send_weekday) END,
+       paused_at = CASE WHEN $2 = 'paused' THEN $4::timestamptz END,
+       unsubscribed_at = CASE WHEN $2 = 'unsubscribed' THEN $4::timestamptz ELSE unsubscribed_at END,
+       updated_at = now()
+ WHERE id = $1 AND status = ANY($3::text[])
 RETURNING id;
 
 -- name: cancel-queued-deliveries
--- Digests planned but not yet sent to someone who just left are not sent.
+-- Digests planned but not yet sent to someone who paused or left are not sent.
 UPDATE deliveries SET status = 'skipped', last_error = $2
  WHERE subscriber_id = $1 AND status = 'queued';
+
+-- name: export-deliveries
+-- Every digest planned for a subscriber, with its papers, for their data export.
+SELECT d.digest_date, d.status, d.sent_at, d.message_id,
+       coalesce(json_agg(json_build_object('position', dp.position, 'title', p.title, 'reason', dp.reason)
+                         ORDER BY dp.position) FILTER (WHERE dp.paper_id IS NOT NULL), '[]') AS papers
+  FROM deliveries d
+  LEFT JOIN delivery_papers dp ON dp.delivery_id = d.id
+  LEFT JOIN papers p ON p.id = dp.paper_id
+ WHERE d.subscriber_id = $1
+ GROUP BY d.id
+ ORDER BY d.digest_date;
+
+-- name: erase
+-- Deletes a subscriber and everything about them (deliveries cascade), leaving only the hash
+-- of their address as a suppression (an existing one, say for a bounce, is kept as it is).
+WITH gone AS (
+  DELETE FROM subscribers WHERE id = $1 RETURNING email
+), suppressed AS (
+  INSERT INTO suppressions (email_hash, reason)
+  SELECT paperboy_email_hash(email), 'erased' FROM gone
+  ON CONFLICT (email_hash) DO NOTHING
+)
+SELECT count(*)::integer AS erased FROM gone;

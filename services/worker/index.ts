@@ -8,7 +8,7 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
   const prefix = s.config.queuePrefix;
   const workers: Worker[] = [
     createWorker('mail', redisUrl, prefix, {
-      confirmation: async ({ subscriberId }) => s.confirmations.send(subscriberId),
+      signup: async ({ subscriberId }) => s.signupMails.send(subscriberId),
     }),
     createWorker(
       'digest',

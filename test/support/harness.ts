@@ -69,6 +69,9 @@ export async function createHarness(extraEnv: Record<string, string> = {}): Prom
     DATA_DIR: dataDir,
     PUBLIC_URL: 'http://paperboy.test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Tests sign up many addresses from one IP; the rate-limit tests set their own limits.
+    SIGNUP_LIMIT_PER_IP: '1000000',
+    SIGNUP_LIMIT_PER_ADDRESS: '1000000',
     ...extraEnv,
   };
   const config = loadConfig(env);

@@ -1,31 +1,44 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { countPapers } from '../../papers/ingest.ts';
+import { SignupInput } from '../../subscribers/schemas.ts';
 import type { AppDeps } from '../app.ts';
+import { hourOptions } from '../forms.ts';
+import { errors, SignupAccepted } from '../schemas.ts';
 
 const CHECK_INBOX = 'Check your inbox: we sent a link to confirm the address. Nothing else is sent until it is used.';
 
-export const subscriptionRoutes: FastifyPluginAsync<AppDeps> = async (app, { services, pages }) => {
-  app.get('/', { config: { page: true } }, async (_req, reply) => {
-    const hours = Array.from({ length: 24 }, (_, h) => ({
-      value: h,
-      label: `${String(h).padStart(2, '0')}:00`,
-      selected: h === 8,
-    }));
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(
-        pages.render('home', 'Trending papers in your inbox', { hours, paperCount: await countPapers(services.db) }),
-      );
-  });
+export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
+  app.get('/', { config: { page: true }, schema: { hide: true } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(
+      pages.render('home', 'Trending papers in your inbox', {
+        hours: hourOptions(8),
+        paperCount: await countPapers(services.db),
+      }),
+    ),
+  );
 
-  app.post('/api/subscriptions', async (req, reply) => {
-    await services.subscriptions.signup(req.body ?? {});
-    return reply.code(202).send({ status: 'pending', message: CHECK_INBOX });
-  });
+  app.post(
+    '/api/subscriptions',
+    {
+      schema: {
+        summary: 'Sign up',
+        description:
+          'Records a pending subscription and mails a confirmation link (an active subscriber gets a link to ' +
+          "their preferences instead). The answer is the same whatever the address's state.",
+        tags: ['subscriptions'],
+        body: SignupInput,
+        response: { 202: SignupAccepted, ...errors(400, 413, 415, 429) },
+      },
+    },
+    async (req, reply) => {
+      await services.signups.signup(req.body, req.ip);
+      return reply.code(202).send({ status: 'pending' as const, message: CHECK_INBOX });
+    },
+  );
 
   // The same signup from the home page's form, without JavaScript.
-  app.post('/subscribe', { config: { page: true } }, async (req, reply) => {
-    await services.subscriptions.signup(req.body ?? {});
+  app.post('/subscribe', { config: { page: true }, schema: { hide: true, body: SignupInput } }, async (req, reply) => {
+    await services.signups.signup(req.body, req.ip);
     return reply
       .code(202)
       .type('text/html; charset=utf-8')

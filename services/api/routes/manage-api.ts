@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { PreferencesInput } from '../../subscribers/schemas.ts';
+import type { AppDeps } from '../app.ts';
+import { errors, SubscriptionBody, TokenParams } from '../schemas.ts';
+
+/** The JSON API behind the preferences link: the token in the path is the subscriber's credential. */
+export const manageApiRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services }) => {
+  const { manage } = services;
+  const base = '/api/subscription/:token';
+  const tags = ['subscription'];
+  const viewSchema = (summary: string, description?: string) => ({
+    summary,
+    description,
+    tags,
+    params: TokenParams,
+    response: { 200: SubscriptionBody, ...errors(400, 404, 409) },
+  });
+
+  app.get(base, { schema: viewSchema('Show a subscription') }, async (req) => manage.view(req.params.token));
+
+  app.patch(
+    base,
+    {
+      schema: {
+        ...viewSchema('Change preferences', 'Fields left out keep their value.'),
+        body: PreferencesInput,
+        response: { 200: SubscriptionBody, ...errors(400, 404, 409, 413, 415) },
+      },
+    },
+    async (req) => manage.updatePreferences(req.params.token, req.body),
+  );
+
+  app.post(`${base}/pause`, { schema: viewSchema('Pause digests') }, async (req) => manage.pause(req.params.token));
+  app.post(`${base}/resume`, { schema: viewSchema('Resume digests') }, async (req) => manage.resume(req.params.token));
+  app.post(`${base}/unsubscribe`, { schema: viewSchema('Unsubscribe at once') }, async (req) => {
+    const view = await manage.unsubscribe(req.params.token, 'manage');
+    return view ?? manage.view(req.params.token);
+  });
+  app.post(
+    `${base}/resubscribe`,
+    { schema: viewSchema('Subscribe again', 'For an address that was confirmed before.') },
+    async (req) => manage.resubscribe(req.params.token, 'manage'),
+  );
+
+  app.get(
+    `${base}/export`,
+    {
+      schema: {
+        summary: 'Download everything stored about the subscriber',
+        tags,
+        params: TokenParams,
+        response: { 200: z.record(z.string(), z.unknown()), ...errors(400, 404) },
+      },
+    },
+    async (req, reply) => {
+      reply.header('content-disposition', 'attachment; filename="paperboy-data.json"');
+      return manage.exportData(req.params.token);
+    },
+  );
+
+  app.delete(
+    base,
+    {
+      schema: {
+        summary: 'Erase the subscriber',
+        description:
+          'Deletes the subscriber and their history; only a hash of the address is kept so it is not mailed by accident.',
+        tags,
+        params: TokenParams,
+        response: { 200: z.object({ status: z.literal('erased') }), ...errors(400) },
+      },
+    },
+    async (req) => {
+      await manage.erase(req.params.token);
+      return { status: 'erased' as const };
+    },
+  );
+};

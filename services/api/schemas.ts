@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** Response and parameter shapes of the HTTP API; request bodies come from services/subscribers/schemas.ts. */
+
+export const ErrorBody = z
+  .object({
+    error: z.string().describe('Machine-readable code, e.g. invalid_request, rate_limited, invalid_token'),
+    message: z.string().describe('What went wrong, for people'),
+  })
+  .meta({ id: 'Error' });
+
+export const TokenParams = z.object({
+  token: z.string().max(200).describe('The token from a link Paperboy mailed'),
+});
+
+export const SignupAccepted = z.object({
+  status: z.literal('pending'),
+  message: z.string(),
+});
+
+export const SubscriptionBody = z
+  .object({
+    email: z.string(),
+    status: z.enum(['pending', 'active', 'paused', 'unsubscribed', 'bounced']),
+    preferences: z.object({
+      topics: z.array(z.string()),
+      timezone: z.string(),
+      hour: z.number().int(),
+      frequency: z.enum(['daily', 'weekly']),
+      weekday: z.number().int(),
+      maxPapers: z.number().int(),
+    }),
+    nextDigestAt: z.string().nullable().describe('When the next digest is due, while active'),
+  })
+  .meta({ id: 'Subscription' });
+
+export const errors = (...codes: (400 | 404 | 409 | 413 | 415 | 429)[]) =>
+  Object.fromEntries(codes.map((c) => [c, ErrorBody]));
