@@ -19,6 +19,8 @@ export interface MailCatcherOptions {
   port?: number;
   /** Keep at most this many files in `dir`; the oldest go first. */
   keep?: number;
+  /** Answers a recipient with an SMTP error (e.g. 550 or 451) instead of accepting it. */
+  reject?: (recipient: string) => { code: number; message: string } | undefined;
 }
 
 /**
@@ -48,6 +50,13 @@ export class MailCatcher {
       disabledCommands: ['STARTTLS', 'AUTH'],
       size: 10 * 1024 * 1024,
       logger: false,
+      onRcptTo(address, _session, callback) {
+        const refusal = opts.reject?.(address.address);
+        if (!refusal) return callback();
+        const err = new Error(refusal.message) as Error & { responseCode: number };
+        err.responseCode = refusal.code;
+        callback(err);
+      },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));

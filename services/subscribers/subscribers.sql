@@ -54,9 +54,10 @@ SELECT id FROM s;
 -- name: update-preferences
 -- Saves preferences; an active subscriber's next digest moves to the new schedule.
 UPDATE subscribers
-   SET timezone = $2, send_hour = $3, frequency = $4, send_weekday = $5, max_papers = $6, topics = $7,
+   SET timezone = $2, send_hour = $3::integer, frequency = $4, send_weekday = $5::integer,
+       max_papers = $6, topics = $7,
        next_send_at = CASE WHEN status = 'active'
-                           THEN paperboy_next_send_at($8, $2, $3, $4, $5) END,
+                           THEN paperboy_next_send_at($8, $2, $3::integer, $4, $5::integer) END,
        updated_at = now()
  WHERE id = $1 AND status <> 'bounced'
 RETURNING id;

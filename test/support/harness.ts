@@ -46,7 +46,13 @@ export interface Harness {
  * Paperboy on real servers, isolated per test file: its own database on the shared PostgreSQL,
  * its own queue prefix on the shared Redis, its own SMTP sink.
  */
-export async function createHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** SMTP errors the sink answers for some recipients. */
+  reject?: (recipient: string) => { code: number; message: string } | undefined;
+}
+
+export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const id = randomBytes(4).toString('hex');
   const adminUrl = inject('adminDatabaseUrl');
   const dbName = `paperboy_test_${id}`;
@@ -58,7 +64,7 @@ export async function createHarness(extraEnv: Record<string, string> = {}): Prom
   url.pathname = `/${dbName}`;
   const databaseUrl = url.toString();
 
-  const sink = await MailCatcher.start();
+  const sink = await MailCatcher.start({ reject: opts.reject });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-data-'));
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
@@ -72,7 +78,7 @@ export async function createHarness(extraEnv: Record<string, string> = {}): Prom
     // Tests sign up many addresses from one IP; the rate-limit tests set their own limits.
     SIGNUP_LIMIT_PER_IP: '1000000',
     SIGNUP_LIMIT_PER_ADDRESS: '1000000',
-    ...extraEnv,
+    ...opts.env,
   };
   const config = loadConfig(env);
   const clock = new TestClock();
@@ -158,9 +164,10 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
 
 /** Signs an address up through the API and confirms it through the mailed link. */
 export async function subscribeAndConfirm(h: Harness, email: string, prefs: object = {}): Promise<void> {
+  const before = h.sink.to(email).length;
   const res = await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email, ...prefs } });
   if (res.statusCode !== 202) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
-  const mail = await parse(await h.sink.waitFor((m) => m.to.includes(email)));
+  const mail = await parse(await h.sink.waitFor((m) => m.to.includes(email) && h.sink.to(email).length > before));
   const confirmed = await h.app.inject({ method: 'GET', url: pathOf(linkIn(mail, '/confirm/')) });
   if (!confirmed.body.includes('You are subscribed')) throw new Error(`confirm failed: ${confirmed.body}`);
 }
