@@ -33,6 +33,15 @@ describe('link tokens', () => {
     }
   });
 
+  it('rejects every other spelling of the MAC, including ones that decode to the same bytes', () => {
+    const t = tokens.sign('unsubscribe', 7);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const c of alphabet) {
+      const variant = t.slice(0, -1) + c;
+      if (variant !== t) expect(() => tokens.verify('unsubscribe', variant), variant).toThrow(/not valid/);
+    }
+  });
+
   it('rejects a token signed with a secret it does not know', () => {
     const foreign = createTokens([generateSecret()]).sign('unsubscribe', 1);
     expect(() => tokens.verify('unsubscribe', foreign)).toThrow(/not valid/);

@@ -34,9 +34,11 @@ export function createTokens(secrets: readonly string[]): Tokens {
       const m = /^([0-9a-z]{1,13})\.([0-9a-z]{0,10})\.([A-Za-z0-9_-]{22})$/.exec(token);
       if (!m) throw new Invalid('This link is not valid. Check that it was copied whole.', 'invalid_token');
       const [, id, exp, given] = m as unknown as [string, string, string, string];
-      const givenMac = Buffer.from(given, 'base64url');
+      // Compare the text, not decoded bytes: the last base64url character carries spare bits, so
+      // several spellings decode to the same MAC and a tampered token would otherwise pass.
+      const givenMac = Buffer.from(given);
       const ok = secrets.some((s) => {
-        const expected = mac(s, body(purpose, id, exp));
+        const expected = Buffer.from(mac(s, body(purpose, id, exp)).toString('base64url'));
         return expected.length === givenMac.length && timingSafeEqual(expected, givenMac);
       });
       if (!ok) throw new Invalid('This link is not valid. Check that it was copied whole.', 'invalid_token');

@@ -41,7 +41,10 @@ describe('subscriber input', () => {
       email: 'a@b.org',
       hour: 7,
     });
-    expect(SignupInput.safeParse({ email: 'a@b.org', hour: '7.5' }).success).toBe(false);
+    for (const hour of ['7.5', true, [7], '', ' 7x', {}]) {
+      const r = SignupInput.safeParse({ email: 'a@b.org', hour });
+      expect(r.success && r.data.hour !== undefined, JSON.stringify(hour)).toBe(false);
+    }
     expect(SignupInput.safeParse({ email: 'a@b.org', extra: 1 }).success).toBe(false);
   });
 

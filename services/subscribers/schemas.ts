@@ -53,6 +53,16 @@ export const Topics = z
   )
   .describe('Keywords that favour matching papers; a list, or one comma-separated string');
 
+/**
+ * A whole number from JSON, or from a form's string ("7"); booleans, arrays and "7.5" are
+ * rejected rather than coerced.
+ */
+const whole = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d{1,6}\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: 'expected a whole number' }).int().min(min).max(max),
+  );
+
 export const PreferenceFields = {
   topics: z.preprocess(blank, Topics.optional()),
   timezone: z.preprocess(
@@ -63,13 +73,10 @@ export const PreferenceFields = {
       .optional()
       .describe('IANA time zone of the delivery hour'),
   ),
-  hour: z.preprocess(blank, z.coerce.number().int().min(0).max(23).optional().describe('Local delivery hour, 0–23')),
+  hour: z.preprocess(blank, whole(0, 23).optional().describe('Local delivery hour, 0–23')),
   frequency: z.preprocess(blank, z.enum(['daily', 'weekly']).optional()),
-  weekday: z.preprocess(
-    blank,
-    z.coerce.number().int().min(1).max(7).optional().describe('ISO weekday of weekly digests, 1 = Monday'),
-  ),
-  maxPapers: z.preprocess(blank, z.coerce.number().int().min(1).max(25).optional().describe('Papers per digest, 1–25')),
+  weekday: z.preprocess(blank, whole(1, 7).optional().describe('ISO weekday of weekly digests, 1 = Monday')),
+  maxPapers: z.preprocess(blank, whole(1, 25).optional().describe('Papers per digest, 1–25')),
 };
 
 /** Preferences given in a request: every field optional, nothing unknown. */
