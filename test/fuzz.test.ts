@@ -246,7 +246,7 @@ describe('hostile input at every endpoint', () => {
           });
           await expectRejected(api, `patch ${JSON.stringify(prefs)}`);
           const formBody = new URLSearchParams(
-            Object.entries(prefs).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+            Object.entries(prefs).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
           ).toString();
           // Flattened into a form, a few invalid JSON values read as valid strings ("[1,2]" as two topics).
           if (PreferencesInput.safeParse(Object.fromEntries(new URLSearchParams(formBody))).success) return;
