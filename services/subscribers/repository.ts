@@ -3,7 +3,6 @@ import { loadQueries } from '../core/sql.ts';
 
 const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
   'upsert-signup',
-  'find-by-email',
   'find-by-id',
   'suppression-of',
   'mark-signup-mail-sent',
@@ -62,10 +61,8 @@ export function createSubscriberRepository(db: Queryable) {
     /** Returns the subscriber id; an active subscription keeps its preferences. */
     async upsertSignup(email: string, prefs: Preferences): Promise<number> {
       const row = (await db.query<{ id: number }>(sql['upsert-signup'], [email, ...prefParams(prefs)])).rows[0];
-      if (row) return row.id;
-      const existing = (await db.query<{ id: number }>(sql['find-by-email'], [email])).rows[0];
-      if (!existing) throw new Error('signup neither inserted nor found');
-      return existing.id;
+      if (!row) throw new Error('signup neither written nor found');
+      return row.id;
     },
     async findById(id: number): Promise<Subscriber | undefined> {
       return (await db.query<Subscriber>(sql['find-by-id'], [id])).rows[0];

@@ -1,25 +1,27 @@
 -- name: upsert-signup
--- Records a signup: new, pending, paused, unsubscribed and bounced addresses become pending with
--- the given preferences; an active subscription is left untouched (no row returned).
-INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (email) DO UPDATE
-   SET status = 'pending',
-       timezone = EXCLUDED.timezone,
-       send_hour = EXCLUDED.send_hour,
-       frequency = EXCLUDED.frequency,
-       send_weekday = EXCLUDED.send_weekday,
-       max_papers = EXCLUDED.max_papers,
-       topics = EXCLUDED.topics,
-       next_send_at = NULL,
-       paused_at = NULL,
-       updated_at = now()
- WHERE s.status <> 'active'
-RETURNING id;
-
--- name: find-by-email
--- One subscriber by normalised address.
-SELECT id FROM subscribers WHERE email = $1;
+-- Records a signup in one statement whatever the address's state (so every answer takes the
+-- same path): new, pending, paused, unsubscribed and bounced addresses become pending with the
+-- given preferences; an active subscription is left untouched. Returns the subscriber id.
+WITH written AS (
+  INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics)
+  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  ON CONFLICT (email) DO UPDATE
+     SET status = 'pending',
+         timezone = EXCLUDED.timezone,
+         send_hour = EXCLUDED.send_hour,
+         frequency = EXCLUDED.frequency,
+         send_weekday = EXCLUDED.send_weekday,
+         max_papers = EXCLUDED.max_papers,
+         topics = EXCLUDED.topics,
+         next_send_at = NULL,
+         paused_at = NULL,
+         updated_at = now()
+   WHERE s.status <> 'active'
+  RETURNING id
+)
+SELECT id FROM written
+UNION ALL
+SELECT id FROM subscribers WHERE email = $1 AND NOT EXISTS (SELECT 1 FROM written);
 
 -- name: find-by-id
 -- One subscriber by id.
