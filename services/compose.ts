@@ -11,6 +11,7 @@ import { createDigestSender } from './digests/sender.ts';
 import { createDigestService } from './digests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createEmailTemplates } from './mail/templates.ts';
+import { createPaperService } from './papers/service.ts';
 import { createLinks } from './subscribers/links.ts';
 import { createManageService } from './subscribers/manage.ts';
 import { createSignupService } from './subscribers/signup.ts';
@@ -51,7 +52,8 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     log,
     confirmTtlHours: config.confirmTtlHours,
   });
-  const planner = createPlanner({ db, batchSize: config.digestBatchSize });
+  const planner = createPlanner({ db, batchSize: config.digestBatchSize, rankWindowDays: config.rankWindowDays });
+  const papers = createPaperService({ db, clock, log, sources: config.sources });
   const sender = createDigestSender({ db, mailer, templates, links, log, messageIdDomain: mailDomain(config) });
   const digests = createDigestService({ planner, sender, queues, log, sendAttempts: config.sendAttempts });
 
@@ -69,6 +71,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     manage,
     signupMails,
     digests,
+    papers,
     async close() {
       mailer.close();
       await queues.close();

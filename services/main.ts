@@ -13,8 +13,9 @@ import { startWorkers } from './worker/index.ts';
 export async function prepareDatabase(s: Services) {
   const applied = await migrate(s.db);
   if (applied.length) s.log.info({ applied }, 'migrations applied');
-  const seeds = await loadSeeds(s.db);
+  const seeds = await loadSeeds(s.db, s.clock.now());
   for (const r of seeds) if (r.new || r.updated) s.log.info(r, 'seed papers loaded');
+  await s.papers.refreshTrends();
   return { applied, seeds };
 }
 

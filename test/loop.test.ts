@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, eventually, type Harness, header, linkIn, parse, pathOf } from './support/harness.ts';
 
@@ -223,10 +225,23 @@ describe('subscription and digest loop', () => {
   });
 
   it('escapes hostile paper text in the digest', async () => {
-    await h.services.db.query(
-      `INSERT INTO papers (title_key, title, abstract, source, trend_score)
-       VALUES ('hostile', '<script>alert(1)</script> Hostile', '<img src=x onerror=alert(2)>', 'test', 100)`,
-    );
+    // Through ingestion, as a hostile source would deliver it, and trending enough to be picked.
+    h.clock.set('2026-03-11T09:00:00Z');
+    const hostile = JSON.stringify([
+      {
+        paper: {
+          id: '2603.99999',
+          title: '<script>alert(1)</script> Hostile',
+          summary: '<img src=x onerror=alert(2)>',
+          upvotes: 100_000,
+          submittedOnDailyAt: '2026-03-11T08:00:00Z',
+          authors: [{ name: '<b>Mallory</b>', hidden: false }],
+        },
+      },
+    ]);
+    const file = path.join(h.config.dataDir, 'hostile.json');
+    writeFileSync(file, hostile);
+    await h.services.papers.ingest(file, 'hf');
     await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email: 'xss@example.org' } });
     const confirm = await parse(await h.sink.waitFor((m) => m.to.includes('xss@example.org')));
     h.clock.set('2026-03-11T10:00:00Z');

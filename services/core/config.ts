@@ -73,6 +73,25 @@ export const EnvSchema = z.object({
         .map((d) => domainToASCII(d.trim().toLowerCase()))
         .filter(Boolean),
     ),
+  SOURCES: z
+    .string()
+    .default('hf,arxiv')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['hf', 'arxiv']))),
+  HF_DAILY_URL: z.string().url().default('https://huggingface.co/api/daily_papers?date={date}&limit=100'),
+  ARXIV_QUERY_URL: z
+    .string()
+    .url()
+    .default(
+      'https://export.arxiv.org/api/query?search_query=cat:cs.LG+OR+cat:cs.CL+OR+cat:cs.CV+OR+cat:cs.AI&sortBy=submittedDate&sortOrder=descending&start=0&max_results=200',
+    ),
+  INGEST_EVERY_MINUTES: int(60, 1, 24 * 60),
+  RANK_WINDOW_DAYS: int(14, 1, 365),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -111,6 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       perAddress: { max: e.SIGNUP_LIMIT_PER_ADDRESS, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
     },
     blockedEmailDomains: new Set(e.BLOCKED_EMAIL_DOMAINS),
+    sources: e.SOURCES.map((name) => ({
+      name,
+      location: name === 'hf' ? e.HF_DAILY_URL : e.ARXIV_QUERY_URL,
+    })),
+    ingestEveryMinutes: e.INGEST_EVERY_MINUTES,
+    rankWindowDays: e.RANK_WINDOW_DAYS,
     logLevel: e.LOG_LEVEL,
   };
 }

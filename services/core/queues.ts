@@ -13,6 +13,10 @@ export const queueRegistry = {
     /** The reply to a signup: confirmation link, or a reminder to an active subscriber. */
     signup: z.object({ subscriberId: z.number().int().positive() }),
   },
+  ingest: {
+    /** Reads every configured paper source and refreshes trend scores. */
+    sources: z.object({}),
+  },
   digest: {
     tick: z.object({}),
     send: z.object({ deliveryIds: ids }),

@@ -1,5 +1,6 @@
 import type { Db } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
+import { pickForDeliveries, rankSince } from '../papers/ranking.ts';
 
 const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'claim-due-subscribers',
@@ -11,7 +12,6 @@ const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'mark-deferred',
   'mark-bounced',
 ]);
-const ranking = loadQueries(new URL('../papers/ranking.sql', import.meta.url), ['pick-papers-for-deliveries']);
 
 export { sql as digestSql };
 
@@ -29,7 +29,15 @@ export interface PlannedBatch {
  * (subscriber, local day), pick and record its papers, advance next_send_at, commit. Jobs are
  * enqueued only after the commit, so Redis never carries work PostgreSQL does not know about.
  */
-export function createPlanner({ db, batchSize }: { db: Db; batchSize: number }) {
+export function createPlanner({
+  db,
+  batchSize,
+  rankWindowDays,
+}: {
+  db: Db;
+  batchSize: number;
+  rankWindowDays: number;
+}) {
   async function planBatch(at: Date): Promise<PlannedBatch> {
     return db.tx(async (client) => {
       const due = await client.query<{ id: number; digest_date: string }>(sql['claim-due-subscribers'], [
@@ -43,7 +51,7 @@ export function createPlanner({ db, batchSize }: { db: Db; batchSize: number }) 
       ]);
       const ids = inserted.rows.map((r) => r.id);
       if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: 0 };
-      await client.query(ranking['pick-papers-for-deliveries'], [ids]);
+      await pickForDeliveries(client, ids, rankSince(at, rankWindowDays));
       const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
       const queued = settled.rows
         .filter((r) => r.status === 'queued')

@@ -1,19 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Queryable } from '../core/db.ts';
+import type { Db, Queryable } from '../core/db.ts';
 import { paths } from '../core/paths.ts';
 import { loadQueries } from '../core/sql.ts';
-import { titleKey } from './normalize.ts';
+import { mergePaper, PAPER_COLUMNS, type PaperRow } from './merge.ts';
+import type { Parsed } from './model.ts';
 import { parseSeedPage } from './sources/seed-page.ts';
 
-const sql = loadQueries(new URL('./papers.sql', import.meta.url), ['upsert-papers', 'count-papers']);
-
-export interface PaperInput {
-  title: string;
-  abstract: string;
-  /** Position on the seed page, 1 = top. */
-  seedPosition?: number;
-}
+const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
+  'find-paper',
+  'insert-paper',
+  'update-paper',
+  'record-observation',
+  'count-papers',
+]);
 
 export interface IngestReport {
   source: string;
@@ -21,32 +21,86 @@ export interface IngestReport {
   new: number;
   updated: number;
   unchanged: number;
+  skipped: number;
+  /** How many entries were skipped, by reason. */
+  skippedReasons: Record<string, number>;
 }
 
-/** Until richer signals exist, a seed paper's trend score falls with its position on the page. */
-const seedScore = (position: number | undefined) => (position ? 1 / position : 0);
+/**
+ * Merges a parsed source into the papers table in one transaction: one row per paper (matched by
+ * arXiv id, else normalised title), and one observation of its signals per run.
+ */
+export async function ingestPapers(db: Db, source: string, parsed: Parsed, now: Date): Promise<IngestReport> {
+  const report: IngestReport = {
+    source,
+    entries: parsed.entries,
+    new: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    skippedReasons: {},
+  };
+  const skip = (reason: string) => {
+    report.skipped++;
+    report.skippedReasons[reason] = (report.skippedReasons[reason] ?? 0) + 1;
+  };
+  for (const s of parsed.skipped) skip(s.reason);
 
-export async function upsertPapers(db: Queryable, source: string, papers: PaperInput[]) {
-  const res = await db.query<{ inserted: boolean }>(sql['upsert-papers'], [
-    papers.map((p) => titleKey(p.title)),
-    papers.map((p) => p.title),
-    papers.map((p) => p.abstract),
-    papers.map(() => source),
-    papers.map((p) => p.seedPosition ?? null),
-    papers.map((p) => seedScore(p.seedPosition)),
-  ]);
-  const inserted = res.rows.filter((r) => r.inserted).length;
-  return { new: inserted, updated: res.rows.length - inserted, unchanged: papers.length - res.rows.length };
+  await db.tx(async (client) => {
+    for (const input of parsed.papers) {
+      await client.query('SAVEPOINT paper');
+      try {
+        const found = (
+          await client.query<PaperRow & { id: number }>(sql['find-paper'], [
+            input.arxivId ?? null,
+            mergePaper(undefined, input, source, now).row.title_key,
+          ])
+        ).rows[0];
+        const { row, changed } = mergePaper(found, input, source, now);
+        let id = found?.id;
+        if (!found) {
+          id = (
+            await client.query<{ id: number }>(
+              sql['insert-paper'],
+              PAPER_COLUMNS.map((c) => row[c]),
+            )
+          ).rows[0]?.id;
+          report.new++;
+        } else if (changed) {
+          await client.query(sql['update-paper'], [found.id, ...PAPER_COLUMNS.map((c) => row[c])]);
+          report.updated++;
+        } else {
+          report.unchanged++;
+        }
+        if (input.upvotes !== undefined || input.comments !== undefined || input.githubStars !== undefined) {
+          await client.query(sql['record-observation'], [
+            id,
+            now,
+            source,
+            input.upvotes ?? null,
+            input.comments ?? null,
+            input.githubStars ?? null,
+          ]);
+        }
+        await client.query('RELEASE SAVEPOINT paper');
+      } catch (e) {
+        await client.query('ROLLBACK TO SAVEPOINT paper');
+        if ((e as { code?: string }).code !== '23505') throw e;
+        skip('title or arXiv id already belongs to another paper');
+      }
+    }
+  });
+  return report;
 }
 
 /** Loads every seed page under `seeds/`; running it again changes nothing. */
-export async function loadSeeds(db: Queryable, dir = paths.seeds): Promise<IngestReport[]> {
+export async function loadSeeds(db: Db, now: Date, dir = paths.seeds): Promise<IngestReport[]> {
   const reports: IngestReport[] = [];
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.txt'))
     .sort()) {
-    const { papers, entries } = parseSeedPage(readFileSync(path.join(dir, file), 'utf8'));
-    reports.push({ source: `seed:${file}`, entries, ...(await upsertPapers(db, 'seed', papers)) });
+    const parsed = parseSeedPage(readFileSync(path.join(dir, file), 'utf8'));
+    reports.push({ ...(await ingestPapers(db, 'seed', parsed, now)), source: `seed:${file}` });
   }
   return reports;
 }

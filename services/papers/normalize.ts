@@ -1,6 +1,14 @@
-/** Collapses whitespace runs (titles and abstracts arrive with newlines and double spaces). */
+/**
+ * Collapses whitespace runs and LaTeX-ish spacing (titles and abstracts arrive with newlines,
+ * double spaces, `\\` line breaks and `~` ties).
+ */
 export function cleanText(s: string): string {
-  return s.normalize('NFKC').replace(/\s+/g, ' ').trim();
+  return s
+    .normalize('NFKC')
+    .replace(/\\\\|\\newline\b/g, ' ')
+    .replace(/(?<!\\)~/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**

@@ -1,17 +1,35 @@
--- name: upsert-papers
--- Inserts papers or updates those whose text or position changed, keyed by normalised title;
--- returns one row per paper written (inserted = false for an update), none for unchanged ones.
-INSERT INTO papers AS p (title_key, title, abstract, source, seed_position, trend_score)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::double precision[])
-ON CONFLICT (title_key) DO UPDATE
-   SET title = EXCLUDED.title,
-       abstract = EXCLUDED.abstract,
-       seed_position = EXCLUDED.seed_position,
-       trend_score = EXCLUDED.trend_score,
-       updated_at = now()
- WHERE (p.title, p.abstract, p.seed_position, p.trend_score)
-       IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.abstract, EXCLUDED.seed_position, EXCLUDED.trend_score)
-RETURNING (xmax = 0) AS inserted;
+-- name: find-paper
+-- The row a reported paper merges into: the one with its arXiv id, else the one with its title key.
+SELECT id, title_key, title, abstract, arxiv_id, arxiv_version, authors, categories, keywords,
+       published_at, featured_at, github_repo, project_page, upvotes, comments, github_stars,
+       seed_position, sources, fresh_at
+  FROM papers
+ WHERE arxiv_id = $1 OR title_key = $2
+ ORDER BY (arxiv_id IS NOT DISTINCT FROM $1) DESC
+ LIMIT 1;
+
+-- name: insert-paper
+-- A paper seen for the first time.
+INSERT INTO papers (title_key, title, abstract, arxiv_id, arxiv_version, authors, categories, keywords,
+                    published_at, featured_at, github_repo, project_page, upvotes, comments, github_stars,
+                    seed_position, sources, fresh_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+RETURNING id;
+
+-- name: update-paper
+-- Writes a merged row back.
+UPDATE papers
+   SET title_key = $2, title = $3, abstract = $4, arxiv_id = $5, arxiv_version = $6, authors = $7,
+       categories = $8, keywords = $9, published_at = $10, featured_at = $11, github_repo = $12,
+       project_page = $13, upvotes = $14, comments = $15, github_stars = $16, seed_position = $17,
+       sources = $18, fresh_at = $19, updated_at = now()
+ WHERE id = $1;
+
+-- name: record-observation
+-- The signals a source reported for a paper at one moment.
+INSERT INTO paper_observations (paper_id, observed_at, source, upvotes, comments, github_stars)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (paper_id, observed_at, source) DO NOTHING;
 
 -- name: count-papers
 -- How many papers the database knows.

@@ -1,31 +1,76 @@
+-- name: refresh-trend-scores
+-- Recomputes every recent paper's trend score and its reason in words, as of $1:
+--   points = upvotes + 2 * comments + stars / 10             (totals now)
+--   gain   = the same points gained in the last 24 hours       (velocity, from observations)
+--   seed   = 100 / position on the seed page                   (the page's only signal)
+--   score  = (1 + points + 3 * gain + seed) / (hours since it became news + 2) ^ 1.5
+-- Papers older than 60 days drop to 0.
+WITH recent AS (
+  SELECT p.id, p.upvotes, p.comments, p.github_stars, p.seed_position, p.categories,
+         greatest(extract(epoch FROM ($1::timestamptz - p.fresh_at)) / 3600, 0) AS age_hours,
+         coalesce(day_ago.upvotes, CASE WHEN p.fresh_at >= $1::timestamptz - interval '24 hours' THEN 0 ELSE first_seen.upvotes END) AS upvotes_then,
+         coalesce(day_ago.comments, CASE WHEN p.fresh_at >= $1::timestamptz - interval '24 hours' THEN 0 ELSE first_seen.comments END) AS comments_then,
+         coalesce(day_ago.github_stars, CASE WHEN p.fresh_at >= $1::timestamptz - interval '24 hours' THEN 0 ELSE first_seen.github_stars END) AS stars_then
+    FROM papers p
+    LEFT JOIN LATERAL (
+      SELECT max(o.upvotes) AS upvotes, max(o.comments) AS comments, max(o.github_stars) AS github_stars
+        FROM paper_observations o
+       WHERE o.paper_id = p.id
+         AND o.observed_at = (SELECT max(observed_at) FROM paper_observations
+                               WHERE paper_id = p.id AND observed_at <= $1::timestamptz - interval '24 hours')
+    ) day_ago ON true
+    LEFT JOIN LATERAL (
+      SELECT o.upvotes, o.comments, o.github_stars FROM paper_observations o
+       WHERE o.paper_id = p.id ORDER BY o.observed_at LIMIT 1
+    ) first_seen ON true
+   WHERE p.fresh_at >= $1::timestamptz - interval '60 days'
+), signals AS (
+  SELECT r.*,
+         coalesce(upvotes, 0) + 2 * coalesce(comments, 0) + coalesce(github_stars, 0) / 10.0 AS points,
+         greatest(coalesce(upvotes, 0) - coalesce(upvotes_then, upvotes, 0), 0) AS upvotes_gain,
+         greatest(coalesce(comments, 0) - coalesce(comments_then, comments, 0), 0) AS comments_gain,
+         greatest(coalesce(github_stars, 0) - coalesce(stars_then, github_stars, 0), 0) AS stars_gain
+    FROM recent r
+), scored AS (
+  SELECT id,
+         (1 + points + 3 * (upvotes_gain + 2 * comments_gain + stars_gain / 10.0)
+            + coalesce(100.0 / seed_position, 0)) / power(age_hours + 2, 1.5) AS score,
+         coalesce(nullif(concat_ws(', ',
+           CASE WHEN upvotes_gain > 0 THEN '+' || upvotes_gain || ' upvotes today'
+                WHEN upvotes > 0 THEN upvotes || ' upvotes' END,
+           CASE WHEN stars_gain > 0 THEN '+' || stars_gain || ' GitHub stars today'
+                WHEN github_stars > 0 THEN github_stars || ' GitHub stars' END,
+           CASE WHEN comments > 0 THEN comments || ' comment' || CASE WHEN comments = 1 THEN '' ELSE 's' END END,
+           CASE WHEN seed_position IS NOT NULL THEN '#' || seed_position || ' on the trending page' END), ''),
+           'new' || coalesce(' in ' || categories[1], '')) AS reason
+    FROM signals
+)
+UPDATE papers p
+   SET trend_score = scored.score, trend_reason = scored.reason
+  FROM scored
+ WHERE p.id = scored.id
+   AND (p.trend_score, p.trend_reason) IS DISTINCT FROM (scored.score, scored.reason);
+
+-- name: retire-old-scores
+-- Papers that stopped being news stop trending.
+UPDATE papers SET trend_score = 0
+ WHERE fresh_at < $1::timestamptz - interval '60 days' AND trend_score <> 0;
+
 -- name: pick-papers-for-deliveries
--- Chooses and records each delivery's papers: never one the subscriber was sent before, papers
--- matching their topics first (by full-text search over title and abstract), then by trend
--- score; at most their chosen count. Each row carries the reason it was picked.
+-- Chooses and records each new delivery's papers (see paperboy_pick_papers): only papers that
+-- became news since $2, never one sent to the subscriber before.
 INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
-SELECT d.id, d.subscriber_id, r.paper_id, r.position, r.reason
+SELECT d.id, d.subscriber_id, r.paper_id, r.place, r.reason
   FROM deliveries d
   JOIN subscribers s ON s.id = d.subscriber_id
- CROSS JOIN LATERAL (
-   SELECT c.paper_id,
-          row_number() OVER (ORDER BY cardinality(c.matched) DESC, c.trend_score DESC, c.paper_id) AS position,
-          concat_ws('; ',
-            CASE WHEN cardinality(c.matched) > 0 THEN 'matches: ' || array_to_string(c.matched, ', ') END,
-            CASE WHEN c.seed_position IS NOT NULL THEN '#' || c.seed_position || ' on the trending page' END,
-            CASE WHEN cardinality(c.matched) = 0 AND c.seed_position IS NULL THEN 'trending now' END
-          ) AS reason
-     FROM (
-       SELECT p.id AS paper_id, p.trend_score, p.seed_position, m.matched
-         FROM papers p
-        CROSS JOIN LATERAL (
-          SELECT coalesce(array_agg(t ORDER BY t), '{}') AS matched
-            FROM unnest(s.topics) AS t
-           WHERE p.search @@ plainto_tsquery('english', t)
-        ) m
-        WHERE NOT EXISTS (
-          SELECT 1 FROM delivery_papers seen WHERE seen.subscriber_id = s.id AND seen.paper_id = p.id)
-        ORDER BY cardinality(m.matched) DESC, p.trend_score DESC, p.id
-        LIMIT s.max_papers
-     ) c
- ) r
+ CROSS JOIN LATERAL paperboy_pick_papers(s.id, s.topics, s.max_papers, $2) r
  WHERE d.id = ANY($1::bigint[]);
+
+-- name: preview-picks
+-- What one subscriber would get now, with the numbers behind each pick, for operators.
+SELECT r.place AS position, r.reason, p.id, p.title, p.arxiv_id, round(p.trend_score::numeric, 4) AS trend_score
+  FROM subscribers s
+ CROSS JOIN LATERAL paperboy_pick_papers(s.id, s.topics, s.max_papers, $2) r
+  JOIN papers p ON p.id = r.paper_id
+ WHERE s.id = $1
+ ORDER BY r.place;

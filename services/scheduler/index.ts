@@ -1,6 +1,7 @@
 import type { Services } from '../compose.ts';
 
 export const DIGEST_TICK = 'digest-tick';
+export const INGEST_SOURCES = 'ingest-sources';
 
 /**
  * Registers the repeating jobs in Redis. Job schedulers are idempotent by id, so any number of
@@ -14,5 +15,23 @@ export async function startScheduler(s: Services): Promise<void> {
       { every: s.config.digestTickSeconds * 1000 },
       { name: 'tick', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
     );
-  s.log.info({ everySeconds: s.config.digestTickSeconds }, 'digest tick scheduled');
+  if (s.config.sources.length) {
+    await s.queues
+      .get('ingest')
+      .upsertJobScheduler(
+        INGEST_SOURCES,
+        { every: s.config.ingestEveryMinutes * 60_000 },
+        { name: 'sources', data: {}, opts: { removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
+      );
+  } else {
+    await s.queues.get('ingest').removeJobScheduler(INGEST_SOURCES);
+  }
+  s.log.info(
+    {
+      digestEverySeconds: s.config.digestTickSeconds,
+      ingestEveryMinutes: s.config.ingestEveryMinutes,
+      sources: s.config.sources.map((x) => x.name),
+    },
+    'schedules registered',
+  );
 }

@@ -10,6 +10,9 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
     createWorker('mail', redisUrl, prefix, {
       signup: async ({ subscriberId }) => s.signupMails.send(subscriberId),
     }),
+    createWorker('ingest', redisUrl, prefix, {
+      sources: async () => s.papers.runConfigured(),
+    }),
     createWorker(
       'digest',
       redisUrl,

@@ -10,7 +10,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../services/api/app.ts';
 import { composeServices, type Services } from '../../services/compose.ts';
 import type { Clock } from '../../services/core/clock.ts';
-import { EnvSchema, loadConfig } from '../../services/core/config.ts';
+import { type Config, EnvSchema, loadConfig } from '../../services/core/config.ts';
 import { createLogger } from '../../services/core/logger.ts';
 import { ROOT } from '../../services/core/paths.ts';
 import { type CaughtMail, MailCatcher } from '../../services/local/mailcatcher.ts';
@@ -31,6 +31,7 @@ export class TestClock implements Clock {
 }
 
 export interface Harness {
+  config: Config;
   services: Services;
   app: FastifyInstance;
   sink: MailCatcher;
@@ -78,6 +79,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     // Tests sign up many addresses from one IP; the rate-limit tests set their own limits.
     SIGNUP_LIMIT_PER_IP: '1000000',
     SIGNUP_LIMIT_PER_ADDRESS: '1000000',
+    // No test reaches the network: sources are ingested from files by the tests that need them.
+    SOURCES: '',
     ...opts.env,
   };
   const config = loadConfig(env);
@@ -94,6 +97,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   let workers: { close(): Promise<void> } | undefined;
 
   return {
+    config,
     services,
     app,
     sink,

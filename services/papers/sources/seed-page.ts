@@ -1,4 +1,4 @@
-import type { PaperInput } from '../ingest.ts';
+import type { PaperInput, Parsed } from '../model.ts';
 import { cleanText, titleKey } from '../normalize.ts';
 
 const HEADER = /^Get trending papers in your email inbox/;
@@ -9,13 +9,14 @@ const BUTTON = /^Subscribe/;
  * title, then alternating title and abstract lines. Page order is the page's ranking, so each
  * paper's position is its only signal. A paper listed twice keeps its first (higher) position.
  */
-export function parseSeedPage(text: string): { papers: PaperInput[]; entries: number } {
+export function parseSeedPage(text: string): Parsed {
   const lines = text.split(/\r?\n/);
   let i = 0;
   while (i < lines.length && (HEADER.test(lines[i] ?? '') || (lines[i] ?? '').trim() === '')) i++;
   if (i < lines.length) lines[i] = (lines[i] ?? '').replace(BUTTON, '');
 
   const papers: PaperInput[] = [];
+  const skipped: Parsed['skipped'] = [];
   const seen = new Set<string>();
   let entries = 0;
   for (; i + 1 < lines.length; i += 2) {
@@ -24,9 +25,12 @@ export function parseSeedPage(text: string): { papers: PaperInput[]; entries: nu
     if (!title) continue;
     entries++;
     const key = titleKey(title);
-    if (seen.has(key)) continue;
+    if (seen.has(key)) {
+      skipped.push({ reason: 'listed twice on the page', entry: title });
+      continue;
+    }
     seen.add(key);
     papers.push({ title, abstract, seedPosition: papers.length + 1 });
   }
-  return { papers, entries };
+  return { papers, entries, skipped };
 }

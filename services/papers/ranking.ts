@@ -1,0 +1,38 @@
+import type { Queryable } from '../core/db.ts';
+import { loadQueries } from '../core/sql.ts';
+
+const sql = loadQueries(new URL('./ranking.sql', import.meta.url), [
+  'refresh-trend-scores',
+  'retire-old-scores',
+  'pick-papers-for-deliveries',
+  'preview-picks',
+]);
+
+/** Recomputes trend scores and their reasons as of `at`; returns how many changed. */
+export async function refreshTrends(db: Queryable, at: Date): Promise<number> {
+  const refreshed = await db.query(sql['refresh-trend-scores'], [at]);
+  await db.query(sql['retire-old-scores'], [at]);
+  return refreshed.rowCount ?? 0;
+}
+
+/** Chooses and records the papers of newly planned deliveries, from papers news since `since`. */
+export async function pickForDeliveries(db: Queryable, deliveryIds: number[], since: Date): Promise<void> {
+  await db.query(sql['pick-papers-for-deliveries'], [deliveryIds, since]);
+}
+
+export interface PreviewPick {
+  position: number;
+  reason: string;
+  id: number;
+  title: string;
+  arxiv_id: string | null;
+  trend_score: string;
+}
+
+/** What a subscriber would get next, without recording anything. */
+export async function previewPicks(db: Queryable, subscriberId: number, since: Date): Promise<PreviewPick[]> {
+  return (await db.query<PreviewPick>(sql['preview-picks'], [subscriberId, since])).rows;
+}
+
+/** The start of the window a digest planned at `at` looks back over. */
+export const rankSince = (at: Date, windowDays: number) => new Date(at.getTime() - windowDays * 86_400_000);

@@ -1,0 +1,62 @@
+import { XMLParser } from 'fast-xml-parser';
+import { type PaperInput, type Parsed, parseArxivId } from '../model.ts';
+import { cleanText } from '../normalize.ts';
+
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  isArray: (name) => ['entry', 'author', 'category', 'link'].includes(name),
+  // Titles like "1.5" must stay strings.
+  parseTagValue: false,
+  processEntities: true,
+  htmlEntities: true,
+});
+
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'object' && v && '#text' in v ? String(v['#text']) : '';
+const date = (v: unknown): Date | undefined => {
+  const d = new Date(text(v));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+};
+
+/**
+ * An arXiv API query result (Atom): `entry/id` holds the versioned abs URL, titles and abstracts
+ * carry newlines and runs of spaces, categories are `term` attributes.
+ */
+export function parseArxivAtom(body: string): Parsed {
+  let doc: Record<string, unknown>;
+  try {
+    doc = xml.parse(body, true);
+  } catch (e) {
+    throw new Error(`not an Atom feed: ${(e as Error).message}`);
+  }
+  const feed = doc.feed as { entry?: Record<string, unknown>[] } | undefined;
+  if (!feed) throw new Error('not an Atom feed: no <feed> element');
+  const entries = feed.entry ?? [];
+  const papers: PaperInput[] = [];
+  const skipped: Parsed['skipped'] = [];
+  entries.forEach((entry, i) => {
+    const rawId = text(entry.id);
+    const arxiv = parseArxivId(rawId);
+    const title = cleanText(text(entry.title));
+    if (!arxiv) return void skipped.push({ reason: 'not an arXiv id', entry: rawId || `#${i}` });
+    if (!title || title === 'Error') return void skipped.push({ reason: 'no title', entry: rawId });
+    const primary = (entry.primary_category as Record<string, string> | undefined)?.['@term'];
+    const categories = ((entry.category as Record<string, string>[] | undefined) ?? [])
+      .map((c) => c['@term'])
+      .filter(Boolean) as string[];
+    papers.push({
+      title,
+      abstract: cleanText(text(entry.summary)),
+      arxivId: arxiv.id,
+      arxivVersion: arxiv.version,
+      authors: ((entry.author as Record<string, unknown>[] | undefined) ?? [])
+        .map((a) => cleanText(text(a.name)))
+        .filter(Boolean),
+      categories: [...new Set([primary, ...categories].filter((c): c is string => !!c))],
+      publishedAt: date(entry.published),
+    });
+  });
+  return { papers, entries: entries.length, skipped };
+}
