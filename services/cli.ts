@@ -1,8 +1,12 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './core/config.ts';
-import { createLogger } from './core/logger.ts';
+import type { Services } from './compose.ts';
+import { type Config, ConfigError, loadConfig } from './core/config.ts';
+import { AppError } from './core/errors.ts';
+import { createLogger, type Logger } from './core/logger.ts';
 import { MissingRedisError } from './local/redis.ts';
 import { openServices, startPaperboy } from './main.ts';
+import { SourceUnavailable } from './papers/fetch.ts';
+import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
 
 const HELP = `Usage: paperboy <command> [options]
 
@@ -12,6 +16,10 @@ Commands:
   seed                       Load the seed papers from seeds/ (idempotent)
   digest run [--at <time>]   Plan and send every digest due at <time> (ISO 8601; default now),
                              as if the clock read that time; prints how many were sent
+  ingest <path|url> --source <seed|hf|arxiv>
+                             Read one paper source by hand; prints new, updated, unchanged, skipped
+  rank --email <address> [--at <time>]
+                             Show what that subscriber would get next and why; changes nothing
 
 Without DATABASE_URL, REDIS_URL or SMTP_URL, commands use the local servers of a running
 \`paperboy start\` (recorded in .data/runtime.json) or start their own.`;
@@ -20,7 +28,12 @@ async function main(argv: string[]) {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { at: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      at: { type: 'string' },
+      source: { type: 'string' },
+      email: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, sub] = positionals;
   if (values.help || !command || command === 'help') {
@@ -34,10 +47,9 @@ async function main(argv: string[]) {
   switch (command) {
     case 'start': {
       const running = await startPaperboy(config, log);
-      onStop(async (signal) => {
-        log.info({ signal }, 'shutting down');
+      onStop(async (reason) => {
+        log.info({ reason }, 'shutting down');
         await running.stop();
-        return 0;
       });
       console.log(
         `Paperboy is running${running.url ? ` at ${running.url}` : ''} (roles: ${[...config.roles].join(', ')})`,
@@ -48,29 +60,59 @@ async function main(argv: string[]) {
     }
     case 'migrate':
     case 'seed': {
-      const { close } = await openServices(config, log);
-      await close();
-      console.log(command === 'migrate' ? 'Database is up to date.' : 'Seed papers are loaded.');
+      await withServices(config, log, async () => {
+        console.log(command === 'migrate' ? 'Database is up to date.' : 'Seed papers are loaded.');
+      });
       return;
     }
     case 'digest': {
       if (sub !== 'run') throw new UsageError('expected `paperboy digest run [--at <time>]`');
-      const at = values.at ? new Date(values.at) : new Date();
-      if (Number.isNaN(at.getTime())) throw new UsageError(`--at: not a time: ${values.at}`);
-      const { services, close } = await openServices(config, log);
-      onStop(async () => {
-        await close();
-        return 130;
-      });
-      try {
+      const at = parseAt(values.at);
+      await withServices(config, log, async (services) => {
         const r = await services.digests.runNow(at);
         console.log(
           `Digest run at ${at.toISOString()}: ${r.due} due, ${r.sent} sent, ${r.skipped} skipped (nothing new), ` +
             `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced`,
         );
-      } finally {
-        await close();
+      });
+      return;
+    }
+    case 'ingest': {
+      const source = values.source as SourceName | undefined;
+      if (!sub || !source || !SOURCE_NAMES.includes(source)) {
+        throw new UsageError(`expected \`paperboy ingest <path|url> --source <${SOURCE_NAMES.join('|')}>\``);
       }
+      await withServices(config, log, async (services) => {
+        const r = await services.papers.ingest(sub, source).catch((e: Error) => {
+          // An unreachable or malformed source is the operator's input problem: say it in one line.
+          throw e instanceof SourceUnavailable || /^not (JSON|an Atom feed)|^expected/.test(e.message)
+            ? new UsageError(e.message)
+            : e;
+        });
+        const reasons = Object.entries(r.skippedReasons).map(([why, n]) => `${n} ${why}`);
+        console.log(
+          `Ingested ${sub} (${source}): ${r.entries} entries, ${r.new} new, ${r.updated} updated, ` +
+            `${r.unchanged} unchanged, ${r.skipped} skipped${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
+        );
+      });
+      return;
+    }
+    case 'rank': {
+      if (!values.email) throw new UsageError('expected `paperboy rank --email <address> [--at <time>]`');
+      const at = parseAt(values.at);
+      const email = values.email;
+      await withServices(config, log, async (services) => {
+        const r = await services.ranking.preview(email, at);
+        console.log(
+          `${r.email} (${r.status}; topics: ${r.topics.length ? r.topics.join(', ') : 'none'}; ${r.maxPapers} papers; ` +
+            `papers news since ${r.since.toISOString().slice(0, 10)}; ${r.alreadySent} sent before)`,
+        );
+        if (!r.picks.length) console.log('Nothing new: no digest would be sent.');
+        for (const p of r.picks) {
+          console.log(`${String(p.position).padStart(2)}. ${p.title}${p.arxiv_id ? ` [arXiv:${p.arxiv_id}]` : ''}`);
+          console.log(`    why: ${p.reason} (trend score ${p.trend_score})`);
+        }
+      });
       return;
     }
     default:
@@ -80,30 +122,56 @@ async function main(argv: string[]) {
 
 class UsageError extends Error {}
 
-let stopHandler: ((signal: string) => Promise<number>) | undefined;
+function parseAt(value: string | undefined): Date {
+  const at = value ? new Date(value) : new Date();
+  if (Number.isNaN(at.getTime())) throw new UsageError(`--at: not a time: ${value}`);
+  return at;
+}
 
-/** What SIGINT/SIGTERM do: stop this command's work and the local servers it started, then exit. */
-function onStop(handler: (signal: string) => Promise<number>) {
+/** Opens the servers and services for one command, and closes them however the command ends. */
+async function withServices(config: Config, log: Logger, fn: (services: Services) => Promise<void>) {
+  const { services, close } = await openServices(config, log);
+  onStop(close);
+  try {
+    await fn(services);
+  } finally {
+    // The handler stays until the servers are down: an early stop meanwhile waits for the same close.
+    await close();
+    stopHandler = undefined;
+  }
+}
+
+let stopHandler: ((reason: string) => Promise<void>) | undefined;
+
+/** What stopping early does: end this command's work and the local servers it started. */
+function onStop(handler: (reason: string) => Promise<void>) {
   stopHandler = handler;
 }
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    (stopHandler?.(signal) ?? Promise.resolve(130)).then(
-      (code) => process.exit(code),
-      (e) => {
-        console.error(e);
-        process.exit(1);
-      },
-    );
-  });
+function stop(reason: string, code: number) {
+  if (stopping) return;
+  stopping = true;
+  (stopHandler?.(reason) ?? Promise.resolve()).then(
+    () => process.exit(code),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }
 
+// A service stops cleanly on SIGINT/SIGTERM; an interrupted command exits 130.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => stop(signal, stopHandler && process.argv[2] === 'start' ? 0 : 130));
+}
+// `paperboy rank … | head` closes stdout early: not an error, but the servers must still stop.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') stop('EPIPE', 0);
+});
+
 main(process.argv.slice(2)).catch((e) => {
-  if (e instanceof ConfigError || e instanceof UsageError || e instanceof MissingRedisError) {
+  if (e instanceof ConfigError || e instanceof UsageError || e instanceof MissingRedisError || e instanceof AppError) {
     console.error(`paperboy: ${e.message}`);
     process.exit(2);
   }

@@ -6,6 +6,7 @@ import { createQueues } from './core/queues.ts';
 import { createRateLimiter } from './core/rate-limit.ts';
 import { resolveTokenSecrets } from './core/secrets.ts';
 import { createTokens } from './core/tokens.ts';
+import { createComposer } from './digests/composer.ts';
 import { createPlanner } from './digests/planner.ts';
 import { createDigestSender } from './digests/sender.ts';
 import { createDigestService } from './digests/service.ts';
@@ -72,6 +73,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     signupMails,
     digests,
     papers,
+    ranking: createComposer({ db, rankWindowDays: config.rankWindowDays }),
     async close() {
       mailer.close();
       await queues.close();

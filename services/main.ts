@@ -23,9 +23,14 @@ export async function prepareDatabase(s: Services) {
 export async function openServices(config: Config, log: Logger, opts: { share?: boolean } = {}) {
   const infra = await resolveInfrastructure(config, log, opts);
   const services = composeServices(config, infra, log);
-  const close = async () => {
-    await services.close().catch((e) => log.warn({ err: e }, 'closing services failed'));
-    await infra.stop();
+  let closing: Promise<void> | undefined;
+  // Idempotent: a signal and the command's own ending may both ask.
+  const close = () => {
+    closing ??= (async () => {
+      await services.close().catch((e) => log.warn({ err: e }, 'closing services failed'));
+      await infra.stop();
+    })();
+    return closing;
   };
   try {
     await prepareDatabase(services);

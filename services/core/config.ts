@@ -83,10 +83,11 @@ export const EnvSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.enum(['hf', 'arxiv']))),
-  HF_DAILY_URL: z.string().url().default('https://huggingface.co/api/daily_papers?date={date}&limit=100'),
+  // A URL or a file path; {date} becomes today's date (UTC).
+  HF_DAILY_URL: z.string().min(1).default('https://huggingface.co/api/daily_papers?date={date}&limit=100'),
   ARXIV_QUERY_URL: z
     .string()
-    .url()
+    .min(1)
     .default(
       'https://export.arxiv.org/api/query?search_query=cat:cs.LG+OR+cat:cs.CL+OR+cat:cs.CV+OR+cat:cs.AI&sortBy=submittedDate&sortOrder=descending&start=0&max_results=200',
     ),

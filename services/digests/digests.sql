@@ -83,3 +83,7 @@ WITH d AS (
 INSERT INTO suppressions (email_hash, reason)
 SELECT paperboy_email_hash(email), 'bounced' FROM s
 ON CONFLICT (email_hash) DO UPDATE SET reason = 'bounced', created_at = now();
+
+-- name: count-sent-papers
+-- How many papers a subscriber has been sent, ever.
+SELECT count(*)::integer AS n FROM delivery_papers WHERE subscriber_id = $1;

@@ -11,6 +11,7 @@ const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'mark-sent',
   'mark-deferred',
   'mark-bounced',
+  'count-sent-papers',
 ]);
 
 export { sql as digestSql };

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../core/logger.ts';
-import { freePort } from './ports.ts';
+import { freePort, isAlive, stopOrphan } from './ports.ts';
 
 export interface LocalPostgres {
   url: string;
@@ -58,7 +58,15 @@ export async function startLocalPostgres(
     log.info({ dir }, 'creating a local PostgreSQL data directory');
     await server.initialise();
   }
-  await server.start();
+  const pidFile = path.join(dir, 'postmaster.pid');
+  const stale = existsSync(pidFile) ? Number.parseInt(readFileSync(pidFile, 'utf8'), 10) : undefined;
+  if (stale && isAlive(stale)) {
+    log.warn({ orphanPid: stale }, 'stopping a local PostgreSQL left running by a Paperboy that did not shut down');
+    await stopOrphan(stale, `the local PostgreSQL in ${dir}`, 'SIGINT');
+  }
+  await server.start().catch((e: unknown) => {
+    throw new Error(`the local PostgreSQL in ${dir} did not start${e ? `: ${String(e)}` : ''}`);
+  });
   const database = opts.database ?? 'paperboy';
   const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
   await admin.connect();
@@ -68,7 +76,6 @@ export async function startLocalPostgres(
   } finally {
     await admin.end();
   }
-  const pidFile = path.join(dir, 'postmaster.pid');
   const pid = existsSync(pidFile) ? Number.parseInt(readFileSync(pidFile, 'utf8'), 10) : undefined;
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,

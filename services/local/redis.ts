@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
-import { freePort } from './ports.ts';
+import { freePort, isAlive, stopOrphan } from './ports.ts';
 
 export interface LocalRedis {
   url: string;
@@ -47,6 +48,15 @@ export function findRedisServer(log: Logger): string {
  */
 export async function startLocalRedis(dir: string | undefined, log: Logger): Promise<LocalRedis> {
   const bin = findRedisServer(log);
+  // A redis-server outlives a Paperboy killed without cleanup: its pid file lets the next one stop it.
+  const pidFile = dir ? path.join(dir, 'redis-server.pid') : undefined;
+  if (pidFile && existsSync(pidFile)) {
+    const stale = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+    if (stale && isAlive(stale)) {
+      log.warn({ orphanPid: stale }, 'stopping a local redis-server left running by a Paperboy that did not shut down');
+      await stopOrphan(stale, `the local redis-server of ${dir}`);
+    }
+  }
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--maxmemory-policy', 'noeviction', '--save', ''];
   if (dir) {
@@ -62,6 +72,7 @@ export async function startLocalRedis(dir: string | undefined, log: Logger): Pro
   });
   const url = `redis://127.0.0.1:${port}`;
   await waitForRedis(url, child, () => stderr);
+  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
   log.debug({ url, pid: child.pid }, 'local redis-server started');
   return {
     url,

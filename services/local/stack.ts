@@ -120,7 +120,7 @@ export async function resolveInfrastructure(
 function reapOrphans(info: RuntimeInfo, log: Logger) {
   for (const pid of info.children ?? []) {
     if (!isAlive(pid)) continue;
-    log.warn({ pid }, 'stopping a local server left by a Paperboy that did not shut down');
+    log.warn({ orphanPid: pid }, 'stopping a local server left by a Paperboy that did not shut down');
     try {
       process.kill(pid, 'SIGTERM');
     } catch {}

@@ -11,6 +11,15 @@ export class SourceUnavailable extends Error {}
 
 const isUrl = (location: string) => /^https?:\/\//i.test(location);
 
+const NETWORK_ERRORS: Record<string, string> = {
+  ENOTFOUND: 'host not found (is this machine offline, or its DNS down?)',
+  EAI_AGAIN: 'host name lookup failed (is this machine offline?)',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENETUNREACH: 'network unreachable (is this machine offline?)',
+  EHOSTUNREACH: 'host unreachable',
+};
+
 /**
  * Reads a source from a file path or an http(s) URL. URLs get a timeout per attempt and retries
  * with exponential backoff on network errors, 429 and 5xx; a 4xx other than 429 fails at once.
@@ -45,7 +54,7 @@ export async function readSource(location: string, opts: FetchOptions = {}): Pro
       last =
         err.name === 'TimeoutError'
           ? `no answer within ${opts.timeoutMs ?? 15_000} ms`
-          : (err.cause?.code ?? err.cause?.message ?? err.message);
+          : (NETWORK_ERRORS[err.cause?.code ?? ''] ?? err.cause?.code ?? err.cause?.message ?? err.message);
     }
     if (attempt < attempts) {
       const delay = (opts.baseDelayMs ?? 500) * 2 ** (attempt - 1);

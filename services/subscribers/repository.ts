@@ -3,6 +3,7 @@ import { loadQueries } from '../core/sql.ts';
 
 const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
   'upsert-signup',
+  'find-by-email',
   'find-by-id',
   'suppression-of',
   'mark-signup-mail-sent',
@@ -63,6 +64,10 @@ export function createSubscriberRepository(db: Queryable) {
       const row = (await db.query<{ id: number }>(sql['upsert-signup'], [email, ...prefParams(prefs)])).rows[0];
       if (!row) throw new Error('signup neither written nor found');
       return row.id;
+    },
+    async findByEmail(email: string): Promise<Subscriber | undefined> {
+      const row = (await db.query<{ id: number }>(sql['find-by-email'], [email])).rows[0];
+      return row ? this.findById(row.id) : undefined;
     },
     async findById(id: number): Promise<Subscriber | undefined> {
       return (await db.query<Subscriber>(sql['find-by-id'], [id])).rows[0];

@@ -23,6 +23,10 @@ SELECT id FROM written
 UNION ALL
 SELECT id FROM subscribers WHERE email = $1 AND NOT EXISTS (SELECT 1 FROM written);
 
+-- name: find-by-email
+-- One subscriber by normalised address.
+SELECT id FROM subscribers WHERE email = $1;
+
 -- name: find-by-id
 -- One subscriber by id.
 SELECT id, email, status, timezone, send_hour, frequency, send_weekday, max_papers, topics,
