@@ -36,12 +36,18 @@ export function parseArxivAtom(body: string): Parsed {
   const entries = feed.entry ?? [];
   const papers: PaperInput[] = [];
   const skipped: Parsed['skipped'] = [];
-  entries.forEach((entry, i) => {
+  for (const [i, entry] of entries.entries()) {
     const rawId = text(entry.id);
     const arxiv = parseArxivId(rawId);
     const title = cleanText(text(entry.title));
-    if (!arxiv) return void skipped.push({ reason: 'not an arXiv id', entry: rawId || `#${i}` });
-    if (!title || title === 'Error') return void skipped.push({ reason: 'no title', entry: rawId });
+    if (!arxiv) {
+      skipped.push({ reason: 'not an arXiv id', entry: rawId || `#${i}` });
+      continue;
+    }
+    if (!title || title === 'Error') {
+      skipped.push({ reason: 'no title', entry: rawId });
+      continue;
+    }
     const primary = (entry.primary_category as Record<string, string> | undefined)?.['@term'];
     const categories = ((entry.category as Record<string, string>[] | undefined) ?? [])
       .map((c) => c['@term'])
@@ -57,6 +63,6 @@ export function parseArxivAtom(body: string): Parsed {
       categories: [...new Set([primary, ...categories].filter((c): c is string => !!c))],
       publishedAt: date(entry.published),
     });
-  });
+  }
   return { papers, entries: entries.length, skipped };
 }

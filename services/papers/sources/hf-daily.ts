@@ -50,19 +50,28 @@ export function parseHfDaily(text: string): Parsed {
   if (!Array.isArray(items)) throw new Error('expected a JSON array of daily papers');
   const papers: PaperInput[] = [];
   const skipped: Parsed['skipped'] = [];
-  items.forEach((raw, i) => {
+  for (const [i, raw] of items.entries()) {
     const parsed = Item.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       skipped.push({ reason: `invalid ${issue?.path.join('.') || 'item'}`, entry: `#${i}` });
-      return;
+      continue;
     }
     const { paper, ...item } = parsed.data;
     const arxiv = parseArxivId(paper.id);
     const title = cleanText(paper.title ?? item.title ?? '');
-    if (!arxiv) return void skipped.push({ reason: 'not an arXiv id', entry: paper.id });
-    if (!title) return void skipped.push({ reason: 'no title', entry: paper.id });
-    if (paper.withdrawnAt) return void skipped.push({ reason: 'withdrawn', entry: paper.id });
+    if (!arxiv) {
+      skipped.push({ reason: 'not an arXiv id', entry: paper.id });
+      continue;
+    }
+    if (!title) {
+      skipped.push({ reason: 'no title', entry: paper.id });
+      continue;
+    }
+    if (paper.withdrawnAt) {
+      skipped.push({ reason: 'withdrawn', entry: paper.id });
+      continue;
+    }
     papers.push({
       title,
       abstract: cleanText(paper.summary ?? item.summary ?? ''),
@@ -78,6 +87,6 @@ export function parseHfDaily(text: string): Parsed {
       comments: item.numComments ?? undefined,
       githubStars: paper.githubStars ?? undefined,
     });
-  });
+  }
   return { papers, entries: items.length, skipped };
 }
