@@ -88,8 +88,10 @@ export function mergePaper(
       },
     };
   }
+  // Text from a known arXiv version wins over text of an older or unknown one.
   const olderVersion =
-    input.arxivVersion !== undefined && existing.arxiv_version !== null && input.arxivVersion < existing.arxiv_version;
+    existing.arxiv_version !== null &&
+    (input.arxivVersion === undefined || input.arxivVersion < existing.arxiv_version);
   const title = olderVersion ? existing.title : input.title;
   const row: PaperRow = {
     ...existing,
