@@ -32,7 +32,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
   const queues = createQueues(endpoints.redisUrl, config.queuePrefix);
   const tokens = createTokens(resolveTokenSecrets(config.tokenSecrets, config.dataDir));
   const links = createLinks(config.publicUrl, tokens, config.confirmTtlHours);
-  const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom });
+  const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom, ...config.smtp, dkim: config.dkim });
   const templates = createEmailTemplates();
   const signups = createSignupService({
     db,
@@ -53,10 +53,38 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     log,
     confirmTtlHours: config.confirmTtlHours,
   });
-  const planner = createPlanner({ db, batchSize: config.digestBatchSize, rankWindowDays: config.rankWindowDays });
+  const planner = createPlanner({
+    db,
+    batchSize: config.digestBatchSize,
+    rankWindowDays: config.rankWindowDays,
+    maxAgeSeconds: config.digestMaxAgeSeconds,
+  });
   const papers = createPaperService({ db, clock, log, sources: config.sources });
-  const sender = createDigestSender({ db, mailer, templates, links, log, messageIdDomain: mailDomain(config) });
-  const digests = createDigestService({ planner, sender, queues, log, sendAttempts: config.sendAttempts });
+  const sender = createDigestSender({
+    db,
+    mailer,
+    templates,
+    links,
+    log,
+    from: config.mailFrom,
+    replyTo: config.replyTo,
+    unsubscribeMailto: config.unsubscribeMailto,
+    feedbackId: config.feedbackId,
+    retry: config.retry,
+    maxAgeSeconds: config.digestMaxAgeSeconds,
+    leaseSeconds: config.leaseSeconds,
+  });
+  const digests = createDigestService({
+    db,
+    planner,
+    sender,
+    queues,
+    log,
+    sendAttempts: config.sendAttempts,
+    batchSize: config.digestBatchSize,
+    sweepAfterSeconds: config.sweepAfterSeconds,
+    leaseSeconds: config.leaseSeconds,
+  });
 
   return {
     config,
@@ -83,8 +111,3 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
 }
 
 export type Services = ReturnType<typeof composeServices>;
-
-function mailDomain(config: Config): string {
-  const m = /@([A-Za-z0-9.-]+)/.exec(config.mailFrom);
-  return m?.[1] ?? new URL(config.publicUrl).hostname;
-}

@@ -64,7 +64,7 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
   });
 
   it('renders the digest at phone and desktop widths', async () => {
-    await h.services.digests.runNow(new Date('2026-03-04T08:00:00Z'));
+    await h.services.digests.runNow(new Date('2026-03-03T06:00:30Z')); // due 07:00 Berlin
     const digest = await parse(h.sink.to(email).at(-1)!);
     expect(digest.subject).toMatch(/trending papers today/);
     mkdirSync(ARTIFACTS, { recursive: true });

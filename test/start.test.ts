@@ -95,7 +95,11 @@ describe('npm start on local defaults', () => {
     expect(confirm).toBeDefined();
     expect((await get(new URL(confirm as string).pathname)).body).toContain('You are subscribed');
 
-    const at = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    // The default delivery hour is 08:00 UTC: the next one after the confirmation.
+    const due = new Date();
+    due.setUTCHours(8, 0, 30, 0);
+    if (due.getTime() <= Date.now()) due.setUTCDate(due.getUTCDate() + 1);
+    const at = due.toISOString();
     const run = await runCli(['digest', 'run', '--at', at], env);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/1 due, 1 sent/);

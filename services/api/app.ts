@@ -18,6 +18,7 @@ import { mailboxRoutes } from './routes/mailbox.ts';
 import { manageApiRoutes } from './routes/manage-api.ts';
 import { managePageRoutes } from './routes/manage-pages.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps {
   services: Services;
@@ -66,6 +67,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(linkRoutes, deps);
   await app.register(manageApiRoutes, deps);
   await app.register(managePageRoutes, deps);
+  await app.register(webhookRoutes, deps);
   if (services.endpoints.mailboxDir) await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
   return app;
 }

@@ -20,6 +20,7 @@ interface Mapped {
 
 const CODES: Record<number, string> = {
   400: 'invalid_request',
+  401: 'unauthorized',
   404: 'not_found',
   405: 'method_not_allowed',
   406: 'not_acceptable',

@@ -60,6 +60,27 @@ export const EnvSchema = z.object({
   DIGEST_BATCH_SIZE: int(200, 1, 10_000),
   DIGEST_TICK_SECONDS: int(60, 1, 86_400),
   SEND_ATTEMPTS: int(8, 1, 100),
+  SEND_RETRY_BASE_SECONDS: int(30, 1, 86_400),
+  SEND_RETRY_FACTOR: z.coerce.number().min(1).max(10).default(4),
+  SEND_RETRY_MAX_SECONDS: int(3600, 1, 7 * 86_400),
+  DIGEST_MAX_AGE_HOURS: int(12, 1, 24 * 7),
+  DELIVERY_LEASE_SECONDS: int(300, 10, 86_400),
+  SWEEP_EVERY_SECONDS: int(60, 5, 86_400),
+  SWEEP_AFTER_SECONDS: int(300, 1, 86_400),
+  SHUTDOWN_TIMEOUT_SECONDS: int(30, 1, 3600),
+  SMTP_MAX_CONNECTIONS: int(5, 1, 100),
+  SMTP_MAX_MESSAGES: int(1000, 1, 1_000_000),
+  SMTP_RATE_PER_SECOND: int(0, 0, 100_000),
+  REPLY_TO: z.string().optional(),
+  UNSUBSCRIBE_MAILTO: z.string().email().optional(),
+  FEEDBACK_ID: z
+    .string()
+    .regex(/^[\w.-]+(:[\w.-]+)*$/, 'colon-separated fields such as digest:paperboy:example')
+    .optional(),
+  DKIM_DOMAIN: z.string().optional(),
+  DKIM_SELECTOR: z.string().optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(24, 'at least 24 characters').optional(),
   CONFIRM_TTL_HOURS: int(24 * 7, 1, 24 * 90),
   SIGNUP_LIMIT_PER_IP: int(20, 1, 1_000_000_000),
   SIGNUP_LIMIT_PER_ADDRESS: int(3, 1, 1_000_000_000),
@@ -125,6 +146,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     digestBatchSize: e.DIGEST_BATCH_SIZE,
     digestTickSeconds: e.DIGEST_TICK_SECONDS,
     sendAttempts: e.SEND_ATTEMPTS,
+    retry: {
+      baseSeconds: e.SEND_RETRY_BASE_SECONDS,
+      factor: e.SEND_RETRY_FACTOR,
+      maxSeconds: e.SEND_RETRY_MAX_SECONDS,
+    },
+    digestMaxAgeSeconds: e.DIGEST_MAX_AGE_HOURS * 3600,
+    leaseSeconds: e.DELIVERY_LEASE_SECONDS,
+    sweepEverySeconds: e.SWEEP_EVERY_SECONDS,
+    sweepAfterSeconds: e.SWEEP_AFTER_SECONDS,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    smtp: {
+      maxConnections: e.SMTP_MAX_CONNECTIONS,
+      maxMessages: e.SMTP_MAX_MESSAGES,
+      ratePerSecond: e.SMTP_RATE_PER_SECOND,
+    },
+    replyTo: e.REPLY_TO,
+    unsubscribeMailto: e.UNSUBSCRIBE_MAILTO,
+    feedbackId: e.FEEDBACK_ID,
+    dkim:
+      e.DKIM_DOMAIN && e.DKIM_SELECTOR && e.DKIM_PRIVATE_KEY_FILE
+        ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKeyFile: e.DKIM_PRIVATE_KEY_FILE }
+        : undefined,
+    webhookSecret: e.WEBHOOK_SECRET,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
     signupLimits: {
       perIp: { max: e.SIGNUP_LIMIT_PER_IP, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },

@@ -19,6 +19,8 @@ export const queueRegistry = {
   },
   digest: {
     tick: z.object({}),
+    /** Re-enqueues what PostgreSQL says is owed but no job carries. */
+    sweep: z.object({}),
     send: z.object({ deliveryIds: ids }),
   },
 } as const;

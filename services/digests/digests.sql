@@ -1,8 +1,9 @@
 -- name: claim-due-subscribers
 -- Locks a batch of active subscribers whose digest is due at $1 (skipping rows another planner
--- holds), moves each one's next_send_at past $1, and returns the local day their digest is for.
+-- holds), moves each one's next_send_at past $1, and returns when it was due and the local day
+-- their digest is for. After downtime a subscriber is due once, whatever was missed.
 WITH due AS (
-  SELECT id FROM subscribers
+  SELECT id, next_send_at FROM subscribers
    WHERE status = 'active' AND next_send_at <= $1
    ORDER BY next_send_at, id
    LIMIT $2
@@ -12,14 +13,18 @@ UPDATE subscribers s
    SET next_send_at = paperboy_next_send_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)
   FROM due
  WHERE s.id = due.id
-RETURNING s.id, ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
+RETURNING s.id, due.next_send_at AS due_at, ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
 
 -- name: insert-deliveries
--- One delivery per (subscriber, digest day); a day already planned is not planned again.
-INSERT INTO deliveries (subscriber_id, digest_date)
-SELECT * FROM unnest($1::bigint[], $2::date[])
+-- One delivery per (subscriber, digest day); a day already planned is not planned again. One due
+-- longer ago than the maximum age ($4 seconds before $5) is recorded as skipped, not sent late.
+INSERT INTO deliveries (subscriber_id, digest_date, due_at, status, last_error)
+SELECT id, day, due,
+       CASE WHEN due < $5::timestamptz - make_interval(secs => $4) THEN 'skipped' ELSE 'queued' END,
+       CASE WHEN due < $5::timestamptz - make_interval(secs => $4) THEN 'too late: due at ' || due END
+  FROM unnest($1::bigint[], $2::date[], $3::timestamptz[]) AS t (id, day, due)
 ON CONFLICT (subscriber_id, digest_date) DO NOTHING
-RETURNING id;
+RETURNING id, status;
 
 -- name: settle-planned-deliveries
 -- Records how many papers each new delivery holds; one with none is skipped, not mailed empty.
@@ -50,11 +55,27 @@ SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.freque
 -- Takes one delivery for sending: queued, or left in `sending` longer than the lease ($2 seconds)
 -- by a worker that died; only while its subscriber is still active.
 UPDATE deliveries d
-   SET status = 'sending', attempts = d.attempts + 1, claimed_at = now()
+   SET status = 'sending', attempts = d.attempts + 1, claimed_at = now(), next_attempt_at = NULL
   FROM subscribers s
  WHERE d.id = $1 AND s.id = d.subscriber_id AND s.status = 'active'
    AND (d.status = 'queued' OR (d.status = 'sending' AND d.claimed_at < now() - make_interval(secs => $2)))
-RETURNING d.id;
+RETURNING d.id, d.attempts;
+
+-- name: skip-stale-deliveries
+-- Owed deliveries due longer ago than the maximum age ($2 seconds before $3) are skipped, not sent late.
+UPDATE deliveries
+   SET status = 'skipped', last_error = 'too late: due at ' || due_at
+ WHERE id = ANY($1::bigint[]) AND status = 'queued' AND due_at < $3::timestamptz - make_interval(secs => $2);
+
+-- name: find-owed-deliveries
+-- Deliveries PostgreSQL says are owed but no worker has touched for a while: queued (and past any
+-- retry wait) for more than $1 seconds, or stuck in `sending` past the lease ($2 seconds).
+SELECT id FROM deliveries
+ WHERE (status = 'queued' AND planned_at < now() - make_interval(secs => $1)
+        AND (next_attempt_at IS NULL OR next_attempt_at < now() - make_interval(secs => $1)))
+    OR (status = 'sending' AND claimed_at < now() - make_interval(secs => $2))
+ ORDER BY id
+ LIMIT $3;
 
 -- name: mark-sent
 -- The SMTP server accepted the message.
@@ -62,10 +83,10 @@ UPDATE deliveries SET status = 'sent', sent_at = now(), message_id = $2, smtp_re
  WHERE id = $1 AND status = 'sending';
 
 -- name: mark-deferred
--- A temporary failure (4xx, connection): back to queued for the next attempt, or failed when
--- attempts are exhausted ($3 = true).
+-- A temporary failure (4xx, connection): back to queued until $4 for the next attempt, or failed
+-- when attempts are exhausted ($3 = true).
 UPDATE deliveries
-   SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2
+   SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2, next_attempt_at = $4
  WHERE id = $1 AND status = 'sending';
 
 -- name: mark-bounced

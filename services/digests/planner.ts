@@ -8,6 +8,8 @@ const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'settle-planned-deliveries',
   'load-deliveries',
   'claim-delivery',
+  'skip-stale-deliveries',
+  'find-owed-deliveries',
   'mark-sent',
   'mark-deferred',
   'mark-bounced',
@@ -30,35 +32,39 @@ export interface PlannedBatch {
  * (subscriber, local day), pick and record its papers, advance next_send_at, commit. Jobs are
  * enqueued only after the commit, so Redis never carries work PostgreSQL does not know about.
  */
-export function createPlanner({
-  db,
-  batchSize,
-  rankWindowDays,
-}: {
+export interface PlannerOptions {
   db: Db;
   batchSize: number;
   rankWindowDays: number;
-}) {
+  /** A digest due longer ago than this is recorded as skipped instead of sent late. */
+  maxAgeSeconds: number;
+}
+
+export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: PlannerOptions) {
   async function planBatch(at: Date): Promise<PlannedBatch> {
     return db.tx(async (client) => {
-      const due = await client.query<{ id: number; digest_date: string }>(sql['claim-due-subscribers'], [
+      const due = await client.query<{ id: number; digest_date: string; due_at: Date }>(sql['claim-due-subscribers'], [
         at,
         batchSize,
       ]);
       if (due.rowCount === 0) return { claimed: 0, queued: [], skipped: 0 };
-      const inserted = await client.query<{ id: number }>(sql['insert-deliveries'], [
+      const inserted = await client.query<{ id: number; status: string }>(sql['insert-deliveries'], [
         due.rows.map((r) => r.id),
         due.rows.map((r) => r.digest_date),
+        due.rows.map((r) => r.due_at),
+        maxAgeSeconds,
+        at,
       ]);
-      const ids = inserted.rows.map((r) => r.id);
-      if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: 0 };
+      const late = inserted.rows.filter((r) => r.status === 'skipped').length;
+      const ids = inserted.rows.filter((r) => r.status === 'queued').map((r) => r.id);
+      if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: late };
       await pickForDeliveries(client, ids, rankSince(at, rankWindowDays));
       const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
       const queued = settled.rows
         .filter((r) => r.status === 'queued')
         .map((r) => r.id)
         .sort((a, b) => a - b);
-      return { claimed: due.rows.length, queued, skipped: settled.rows.length - queued.length };
+      return { claimed: due.rows.length, queued, skipped: late + settled.rows.length - queued.length };
     });
   }
 

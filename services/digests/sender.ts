@@ -1,11 +1,12 @@
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Mailer } from '../mail/mailer.ts';
-import { SmtpError } from '../mail/mailer.ts';
+import { addressOf, type Mailer, SmtpError } from '../mail/mailer.ts';
+import { createMimeWriter, formatAddress } from '../mail/mime.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
 import { digestSql as sql } from './planner.ts';
 import { type DigestPaper, renderDigest } from './renderer.ts';
+import { type RetryPolicy, retryDelayMs } from './retry.ts';
 
 export interface SendReport {
   sent: number;
@@ -14,8 +15,12 @@ export interface SendReport {
   /** Temporary failures that used their last attempt. */
   failed: number;
   bounced: number;
+  /** Due longer ago than the maximum age: recorded as skipped. */
+  stale: number;
   /** Deliveries no longer owed: sent by someone else, or the subscriber left. */
   notOwed: number;
+  /** Claimed but released unsent because the worker is stopping. */
+  released: number;
 }
 
 interface DeliveryRow {
@@ -36,10 +41,16 @@ export interface SenderDeps {
   templates: EmailTemplates;
   links: Links;
   log: Logger;
-  /** Domain of deterministic Message-IDs. */
-  messageIdDomain: string;
+  /** The From header, e.g. "Paperboy <digest@example.org>". */
+  from: string;
+  replyTo?: string;
+  /** Adds a mailto: to List-Unsubscribe. */
+  unsubscribeMailto?: string;
+  feedbackId?: string;
+  retry: RetryPolicy;
+  maxAgeSeconds: number;
   /** Seconds after which a delivery left in `sending` by a dead worker may be taken again. */
-  leaseSeconds?: number;
+  leaseSeconds: number;
   concurrency?: number;
 }
 
@@ -47,21 +58,36 @@ export interface SenderDeps {
 export const digestMessageId = (subscriberId: number, digestDate: string, domain: string) =>
   `<digest.${digestDate}.${subscriberId}@${domain}>`;
 
+export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'localhost';
+
 /**
  * Sends a batch of planned deliveries. Each delivery is claimed in PostgreSQL right before its
- * message goes out and marked right after, so a batch run twice (a stalled job, a retry) sends
- * each digest once; only a crash between the server's 250 and the commit can repeat one.
+ * message goes out and marked right after, so a batch run twice (a stalled job, a retry, the
+ * sweeper) sends each digest once; only a crash between the server's 250 and the commit can
+ * repeat one, with the same Message-ID.
  */
 export function createDigestSender(deps: SenderDeps) {
-  const { db, mailer, templates, links, log, messageIdDomain } = deps;
-  const lease = deps.leaseSeconds ?? 300;
+  const { db, mailer, templates, links, log } = deps;
+  const domain = mailDomain(deps.from);
+  const fromAddress = addressOf(deps.from);
+  const fromName = deps.from.includes('<')
+    ? deps.from.slice(0, deps.from.indexOf('<')).trim().replace(/^"|"$/g, '')
+    : undefined;
+  // Headers every digest shares, written once.
+  const writeMessage = createMimeWriter([
+    ['From', formatAddress(fromName, fromAddress)],
+    ...(deps.replyTo ? [['Reply-To', deps.replyTo] as [string, string]] : []),
+    ['List-Id', `Paperboy digest <digest.${domain}>`],
+    ...(deps.feedbackId ? [['Feedback-ID', deps.feedbackId] as [string, string]] : []),
+  ]);
 
-  async function sendOne(d: DeliveryRow, lastAttempt: boolean, report: SendReport) {
-    const claimed = await db.query(sql['claim-delivery'], [d.id, lease]);
-    if (claimed.rowCount === 0) {
+  async function sendOne(d: DeliveryRow, now: Date, lastAttempt: boolean, report: SendReport) {
+    const claimed = (await db.query<{ attempts: number }>(sql['claim-delivery'], [d.id, deps.leaseSeconds])).rows[0];
+    if (!claimed) {
       report.notOwed++;
       return;
     }
+    const unsubscribeUrl = links.unsubscribe(d.subscriber_id);
     const { subject, html, text } = await renderDigest(templates, {
       email: d.email,
       digestDate: d.digest_date,
@@ -70,18 +96,25 @@ export function createDigestSender(deps: SenderDeps) {
       sendWeekday: d.send_weekday,
       timezone: d.timezone,
       papers: d.papers,
-      unsubscribeUrl: links.unsubscribe(d.subscriber_id),
+      unsubscribeUrl,
       manageUrl: links.manage(d.subscriber_id),
     });
+    const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
+    const mailto = deps.unsubscribeMailto ? `, <mailto:${deps.unsubscribeMailto}?subject=unsubscribe>` : '';
+    const raw = writeMessage({
+      to: d.email,
+      subject,
+      text,
+      html,
+      messageId,
+      date: new Date(),
+      headers: [
+        ['List-Unsubscribe', `<${unsubscribeUrl}>${mailto}`],
+        ['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'],
+      ],
+    });
     try {
-      const info = await mailer.send({
-        to: d.email,
-        subject,
-        html,
-        text,
-        messageId: digestMessageId(d.subscriber_id, d.digest_date, messageIdDomain),
-        unsubscribeUrl: links.unsubscribe(d.subscriber_id),
-      });
+      const info = await mailer.sendRaw(d.email, raw, messageId);
       await db.query(sql['mark-sent'], [d.id, info.messageId, info.response]);
       report.sent++;
     } catch (e) {
@@ -92,7 +125,8 @@ export function createDigestSender(deps: SenderDeps) {
         return;
       }
       const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
-      await db.query(sql['mark-deferred'], [d.id, message, lastAttempt]);
+      const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, claimed.attempts));
+      await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt]);
       if (lastAttempt) report.failed++;
       else report.deferred.push(d.id);
       log.warn({ delivery: d.id, err: message, lastAttempt }, 'digest not sent');
@@ -100,11 +134,25 @@ export function createDigestSender(deps: SenderDeps) {
   }
 
   return {
-    async sendBatch(ids: number[], opts: { lastAttempt?: boolean } = {}): Promise<SendReport> {
-      const report: SendReport = { sent: 0, deferred: [], failed: 0, bounced: 0, notOwed: 0 };
+    /**
+     * Sends what is still owed of `ids`. `now` is the planner's clock (for the maximum age);
+     * `signal` stops it between messages, leaving the rest owed for another worker.
+     */
+    async sendBatch(
+      ids: number[],
+      opts: { now: Date; lastAttempt?: boolean; signal?: AbortSignal },
+    ): Promise<SendReport> {
+      const report: SendReport = { sent: 0, deferred: [], failed: 0, bounced: 0, stale: 0, notOwed: 0, released: 0 };
+      report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
       const rows = (await db.query<DeliveryRow>(sql['load-deliveries'], [ids])).rows;
-      report.notOwed += ids.length - rows.length;
-      await forEachLimit(rows, deps.concurrency ?? 8, (d) => sendOne(d, opts.lastAttempt ?? false, report));
+      report.notOwed += ids.length - rows.length - report.stale;
+      await forEachLimit(rows, deps.concurrency ?? 8, async (d) => {
+        if (opts.signal?.aborted) {
+          report.released++;
+          return;
+        }
+        await sendOne(d, opts.now, opts.lastAttempt ?? false, report);
+      });
       return report;
     },
   };

@@ -1,8 +1,9 @@
-import type { JobsOptions } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
+import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
-import { type Planner, sendJobId } from './planner.ts';
-import type { DigestSender } from './sender.ts';
+import { type Planner, sendJobId, digestSql as sql } from './planner.ts';
+import type { DigestSender, SendReport } from './sender.ts';
 
 export interface DigestRunSummary {
   due: number;
@@ -13,39 +14,79 @@ export interface DigestRunSummary {
   bounced: number;
 }
 
+/** BullMQ's name for the retry policy in services/digests/retry.ts, set on every worker. */
+export const DIGEST_BACKOFF = 'digest';
+
 export function sendJobOptions(attempts: number): JobsOptions {
   return {
     attempts,
-    backoff: { type: 'exponential', delay: 30_000 },
+    backoff: { type: DIGEST_BACKOFF },
     removeOnComplete: { count: 1000 },
     removeOnFail: { count: 5000 },
   };
 }
 
-export function createDigestService(deps: {
+export interface DigestServiceDeps {
+  db: Db;
   planner: Planner;
   sender: DigestSender;
   queues: Pick<Queues, 'add'>;
   log: Logger;
   sendAttempts: number;
-}) {
+  batchSize: number;
+  sweepAfterSeconds: number;
+  leaseSeconds: number;
+}
+
+export function createDigestService(deps: DigestServiceDeps) {
   const { planner, sender, queues, log } = deps;
-  const enqueue = (ids: number[], extra: JobsOptions = {}) =>
-    queues.add(
-      'digest',
-      'send',
-      { deliveryIds: ids },
-      { jobId: sendJobId(ids), ...sendJobOptions(deps.sendAttempts), ...extra },
-    );
+  const enqueue = (ids: number[], jobId: string, extra: JobsOptions = {}) =>
+    queues.add('digest', 'send', { deliveryIds: ids }, { jobId, ...sendJobOptions(deps.sendAttempts), ...extra });
 
   return {
     /** The scheduler's tick: plan what is due and hand each batch to the workers. */
     async tick(at: Date) {
       const total = await planner.planAll(at, async (b) => {
-        if (b.queued.length) await enqueue(b.queued);
+        if (b.queued.length) await enqueue(b.queued, sendJobId(b.queued));
       });
       if (total.claimed) log.info({ at, ...total }, 'digests planned');
       return total;
+    },
+
+    /**
+     * A send job: sends what is still owed of its deliveries. Throwing hands the job back to
+     * BullMQ's backoff; deliveries already sent are skipped on the next attempt.
+     */
+    async sendJob(deliveryIds: number[], job: Job, now: Date, signal?: AbortSignal): Promise<SendReport> {
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const r = await sender.sendBatch(deliveryIds, { now, lastAttempt, signal });
+      if (r.deferred.length || r.released) {
+        throw new Error(`${r.deferred.length} deferred, ${r.released} released of ${deliveryIds.length}`);
+      }
+      return r;
+    },
+
+    /**
+     * Re-enqueues what PostgreSQL says is owed but no worker has touched for a while: jobs lost
+     * with Redis, removed, or held by a worker that died. Sends stay exactly-once because each
+     * delivery is claimed before it is sent; job ids are per batch and time window, so repeated
+     * sweeps do not pile up jobs.
+     */
+    async sweep(now: Date): Promise<number> {
+      const owed = (
+        await deps.db.query<{ id: number }>(sql['find-owed-deliveries'], [
+          deps.sweepAfterSeconds,
+          deps.leaseSeconds,
+          deps.batchSize * 50,
+        ])
+      ).rows.map((r) => r.id);
+      const window = Math.floor(now.getTime() / 1000 / deps.sweepAfterSeconds);
+      for (let i = 0; i < owed.length; i += deps.batchSize) {
+        const ids = owed.slice(i, i + deps.batchSize);
+        await enqueue(ids, `sweep_${sendJobId(ids)}_${window}`);
+      }
+      if (owed.length) log.warn({ owed: owed.length }, 'owed deliveries re-enqueued by the sweeper');
+      return owed.length;
     },
 
     /**
@@ -56,19 +97,18 @@ export function createDigestService(deps: {
       const s: DigestRunSummary = { due: 0, sent: 0, skipped: 0, deferred: 0, failed: 0, bounced: 0 };
       const planned = await planner.planAll(at, async (b) => {
         if (!b.queued.length) return;
-        const r = await sender.sendBatch(b.queued);
+        const r = await sender.sendBatch(b.queued, { now: at });
         s.sent += r.sent;
         s.failed += r.failed;
         s.bounced += r.bounced;
+        s.skipped += r.stale;
         s.deferred += r.deferred.length;
-        if (r.deferred.length) await enqueue(r.deferred, { delay: 30_000 });
+        if (r.deferred.length) await enqueue(r.deferred, `retry_${sendJobId(r.deferred)}`, { delay: 30_000 });
       });
       s.due = planned.claimed;
-      s.skipped = planned.skipped;
+      s.skipped += planned.skipped;
       return s;
     },
-
-    sendBatch: sender.sendBatch,
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 
 export interface OutgoingMail {
@@ -5,11 +6,6 @@ export interface OutgoingMail {
   subject: string;
   html: string;
   text: string;
-  /** Deterministic ids let receivers drop a duplicate sent after a crash. */
-  messageId?: string;
-  /** One-click unsubscribe URL (RFC 8058): sets List-Unsubscribe and List-Unsubscribe-Post. */
-  unsubscribeUrl?: string;
-  headers?: Record<string, string>;
 }
 
 export interface SentMail {
@@ -33,43 +29,62 @@ export class SmtpError extends Error {
 }
 
 export interface Mailer {
+  /** A one-off mail (confirmations), composed by nodemailer. */
   send(mail: OutgoingMail): Promise<SentMail>;
+  /** A prebuilt RFC 5322 message (digests), sent as it is. */
+  sendRaw(to: string, raw: string, messageId: string): Promise<SentMail>;
   close(): void;
+}
+
+export interface MailerOptions {
+  from: string;
+  maxConnections?: number;
+  maxMessages?: number;
+  /** Messages per second across the pool; 0 for no limit. */
+  ratePerSecond?: number;
+  dkim?: { domainName: string; keySelector: string; privateKeyFile: string };
 }
 
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
 
-export function createMailer(smtpUrl: string, opts: { from: string; maxConnections?: number }): Mailer {
+/** The envelope sender: the address inside MAIL_FROM. */
+export const addressOf = (from: string) => /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+
+export function createMailer(smtpUrl: string, opts: MailerOptions): Mailer {
   const transport = nodemailer.createTransport({
     url: smtpUrl,
     pool: true,
     maxConnections: opts.maxConnections ?? 5,
-    maxMessages: 1000,
+    maxMessages: opts.maxMessages ?? 1000,
+    ...(opts.ratePerSecond ? { rateDelta: 1000, rateLimit: opts.ratePerSecond } : {}),
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
-  });
-  return {
-    async send(m) {
-      try {
-        const info = await transport.sendMail({
-          from: opts.from,
-          to: m.to,
-          subject: oneLine(m.subject),
-          html: m.html,
-          text: m.text,
-          messageId: m.messageId,
-          list: m.unsubscribeUrl ? { unsubscribe: m.unsubscribeUrl } : undefined,
-          headers: {
-            ...(m.unsubscribeUrl ? { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {}),
-            ...m.headers,
+    ...(opts.dkim
+      ? {
+          dkim: {
+            domainName: opts.dkim.domainName,
+            keySelector: opts.dkim.keySelector,
+            privateKey: readFileSync(opts.dkim.privateKeyFile, 'utf8'),
           },
-        });
-        return { messageId: info.messageId, response: info.response };
-      } catch (e) {
-        const err = e as { message: string; responseCode?: number; response?: string };
-        throw new SmtpError(err.message, err.responseCode, err.response);
-      }
+        }
+      : {}),
+  });
+  const envelopeFrom = addressOf(opts.from);
+  const deliver = async (message: Parameters<typeof transport.sendMail>[0]): Promise<SentMail> => {
+    try {
+      const info = await transport.sendMail(message);
+      return { messageId: info.messageId, response: info.response };
+    } catch (e) {
+      const err = e as { message: string; responseCode?: number; response?: string };
+      throw new SmtpError(err.message, err.responseCode, err.response);
+    }
+  };
+  return {
+    send: (m) => deliver({ from: opts.from, to: m.to, subject: oneLine(m.subject), html: m.html, text: m.text }),
+    async sendRaw(to, raw, messageId) {
+      const sent = await deliver({ envelope: { from: envelopeFrom, to: [to] }, raw });
+      return { ...sent, messageId };
     },
     close: () => transport.close(),
   };

@@ -2,6 +2,7 @@ import type { Services } from '../compose.ts';
 
 export const DIGEST_TICK = 'digest-tick';
 export const INGEST_SOURCES = 'ingest-sources';
+export const DIGEST_SWEEP = 'digest-sweep';
 
 /**
  * Registers the repeating jobs in Redis. Job schedulers are idempotent by id, so any number of
@@ -14,6 +15,13 @@ export async function startScheduler(s: Services): Promise<void> {
       DIGEST_TICK,
       { every: s.config.digestTickSeconds * 1000 },
       { name: 'tick', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+    );
+  await s.queues
+    .get('digest')
+    .upsertJobScheduler(
+      DIGEST_SWEEP,
+      { every: s.config.sweepEverySeconds * 1000 },
+      { name: 'sweep', data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
     );
   if (s.config.sources.length) {
     await s.queues

@@ -13,6 +13,7 @@ const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
   'cancel-queued-deliveries',
   'export-deliveries',
   'erase',
+  'suppress-address',
 ]);
 
 export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
@@ -72,8 +73,9 @@ export function createSubscriberRepository(db: Queryable) {
     async findById(id: number): Promise<Subscriber | undefined> {
       return (await db.query<Subscriber>(sql['find-by-id'], [id])).rows[0];
     },
-    async suppressionOf(email: string): Promise<'erased' | 'bounced' | undefined> {
-      return (await db.query<{ reason: 'erased' | 'bounced' }>(sql['suppression-of'], [email])).rows[0]?.reason;
+    async suppressionOf(email: string): Promise<'erased' | 'bounced' | 'complaint' | undefined> {
+      return (await db.query<{ reason: 'erased' | 'bounced' | 'complaint' }>(sql['suppression-of'], [email])).rows[0]
+        ?.reason;
     },
     async markSignupMailSent(id: number, at: Date) {
       await db.query(sql['mark-signup-mail-sent'], [id, at]);
@@ -92,6 +94,12 @@ export function createSubscriberRepository(db: Queryable) {
     },
     async exportDeliveries(id: number) {
       return (await db.query(sql['export-deliveries'], [id])).rows;
+    },
+    /** Stops all mail to an address a provider reported as bounced or complaining; true if it was a subscriber. */
+    async suppress(email: string, reason: 'bounced' | 'complaint'): Promise<boolean> {
+      return (
+        ((await db.query<{ matched: number }>(sql['suppress-address'], [email, reason])).rows[0]?.matched ?? 0) > 0
+      );
     },
     async erase(id: number): Promise<boolean> {
       return ((await db.query<{ erased: number }>(sql.erase, [id])).rows[0]?.erased ?? 0) > 0;

@@ -109,3 +109,23 @@ WITH gone AS (
   ON CONFLICT (email_hash) DO NOTHING
 )
 SELECT count(*)::integer AS erased FROM gone;
+
+-- name: suppress-address
+-- A bounce or complaint the mail provider reported later: the subscriber (if any) stops getting
+-- mail at once, bounced or unsubscribed, and the address is suppressed. Returns 1 if a subscriber matched.
+WITH s AS (
+  UPDATE subscribers
+     SET status = CASE WHEN $2 = 'bounced' THEN 'bounced' ELSE 'unsubscribed' END,
+         unsubscribed_at = CASE WHEN $2 = 'bounced' THEN unsubscribed_at ELSE now() END,
+         next_send_at = NULL, updated_at = now()
+   WHERE email = $1 AND status IN ('pending', 'active', 'paused')
+  RETURNING id
+), cancelled AS (
+  UPDATE deliveries SET status = 'skipped', last_error = $2
+   WHERE subscriber_id IN (SELECT id FROM s) AND status = 'queued'
+), suppressed AS (
+  INSERT INTO suppressions (email_hash, reason) VALUES (paperboy_email_hash($1), $2)
+  ON CONFLICT (email_hash) DO UPDATE
+     SET reason = CASE WHEN suppressions.reason = 'bounced' THEN 'bounced' ELSE EXCLUDED.reason END
+)
+SELECT count(*)::integer AS matched FROM s;

@@ -1,11 +1,23 @@
 import type { Worker } from 'bullmq';
 import type { Services } from '../compose.ts';
 import { createWorker } from '../core/queues.ts';
+import { retryDelayMs } from '../digests/retry.ts';
+import { DIGEST_BACKOFF } from '../digests/service.ts';
 
-/** The BullMQ processors, one worker per queue; closing waits for jobs in flight. */
+/**
+ * The BullMQ processors, one worker per queue. Stopping is bounded: the workers stop taking jobs,
+ * a send in progress stops between messages (what it did not send stays owed, for another worker
+ * or the sweeper), and after SHUTDOWN_TIMEOUT_SECONDS whatever still runs is abandoned to the lease.
+ */
 export function startWorkers(s: Services): { close(): Promise<void> } {
   const { redisUrl } = s.endpoints;
   const prefix = s.config.queuePrefix;
+  const stopping = new AbortController();
+  const settings = {
+    backoffStrategy: (attemptsMade: number, type?: string) =>
+      type === DIGEST_BACKOFF ? retryDelayMs(s.config.retry, attemptsMade) : 1000 * 2 ** attemptsMade,
+  };
+
   const workers: Worker[] = [
     createWorker('mail', redisUrl, prefix, {
       signup: async ({ subscriberId }) => s.signupMails.send(subscriberId),
@@ -19,15 +31,10 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
       prefix,
       {
         tick: async () => s.digests.tick(s.clock.now()),
-        send: async ({ deliveryIds }, job) => {
-          const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          const r = await s.digests.sendBatch(deliveryIds, { lastAttempt });
-          // Throwing hands the job back to BullMQ's backoff; deliveries already sent are skipped next time.
-          if (r.deferred.length) throw new Error(`${r.deferred.length} of ${deliveryIds.length} deferred`);
-          return r;
-        },
+        sweep: async () => s.digests.sweep(s.clock.now()),
+        send: async ({ deliveryIds }, job) => s.digests.sendJob(deliveryIds, job, s.clock.now(), stopping.signal),
       },
-      { concurrency: 2 },
+      { concurrency: 2, settings },
     ),
   ];
   for (const w of workers) {
@@ -38,7 +45,18 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
   }
   return {
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
+      stopping.abort();
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const bound = new Promise<'timeout'>((r) =>
+        setTimeout(r, s.config.shutdownTimeoutSeconds * 1000, 'timeout').unref(),
+      );
+      if ((await Promise.race([graceful, bound])) === 'timeout') {
+        s.log.warn(
+          { seconds: s.config.shutdownTimeoutSeconds },
+          'workers did not stop in time; abandoning jobs in flight',
+        );
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
     },
   };
 }
