@@ -12,3 +12,17 @@ ALTER TABLE deliveries ALTER COLUMN due_at SET NOT NULL;
 -- A spam complaint reported by the mail provider suppresses an address too.
 ALTER TABLE suppressions DROP CONSTRAINT suppressions_reason_check;
 ALTER TABLE suppressions ADD CONSTRAINT suppressions_reason_check CHECK (reason IN ('erased', 'bounced', 'complaint'));
+
+-- The latest instant at or before `at` when a subscriber's digest was scheduled: after downtime,
+-- the digest a planner owes is this one (today's), not the first one missed.
+CREATE FUNCTION paperboy_last_due_at(at timestamptz, tz text, send_hour integer, frequency text, weekday integer)
+RETURNS timestamptz LANGUAGE sql STABLE STRICT AS $$
+  SELECT max(due)
+  FROM (
+    SELECT (day + make_interval(hours => send_hour)) AT TIME ZONE tz AS due
+    FROM generate_series(((at AT TIME ZONE tz)::date - 8)::timestamp,
+                         ((at AT TIME ZONE tz)::date + 1)::timestamp, interval '1 day') AS day
+    WHERE frequency = 'daily' OR extract(isodow FROM day) = weekday
+  ) candidates
+  WHERE due <= at
+$$;

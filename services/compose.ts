@@ -84,6 +84,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     batchSize: config.digestBatchSize,
     sweepAfterSeconds: config.sweepAfterSeconds,
     leaseSeconds: config.leaseSeconds,
+    retry: config.retry,
   });
 
   return {
@@ -99,6 +100,8 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     signups,
     manage,
     signupMails,
+    planner,
+    sender,
     digests,
     papers,
     ranking: createComposer({ db, rankWindowDays: config.rankWindowDays }),

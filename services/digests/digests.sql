@@ -1,7 +1,8 @@
 -- name: claim-due-subscribers
 -- Locks a batch of active subscribers whose digest is due at $1 (skipping rows another planner
--- holds), moves each one's next_send_at past $1, and returns when it was due and the local day
--- their digest is for. After downtime a subscriber is due once, whatever was missed.
+-- holds), moves each one's next_send_at past $1, and returns the local day their digest is for
+-- and when it was due. After downtime a subscriber is due once, for today: due_at is the latest
+-- scheduled time, not the first one missed, so the maximum age is measured from it.
 WITH due AS (
   SELECT id, next_send_at FROM subscribers
    WHERE status = 'active' AND next_send_at <= $1
@@ -13,7 +14,10 @@ UPDATE subscribers s
    SET next_send_at = paperboy_next_send_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)
   FROM due
  WHERE s.id = due.id
-RETURNING s.id, due.next_send_at AS due_at, ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
+RETURNING s.id,
+          greatest(due.next_send_at,
+                   paperboy_last_due_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)) AS due_at,
+          ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
 
 -- name: insert-deliveries
 -- One delivery per (subscriber, digest day); a day already planned is not planned again. One due

@@ -3,6 +3,7 @@ import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
 import { type Planner, sendJobId, digestSql as sql } from './planner.ts';
+import { type RetryPolicy, retryDelayMs } from './retry.ts';
 import type { DigestSender, SendReport } from './sender.ts';
 
 export interface DigestRunSummary {
@@ -36,6 +37,7 @@ export interface DigestServiceDeps {
   batchSize: number;
   sweepAfterSeconds: number;
   leaseSeconds: number;
+  retry: RetryPolicy;
 }
 
 export function createDigestService(deps: DigestServiceDeps) {
@@ -103,7 +105,9 @@ export function createDigestService(deps: DigestServiceDeps) {
         s.bounced += r.bounced;
         s.skipped += r.stale;
         s.deferred += r.deferred.length;
-        if (r.deferred.length) await enqueue(r.deferred, `retry_${sendJobId(r.deferred)}`, { delay: 30_000 });
+        if (r.deferred.length) {
+          await enqueue(r.deferred, `retry_${sendJobId(r.deferred)}`, { delay: retryDelayMs(deps.retry, 1) });
+        }
       });
       s.due = planned.claimed;
       s.skipped += planned.skipped;

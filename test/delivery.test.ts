@@ -1,0 +1,360 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, eventually, type Harness, header, parse } from './support/harness.ts';
+
+/** Active subscribers straight into the table, due at `due`: the engine, not signup, is under test. */
+async function addSubscribers(h: Harness, n: number, due: string, extra = "'UTC', 8") {
+  await h.services.db.query(
+    `INSERT INTO subscribers (email, status, timezone, send_hour, next_send_at, confirmed_at)
+     SELECT 'reader' || i || '@example.org', 'active', ${extra}, $1::timestamptz, $1::timestamptz
+       FROM generate_series(1, $2::int) AS i`,
+    [due, n],
+  );
+}
+
+const digestsTo = (h: Harness, email: string) => h.sink.to(email).filter((m) => m.raw.includes('Message-ID: <digest.'));
+const counts = async (h: Harness) =>
+  Object.fromEntries(
+    (
+      await h.services.db.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM deliveries GROUP BY status',
+      )
+    ).rows.map((r) => [r.status, r.n]),
+  );
+
+describe('digest headers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const keyFile = path.join(process.env.TMPDIR ?? '/tmp', `paperboy-dkim-${process.pid}.pem`);
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    h = await createHarness({
+      env: {
+        MAIL_FROM: 'Paperboy Digest <digest@papers.example>',
+        REPLY_TO: 'editors@papers.example',
+        UNSUBSCRIBE_MAILTO: 'unsubscribe@papers.example',
+        FEEDBACK_ID: 'digest:paperboy:papers-example',
+        DKIM_DOMAIN: 'papers.example',
+        DKIM_SELECTOR: 'pb2026',
+        DKIM_PRIVATE_KEY_FILE: keyFile,
+      },
+    });
+    await addSubscribers(h, 1, '2026-03-03T08:00:00Z');
+    await h.services.digests.runNow(new Date('2026-03-03T08:00:05Z'));
+  });
+  afterAll(async () => h?.close());
+
+  it('carries every header mail providers expect, parsed from the received message', async () => {
+    const raw = digestsTo(h, 'reader1@example.org')[0]!;
+    const mail = await parse(raw);
+    const id = (await h.services.db.query('SELECT id FROM subscribers')).rows[0]?.id;
+    expect(header(mail, 'From')).toBe('Paperboy Digest <digest@papers.example>');
+    expect(header(mail, 'To')).toBe('reader1@example.org');
+    expect(header(mail, 'Reply-To')).toBe('editors@papers.example');
+    expect(mail.subject).toBe('10 trending papers today · Tuesday, 3 March');
+    expect(header(mail, 'Subject')).toMatch(/^=\?UTF-8\?B\?/);
+    expect(mail.messageId).toBe(`<digest.2026-03-03.${id}@papers.example>`);
+    expect(header(mail, 'Date')).toMatch(/^\w{3}, \d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
+    expect(header(mail, 'List-Unsubscribe')).toMatch(
+      /^<http:\/\/paperboy\.test\/u\/[\w.-]+>, <mailto:unsubscribe@papers\.example\?subject=unsubscribe>$/,
+    );
+    expect(header(mail, 'List-Unsubscribe-Post')).toBe('List-Unsubscribe=One-Click');
+    expect(header(mail, 'List-Id')).toBe('Paperboy digest <digest.papers.example>');
+    expect(header(mail, 'Feedback-ID')).toBe('digest:paperboy:papers-example');
+    expect(header(mail, 'Content-Type')).toMatch(/^multipart\/alternative; boundary=/);
+    expect(mail.text).toContain('1. Parameter-Efficient Orthogonal Finetuning via Butterfly Factorization');
+    expect(mail.html).toContain('Parameter-Efficient Orthogonal Finetuning via Butterfly Factorization');
+    expect(raw.from).toBe('digest@papers.example');
+  });
+
+  it('is DKIM-signed over both List-Unsubscribe headers', async () => {
+    const mail = await parse(digestsTo(h, 'reader1@example.org')[0]!);
+    const dkim = header(mail, 'DKIM-Signature') ?? '';
+    expect(dkim).toMatch(/d=papers\.example/);
+    expect(dkim).toMatch(/s=pb2026/);
+    const signed = /(?:^|;)\s*h=([^;]+)/.exec(dkim)?.[1]?.replace(/\s/g, '').toLowerCase().split(':') ?? [];
+    expect(signed).toEqual(
+      expect.arrayContaining(['from', 'to', 'subject', 'message-id', 'list-unsubscribe', 'list-unsubscribe-post']),
+    );
+  });
+});
+
+describe('planning is idempotent', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ env: { DIGEST_BATCH_SIZE: '7' } });
+    await addSubscribers(h, 40, '2026-03-03T08:00:00Z');
+  });
+  afterAll(async () => h?.close());
+
+  it('two planners at once, and the same tick twice, plan each subscriber once', async () => {
+    const at = new Date('2026-03-03T08:00:30Z');
+    const planned: number[] = [];
+    const onBatch = async (b: { queued: number[] }) => {
+      planned.push(...b.queued);
+    };
+    const [a, b] = await Promise.all([h.services.digests.tick(at), h.services.digests.tick(at)]);
+    expect(a.claimed + b.claimed).toBe(40);
+    await h.services.digests.tick(at);
+    void onBatch;
+    expect(await counts(h)).toEqual({ queued: 40 });
+    const { rows } = await h.services.db.query('SELECT count(DISTINCT subscriber_id)::int AS n FROM deliveries');
+    expect(rows[0]?.n).toBe(40);
+  });
+
+  it('a send job delivered twice, even at the same moment, sends one mail per digest', async () => {
+    const ids = (await h.services.db.query<{ id: number }>('SELECT id FROM deliveries ORDER BY id')).rows.map(
+      (r) => r.id,
+    );
+    const now = new Date('2026-03-03T08:01:00Z');
+    const [x, y] = await Promise.all([
+      h.services.sender.sendBatch(ids, { now }),
+      h.services.sender.sendBatch(ids, { now }),
+    ]);
+    expect(x.sent + y.sent).toBe(40);
+    const again = await h.services.sender.sendBatch(ids, { now });
+    expect(again.sent).toBe(0);
+    for (let i = 1; i <= 40; i++) expect(digestsTo(h, `reader${i}@example.org`), `reader${i}`).toHaveLength(1);
+    expect(await counts(h)).toEqual({ sent: 40 });
+  });
+});
+
+describe('time zones and daylight saving, through the planner', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+    // 02:30 does not exist in New York on 8 March 2026; 01:30 happens twice on 1 November.
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, timezone, send_hour, next_send_at, confirmed_at) VALUES
+        ('spring@example.org', 'active', 'America/New_York', 2, paperboy_next_send_at('2026-03-06T00:00Z', 'America/New_York', 2, 'daily', 1), now()),
+        ('autumn@example.org', 'active', 'America/New_York', 1, paperboy_next_send_at('2026-10-30T00:00Z', 'America/New_York', 1, 'daily', 1), now())`,
+    );
+  });
+  afterAll(async () => h?.close());
+
+  it('plans exactly one digest per local day when ticking every 10 minutes across the change', async () => {
+    for (const [from, to] of [
+      ['2026-03-06T00:00:00Z', '2026-03-10T12:00:00Z'],
+      ['2026-10-30T00:00:00Z', '2026-11-03T12:00:00Z'],
+    ]) {
+      for (let t = new Date(from as string).getTime(); t <= new Date(to as string).getTime(); t += 10 * 60_000) {
+        await h.services.planner.planAll(new Date(t), async () => {});
+      }
+    }
+    const days = async (email: string) =>
+      (
+        await h.services.db.query<{ digest_date: string }>(
+          'SELECT d.digest_date FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = $1 ORDER BY 1',
+          [email],
+        )
+      ).rows.map((r) => r.digest_date);
+    // The spring subscriber is due again in the autumn window: once, for the day it resumes, then daily.
+    expect(await days('spring@example.org')).toEqual([
+      '2026-03-06',
+      '2026-03-07',
+      '2026-03-08',
+      '2026-03-09',
+      '2026-03-10',
+      '2026-10-29',
+      '2026-10-30',
+      '2026-10-31',
+      '2026-11-01',
+      '2026-11-02',
+      '2026-11-03',
+    ]);
+    expect(await days('autumn@example.org')).toEqual([
+      '2026-10-30',
+      '2026-10-31',
+      '2026-11-01',
+      '2026-11-02',
+      '2026-11-03',
+    ]);
+  });
+});
+
+describe('failures and recovery', () => {
+  let h: Harness;
+  const temporary = new Map<string, number>();
+  beforeAll(async () => {
+    h = await createHarness({
+      env: {
+        SEND_RETRY_BASE_SECONDS: '1',
+        SEND_RETRY_FACTOR: '1',
+        SWEEP_AFTER_SECONDS: '1',
+        DELIVERY_LEASE_SECONDS: '10',
+      },
+      reject: (rcpt) => {
+        if (rcpt.startsWith('gone')) return { code: 550, message: '5.1.1 No such user' };
+        const left = temporary.get(rcpt) ?? 0;
+        if (left <= 0) return undefined;
+        temporary.set(rcpt, left - 1);
+        return { code: 451, message: '4.3.0 Try again later' };
+      },
+    });
+    h.startWorkers();
+  });
+  afterAll(async () => h?.close());
+
+  it('retries a 4xx with backoff until the server accepts, and marks a 5xx bounced and suppressed', async () => {
+    await addSubscribers(h, 2, '2026-03-03T08:00:00Z');
+    await h.services.db.query("UPDATE subscribers SET email = 'gone@example.org' WHERE email = 'reader2@example.org'");
+    temporary.set('reader1@example.org', 2);
+    h.clock.set('2026-03-03T08:00:05Z');
+    const r = await h.services.digests.runNow(new Date('2026-03-03T08:00:05Z'));
+    expect(r).toMatchObject({ due: 2, sent: 0, deferred: 1, bounced: 1 });
+    // The workers carry out the retries: two 451s, then 250.
+    await eventually(async () => expect(digestsTo(h, 'reader1@example.org')).toHaveLength(1), 20_000);
+    await eventually(async () => {
+      const { rows } = await h.services.db.query(
+        "SELECT d.status, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'reader1@example.org'",
+      );
+      expect(rows).toEqual([{ status: 'sent', attempts: 3 }]);
+    });
+    const gone = (await h.services.db.query("SELECT status FROM subscribers WHERE email = 'gone@example.org'")).rows[0];
+    expect(gone?.status).toBe('bounced');
+    const suppressed = await h.services.db.query(
+      "SELECT reason FROM suppressions WHERE email_hash = paperboy_email_hash('gone@example.org')",
+    );
+    expect(suppressed.rows).toEqual([{ reason: 'bounced' }]);
+    expect(digestsTo(h, 'gone@example.org')).toHaveLength(0);
+  });
+
+  it('recovers a delivery whose worker died between claim and send, and sends it once', async () => {
+    await h.services.db.query(
+      "INSERT INTO subscribers (email, status, next_send_at, confirmed_at) VALUES ('crash@example.org', 'active', '2026-03-04T07:00Z', now())",
+    );
+    const planned = await h.services.planner.planBatch(new Date('2026-03-04T07:00:10Z'));
+    expect(planned.queued).toHaveLength(1);
+    // A worker claimed it and died: no job, the row stuck in `sending` past its lease.
+    await h.services.db.query(
+      "UPDATE deliveries SET status = 'sending', attempts = 1, claimed_at = now() - interval '11 seconds' WHERE id = $1",
+      [planned.queued[0]],
+    );
+    h.clock.set('2026-03-04T07:05:00Z');
+    expect(await h.services.digests.sweep(h.clock.now())).toBe(1);
+    await eventually(async () => expect(digestsTo(h, 'crash@example.org')).toHaveLength(1));
+    await eventually(async () => expect(await counts(h)).not.toHaveProperty('sending'));
+    expect(await h.services.digests.sweep(h.clock.now())).toBe(0);
+    expect(digestsTo(h, 'crash@example.org')).toHaveLength(1);
+  });
+
+  it('rebuilds the queue from PostgreSQL after Redis is flushed mid-run: nothing lost, nothing doubled', async () => {
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
+       SELECT 'flush' || i || '@example.org', 'active', '2026-03-05T06:00Z', now() FROM generate_series(1, 30) i`,
+    );
+    // Plan while the workers are paused, so the send jobs sit in Redis; then lose Redis.
+    const digestQueue = h.services.queues.get('digest');
+    await digestQueue.pause();
+    h.clock.set('2026-03-05T06:00:10Z');
+    const planned = await h.services.digests.tick(h.clock.now());
+    expect(planned.queued).toBe(30);
+    expect(await digestQueue.count()).toBeGreaterThan(0);
+    // Lose every key of this Paperboy's queues (other test files share the Redis server).
+    const keys = await h.services.queues.redis.keys(`${h.config.queuePrefix}:*`);
+    await h.services.queues.redis.del(...keys);
+    expect(await digestQueue.count()).toBe(0);
+    await digestQueue.resume();
+
+    await new Promise((r) => setTimeout(r, 1100)); // past SWEEP_AFTER_SECONDS
+    expect(await h.services.digests.sweep(h.clock.now())).toBe(30);
+    await eventually(async () => {
+      for (let i = 1; i <= 30; i++) expect(digestsTo(h, `flush${i}@example.org`)).toHaveLength(1);
+    }, 20_000);
+    await h.services.digests.sweep(h.clock.now());
+    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 1; i <= 30; i++) expect(digestsTo(h, `flush${i}@example.org`)).toHaveLength(1);
+  });
+});
+
+describe('catching up after downtime', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => h?.close());
+
+  it('sends today’s digest once, not one per missed day', async () => {
+    // Due Monday 08:00; nothing ran until Thursday 08:30.
+    await h.services.db.query(
+      "INSERT INTO subscribers (email, status, next_send_at, confirmed_at) VALUES ('late@example.org', 'active', '2026-03-02T08:00Z', now())",
+    );
+    const r = await h.services.digests.runNow(new Date('2026-03-05T08:30:00Z'));
+    expect(r).toMatchObject({ due: 1, sent: 1 });
+    const { rows } = await h.services.db.query('SELECT digest_date, status FROM deliveries');
+    expect(rows).toEqual([{ digest_date: '2026-03-05', status: 'sent' }]);
+    const s = (await h.services.db.query("SELECT next_send_at FROM subscribers WHERE email = 'late@example.org'"))
+      .rows[0];
+    expect(s?.next_send_at.toISOString()).toBe('2026-03-06T08:00:00.000Z');
+  });
+
+  it('records a digest older than the maximum age as skipped instead of sending it late', async () => {
+    await h.services.db.query(
+      "INSERT INTO subscribers (email, status, next_send_at, confirmed_at) VALUES ('later@example.org', 'active', '2026-03-09T08:00Z', now())",
+    );
+    // 13 h after 08:00: late for both this subscriber and the one above, due again since 6 March.
+    const r = await h.services.digests.runNow(new Date('2026-03-09T21:00:00Z'));
+    expect(r).toMatchObject({ due: 2, sent: 0, skipped: 2 });
+    const { rows } = await h.services.db.query(
+      "SELECT d.status, d.last_error FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = 'later@example.org'",
+    );
+    expect(rows[0]?.status).toBe('skipped');
+    expect(rows[0]?.last_error).toMatch(/^too late: due at 2026-03-09 08:00:00/);
+    expect(digestsTo(h, 'later@example.org')).toHaveLength(0);
+  });
+});
+
+describe('bounce and complaint webhook', () => {
+  let h: Harness;
+  const secret = 'webhook-secret-0123456789abcdef';
+  beforeAll(async () => {
+    h = await createHarness({ env: { WEBHOOK_SECRET: secret } });
+    await addSubscribers(h, 3, '2026-03-03T08:00:00Z');
+  });
+  afterAll(async () => h?.close());
+
+  const post = (payload: object, auth?: string) =>
+    h.app.inject({
+      method: 'POST',
+      url: '/api/webhooks/bounces',
+      headers: auth ? { authorization: auth } : {},
+      payload,
+    });
+
+  it('refuses a request without the shared secret and changes nothing', async () => {
+    for (const auth of [undefined, 'Bearer wrong', `Basic ${secret}`]) {
+      const res = await post({ email: 'reader1@example.org', type: 'bounce' }, auth);
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: 'unauthorized' });
+    }
+    expect(
+      (await h.services.db.query("SELECT count(*)::int AS n FROM subscribers WHERE status = 'active'")).rows[0]?.n,
+    ).toBe(3);
+  });
+
+  it('marks bounces bounced and complaints unsubscribed, suppressing both', async () => {
+    const res = await post(
+      {
+        events: [
+          { email: 'Reader1@example.org', type: 'bounce', reason: '5.1.1' },
+          { email: 'reader2@example.org', type: 'complaint' },
+          { email: 'stranger@example.org', type: 'bounce' },
+        ],
+      },
+      `Bearer ${secret}`,
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ processed: 3, matched: 2 });
+    const { rows } = await h.services.db.query('SELECT email, status FROM subscribers ORDER BY email');
+    expect(rows).toEqual([
+      { email: 'reader1@example.org', status: 'bounced' },
+      { email: 'reader2@example.org', status: 'unsubscribed' },
+      { email: 'reader3@example.org', status: 'active' },
+    ]);
+    expect((await h.services.db.query('SELECT count(*)::int AS n FROM suppressions')).rows[0]?.n).toBe(3);
+    const r = await h.services.digests.runNow(new Date('2026-03-03T08:00:05Z'));
+    expect(r.sent).toBe(1);
+  });
+});
