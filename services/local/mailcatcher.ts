@@ -19,6 +19,8 @@ export interface MailCatcherOptions {
   port?: number;
   /** Keep at most this many files in `dir`; the oldest go first. */
   keep?: number;
+  /** Count messages but keep none (benchmarks). */
+  discard?: boolean;
   /** Answers a recipient with an SMTP error (e.g. 550 or 451) instead of accepting it. */
   reject?: (recipient: string) => { code: number; message: string } | undefined;
 }
@@ -29,6 +31,8 @@ export interface MailCatcherOptions {
  */
 export class MailCatcher {
   readonly messages: CaughtMail[] = [];
+  /** Messages accepted while discarding. */
+  received = 0;
   private readonly events = new EventEmitter();
   private seq = 0;
 
@@ -81,6 +85,10 @@ export class MailCatcher {
   }
 
   private store(m: Omit<CaughtMail, 'id' | 'receivedAt'>) {
+    if (this.opts.discard) {
+      this.received++;
+      return;
+    }
     const receivedAt = new Date();
     const id = `${receivedAt.getTime().toString().padStart(14, '0')}-${process.pid}-${++this.seq}`;
     const mail = { ...m, id, receivedAt };

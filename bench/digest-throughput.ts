@@ -1,0 +1,165 @@
+/**
+ * Digest throughput: from "digest run starts" to "last message accepted by the SMTP sink".
+ *
+ *   npx tsx bench/digest-throughput.ts --subscribers 10000 [--papers 3000] [--sample 500]
+ *
+ * Set-up: N active subscribers due now (a third without topics, the rest with one or two of a
+ * dozen topics, a spread of time zones), a few thousand papers with signals, real PostgreSQL and
+ * Redis, and Postfix's smtp-sink accepting and discarding. Paperboy plans (claim, rank, record)
+ * and its in-process workers send. In the same run, two references: the naive pipeline (mjml2html
+ * and a full nodemailer MIME build per recipient, one job per recipient) and the raw SMTP limit
+ * (smtp-source pumping prebuilt 50 KB messages into the same sink).
+ */
+import { Queue, Worker } from 'bullmq';
+import Handlebars from 'handlebars';
+import { Redis } from 'ioredis';
+import mjml2html from 'mjml';
+import nodemailer from 'nodemailer';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { paths } from '../services/core/paths.ts';
+import { renderDigest } from '../services/digests/renderer.ts';
+import { createEmailTemplates } from '../services/mail/templates.ts';
+import { startWorkers } from '../services/worker/index.ts';
+import { arg, benchServices, percentile, rawSmtpLimit, saveResult } from './support.ts';
+
+const N = arg('subscribers', 10_000);
+const PAPERS = arg('papers', 3000);
+const SAMPLE = Math.min(arg('sample', 500), N);
+const TOPICS = ['lora', 'diffusion', 'robotics', 'reinforcement learning', 'retrieval', 'quantization', 'agents', 'vision transformer', 'speech', 'reasoning', 'benchmark', 'multimodal'];
+const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
+
+const bench = await benchServices({ DIGEST_BATCH_SIZE: '200', SMTP_MAX_CONNECTIONS: '8' });
+const { services: s } = bench;
+const db = s.db;
+console.log(`digest throughput: ${N} subscribers, ${PAPERS} papers, sink: ${bench.sink.kind}`);
+
+// Papers: titles and abstracts from the topic vocabulary, upvotes and stars, news within a week.
+await db.query(
+  `INSERT INTO papers (title_key, title, abstract, arxiv_id, sources, fresh_at, upvotes, github_stars, comments, keywords)
+   SELECT 'bench ' || i,
+          initcap(($1::text[])[1 + i % 12]) || ' at scale: study ' || i,
+          'We study ' || ($1::text[])[1 + i % 12] || ' and ' || ($1::text[])[1 + (i * 7) % 12] || ' with extensive experiments. ' || repeat('Results improve on strong baselines. ', 6),
+          '2611.' || lpad(i::text, 5, '0'), '{hf}', now() - (i % 7) * interval '1 day',
+          (i * 37) % 500, (i * 13) % 2000, i % 17, ARRAY[($1::text[])[1 + i % 12]]
+     FROM generate_series(1, $2::int) AS i`,
+  [TOPICS, PAPERS],
+);
+await s.papers.refreshTrends(new Date());
+
+const T = new Date();
+await db.query(
+  `INSERT INTO subscribers (email, status, timezone, topics, next_send_at, confirmed_at)
+   SELECT 'reader' || i || '@example.org', 'active', ($1::text[])[1 + i % 6],
+          CASE WHEN i % 3 = 0 THEN '{}'::text[]
+               WHEN i % 3 = 1 THEN ARRAY[($2::text[])[1 + i % 12]]
+               ELSE ARRAY[($2::text[])[1 + i % 12], ($2::text[])[1 + (i * 5) % 12]] END,
+          $3::timestamptz, $3::timestamptz
+     FROM generate_series(1, $4::int) AS i`,
+  [ZONES, TOPICS, T, N],
+);
+await db.query('ANALYZE');
+
+// --- Paperboy ---------------------------------------------------------------------------
+const redis = new Redis(bench.redisUrl);
+const workers = startWorkers(s);
+let peakRss = process.memoryUsage().rss;
+let peakRedis = 0;
+const sample = async () => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const info = await redis.info('memory');
+  peakRedis = Math.max(peakRedis, Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
+};
+const sampler = setInterval(() => void sample(), 100);
+
+const t0 = performance.now();
+let batches = 0;
+const planStarted = performance.now();
+const planned = await s.planner.planAll(T, async (b) => {
+  batches++;
+  if (b.queued.length) await s.queues.add('digest', 'send', { deliveryIds: b.queued }, { jobId: `bench_${b.queued[0]}_${b.queued.length}` });
+});
+const planMs = performance.now() - planStarted;
+for (;;) {
+  const { rows } = await db.query<{ sent: number; owed: number }>(
+    "SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS owed FROM deliveries",
+  );
+  if (rows[0]?.owed === 0) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+const totalMs = performance.now() - t0;
+clearInterval(sampler);
+await sample();
+await workers.close();
+const { rows: stats } = await db.query<{ sent: number; ms: number[] }>(
+  "SELECT count(*)::int AS sent, array_agg(extract(epoch FROM sent_at - claimed_at) * 1000 ORDER BY 1) AS ms FROM deliveries WHERE status = 'sent'",
+);
+const sent = stats[0]?.sent ?? 0;
+const latencies = (stats[0]?.ms ?? []).map(Number).sort((a, b) => a - b);
+const paperboyRate = sent / (totalMs / 1000);
+
+// --- Naive pipeline: MJML and a full MIME build per recipient, one job per recipient -----------
+const source = readFileSync(path.join(paths.templates, 'emails/digest.mjml'), 'utf8');
+const hb = Handlebars.create();
+const templates = createEmailTemplates();
+const { rows: sampleRows } = await db.query<{ email: string; papers: { position: number; title: string; abstract: string; reason: string }[] }>(
+  `SELECT s.email, json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'reason', dp.reason) ORDER BY dp.position) AS papers
+     FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id JOIN delivery_papers dp ON dp.delivery_id = d.id JOIN papers p ON p.id = dp.paper_id
+    GROUP BY d.id, s.email ORDER BY d.id LIMIT $1`,
+  [SAMPLE],
+);
+const transport = nodemailer.createTransport({ url: bench.sink.url, pool: true, maxConnections: 8 });
+const naiveQueue = new Queue('naive', { connection: new Redis(bench.redisUrl), prefix: bench.config.queuePrefix });
+const naiveStart = performance.now();
+let naiveDone = 0;
+const naiveWorker = new Worker(
+  'naive',
+  async (job) => {
+    const r = sampleRows[job.data.i as number] as (typeof sampleRows)[number];
+    const view = { email: r.email, digestDate: '2026-11-26', frequency: 'daily' as const, sendHour: 8, sendWeekday: 1, timezone: 'UTC', papers: r.papers, unsubscribeUrl: 'https://paperboy.example/u/x', manageUrl: 'https://paperboy.example/manage/x' };
+    // What a straightforward implementation does: fill the MJML, then compile it, for every recipient.
+    const { text, subject } = await renderDigest(templates, view);
+    const filledMjml = hb.compile(source)({ ...view, subject, preheader: subject, heading: 'Trending papers today', dateText: 'Thursday, 26 November 2026', scheduleText: 'every day at 08:00 UTC', papers: r.papers.map((p) => ({ ...p, url: 'https://arxiv.org', summary: p.abstract })) });
+    const { html } = await mjml2html(filledMjml, { filePath: path.join(paths.templates, 'emails/digest.mjml'), ignoreIncludes: false, includePath: path.join(paths.templates, 'emails') });
+    await transport.sendMail({ from: 'Paperboy <digest@paperboy.example>', to: r.email, subject, html, text, list: { unsubscribe: view.unsubscribeUrl }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
+    naiveDone++;
+  },
+  { connection: new Redis(bench.redisUrl, { maxRetriesPerRequest: null }), prefix: bench.config.queuePrefix, concurrency: 8 },
+);
+await naiveQueue.addBulk(sampleRows.map((_, i) => ({ name: 'send', data: { i } })));
+while (naiveDone < sampleRows.length) await new Promise((r) => setTimeout(r, 50));
+const naiveRate = sampleRows.length / ((performance.now() - naiveStart) / 1000);
+await naiveWorker.close();
+await naiveQueue.close();
+transport.close();
+
+// --- Raw SMTP limit ---------------------------------------------------------------------------
+const rawRate = rawSmtpLimit(bench.sink, Math.max(SAMPLE * 4, 2000), 50_000, 8);
+
+const result = {
+  benchmark: 'digest-throughput',
+  command: `npx tsx bench/digest-throughput.ts --subscribers ${N} --papers ${PAPERS} --sample ${SAMPLE}`,
+  setup: { subscribers: N, papers: PAPERS, sink: bench.sink.kind, batchSize: 200, smtpConnections: 8 },
+  paperboy: {
+    sent,
+    seconds: +(totalMs / 1000).toFixed(2),
+    digestsPerSecond: Math.round(paperboyRate),
+    planningSeconds: +(planMs / 1000).toFixed(2),
+    planningMsPerBatch: +(planMs / Math.max(batches, 1)).toFixed(1),
+    claimToAcceptedMs: { p50: +percentile(latencies, 50).toFixed(1), p99: +percentile(latencies, 99).toFixed(1) },
+    peakRssMiB: Math.round(peakRss / 2 ** 20),
+    peakRedisMiB: +(peakRedis / 2 ** 20).toFixed(1),
+    planned: planned.claimed,
+  },
+  naive: { recipients: sampleRows.length, digestsPerSecond: Math.round(naiveRate) },
+  rawSmtp: rawRate ? { messagesPerSecond: Math.round(rawRate), messageBytes: 50_000 } : 'smtp-source not installed',
+  ratios: {
+    paperboyOverNaive: +(paperboyRate / naiveRate).toFixed(1),
+    paperboyOfRawSmtp: rawRate ? +(paperboyRate / rawRate).toFixed(2) : null,
+  },
+};
+console.log(JSON.stringify(result, null, 2));
+console.log(`written to ${saveResult(`digest-throughput-${N}`, result)}`);
+redis.disconnect();
+await bench.close();
+process.exit(0);

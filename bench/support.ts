@@ -1,0 +1,145 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { composeServices, type Services } from '../services/compose.ts';
+import { systemClock } from '../services/core/clock.ts';
+import { loadConfig } from '../services/core/config.ts';
+import { createLogger } from '../services/core/logger.ts';
+import { ROOT } from '../services/core/paths.ts';
+import { MailCatcher } from '../services/local/mailcatcher.ts';
+import { freePort } from '../services/local/ports.ts';
+import { startLocalPostgres } from '../services/local/postgres.ts';
+import { startLocalRedis } from '../services/local/redis.ts';
+import { prepareDatabase } from '../services/main.ts';
+
+/**
+ * Real servers for a benchmark: BENCH_DATABASE_URL / BENCH_REDIS_URL when set, otherwise a
+ * throwaway embedded PostgreSQL and a redis-server child, as the tests use. Each run gets a fresh
+ * database and queue prefix.
+ */
+export async function benchServices(env: Record<string, string> = {}) {
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'bench');
+  const stops: (() => Promise<void>)[] = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'paperboy-bench-'));
+  chmodSync(dir, 0o755);
+  let adminUrl = process.env.BENCH_DATABASE_URL;
+  if (!adminUrl) {
+    const server = await startLocalPostgres(path.join(dir, 'pg'), log, { persistent: false, database: 'postgres' });
+    stops.push(server.stop);
+    adminUrl = server.url;
+  }
+  let redisUrl = process.env.BENCH_REDIS_URL;
+  if (!redisUrl) {
+    const redis = await startLocalRedis(undefined, log);
+    stops.push(redis.stop);
+    redisUrl = redis.url;
+  }
+  const sink = await startSink();
+  stops.push(sink.stop);
+  const id = randomBytes(3).toString('hex');
+  const dbName = `paperboy_bench_${id}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${dbName}`;
+  const config = loadConfig({
+    DATABASE_URL: url.toString(),
+    REDIS_URL: redisUrl,
+    SMTP_URL: sink.url,
+    QUEUE_PREFIX: `bench_${id}`,
+    TOKEN_SECRETS: 'bench-secret-'.padEnd(48, 'x'),
+    DATA_DIR: dir,
+    PUBLIC_URL: 'https://paperboy.example',
+    MAIL_FROM: 'Paperboy <digest@paperboy.example>',
+    SOURCES: '',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...env,
+  });
+  const services = composeServices(config, { databaseUrl: url.toString(), redisUrl, smtpUrl: sink.url }, log, systemClock);
+  await prepareDatabase(services);
+  return {
+    services,
+    config,
+    sink,
+    redisUrl,
+    async close() {
+      await services.close();
+      const drop = new pg.Client({ connectionString: adminUrl });
+      await drop.connect();
+      await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await drop.end();
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type BenchServices = Services;
+
+export interface Sink {
+  url: string;
+  port: number;
+  kind: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * An SMTP server that accepts and discards: Postfix's smtp-sink when installed (a C server, so it
+ * measures Paperboy rather than the sink), else the built-in catcher.
+ */
+export async function startSink(): Promise<Sink> {
+  const port = await freePort();
+  if (existsSync('/usr/sbin/smtp-sink')) {
+    const child: ChildProcess = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    return {
+      url: `smtp://127.0.0.1:${port}`,
+      port,
+      kind: 'postfix smtp-sink',
+      stop: async () => {
+        child.kill('SIGTERM');
+      },
+    };
+  }
+  const catcher = await MailCatcher.start({ port, discard: true });
+  return { url: catcher.url, port, kind: 'built-in catcher (discarding)', stop: () => catcher.stop() };
+}
+
+/** Pumps prebuilt messages straight into the sink with Postfix's smtp-source: the raw SMTP limit. */
+export function rawSmtpLimit(sink: Sink, messages: number, bytes: number, sessions: number): number | undefined {
+  if (!existsSync('/usr/sbin/smtp-source')) return undefined;
+  const t0 = performance.now();
+  execFileSync('/usr/sbin/smtp-source', ['-s', String(sessions), '-m', String(messages), '-l', String(bytes), '-t', 'reader@example.org', `127.0.0.1:${sink.port}`]);
+  return messages / ((performance.now() - t0) / 1000);
+}
+
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+export function machine() {
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes a result file under bench/results and returns its path. */
+export function saveResult(name: string, result: object): string {
+  const dir = path.join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ machine: machine(), ...result }, null, 2)}\n`);
+  return file;
+}
+
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
