@@ -3,9 +3,11 @@
 -- holds), moves each one's next_send_at past $1, and returns the local day their digest is for
 -- and when it was due. After downtime a subscriber is due once, for today: due_at is the latest
 -- scheduled time, not the first one missed, so the maximum age is measured from it.
+-- $3, $4: the (next_send_at, id) the previous batch of this run ended at, or NULL.
 WITH due AS (
   SELECT id, next_send_at FROM subscribers
    WHERE status = 'active' AND next_send_at <= $1
+     AND ($3::timestamptz IS NULL OR (next_send_at, id) > ($3::timestamptz, $4::bigint))
    ORDER BY next_send_at, id
    LIMIT $2
    FOR UPDATE SKIP LOCKED
@@ -14,7 +16,7 @@ UPDATE subscribers s
    SET next_send_at = paperboy_next_send_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)
   FROM due
  WHERE s.id = due.id
-RETURNING s.id,
+RETURNING s.id, due.next_send_at AS was_due,
           greatest(due.next_send_at,
                    paperboy_last_due_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)) AS due_at,
           ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;

@@ -25,6 +25,13 @@ export interface PlannedBatch {
   queued: number[];
   /** Deliveries with nothing new to send, recorded as skipped. */
   skipped: number;
+  /** Where the batch ended in (next_send_at, id) order: the next batch of the same run starts after it. */
+  last?: Cursor;
+}
+
+export interface Cursor {
+  nextSendAt: Date;
+  id: number;
 }
 
 /**
@@ -41,13 +48,17 @@ export interface PlannerOptions {
 }
 
 export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: PlannerOptions) {
-  async function planBatch(at: Date): Promise<PlannedBatch> {
+  async function planBatch(at: Date, after?: Cursor): Promise<PlannedBatch> {
     return db.tx(async (client) => {
-      const due = await client.query<{ id: number; digest_date: string; due_at: Date }>(sql['claim-due-subscribers'], [
-        at,
-        batchSize,
-      ]);
+      const due = await client.query<{ id: number; digest_date: string; due_at: Date; was_due: Date }>(
+        sql['claim-due-subscribers'],
+        [at, batchSize, after?.nextSendAt ?? null, after?.id ?? null],
+      );
       if (due.rowCount === 0) return { claimed: 0, queued: [], skipped: 0 };
+      const lastRow = due.rows.reduce((a, b) =>
+        a.was_due < b.was_due || (a.was_due.getTime() === b.was_due.getTime() && a.id < b.id) ? b : a,
+      );
+      const last = { nextSendAt: lastRow.was_due, id: lastRow.id };
       const inserted = await client.query<{ id: number; status: string }>(sql['insert-deliveries'], [
         due.rows.map((r) => r.id),
         due.rows.map((r) => r.digest_date),
@@ -57,14 +68,14 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
       ]);
       const late = inserted.rows.filter((r) => r.status === 'skipped').length;
       const ids = inserted.rows.filter((r) => r.status === 'queued').map((r) => r.id);
-      if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: late };
+      if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: late, last };
       await pickForDeliveries(client, ids, rankSince(at, rankWindowDays));
       const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
       const queued = settled.rows
         .filter((r) => r.status === 'queued')
         .map((r) => r.id)
         .sort((a, b) => a - b);
-      return { claimed: due.rows.length, queued, skipped: late + settled.rows.length - queued.length };
+      return { claimed: due.rows.length, queued, skipped: late + settled.rows.length - queued.length, last };
     });
   }
 
@@ -73,8 +84,10 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
     /** Plans every digest due at `at`, handing each committed batch to `onBatch`. */
     async planAll(at: Date, onBatch: (b: PlannedBatch) => Promise<void>) {
       const total = { claimed: 0, queued: 0, skipped: 0 };
+      let after: Cursor | undefined;
       for (;;) {
-        const b = await planBatch(at);
+        const b = await planBatch(at, after);
+        after = b.last;
         if (b.claimed === 0) return total;
         total.claimed += b.claimed;
         total.queued += b.queued.length;

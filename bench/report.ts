@@ -1,0 +1,31 @@
+/** Prints the README's benchmark table from bench/results/*.json. npx tsx bench/report.ts */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../services/core/paths.ts';
+
+const dir = path.join(ROOT, 'bench/results');
+// biome-ignore lint/suspicious/noExplicitAny: result files are whatever the benchmarks wrote
+const results: any[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
+
+const rows: string[] = ['| benchmark | Paperboy | reference(s) | ratio | machine, date | command |', '|---|---|---|---|---|---|'];
+for (const r of results) {
+  const m = `${r.machine.cpus} CPU, Node ${r.machine.node}, ${r.machine.date.slice(0, 10)}`;
+  if (r.benchmark === 'digest-throughput') {
+    const p = r.paperboy;
+    rows.push(
+      `| digests, ${r.setup.subscribers.toLocaleString('en')} subscribers | ${p.digestsPerSecond} digests/s (${p.seconds} s; p50/p99 ${p.claimToAcceptedMs.p50}/${p.claimToAcceptedMs.p99} ms; peak RSS ${p.peakRssMiB} MiB; Redis ${p.peakRedisMiB} MiB; planning ${p.planningMsPerBatch} ms per 200) | naive ${r.naive.digestsPerSecond}/s; raw SMTP ${r.rawSmtp.messagesPerSecond ?? '–'}/s | ${r.ratios.paperboyOverNaive}× naive; ${r.ratios.paperboyOfRawSmtp ?? '–'} of raw SMTP | ${m} | \`${r.command}\` |`,
+    );
+  } else if (r.benchmark === 'signup-api') {
+    rows.push(
+      `| signup API | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,
+    );
+  } else if (r.benchmark === 'ranking') {
+    rows.push(
+      `| ranking, ${r.setup.papers.toLocaleString('en')} papers | one subscriber p50/p99 ${r.oneSubscriberMs.p50}/${r.oneSubscriberMs.p99} ms; batch of ${r.batch.subscribers} ${r.batch.ms} ms | naive (in Node) ${r.naiveOneSubscriberMs.p50} ms | ${r.ratios.naiveOverPaperboyOneSubscriber}× faster | ${m} | \`${r.command}\` |`,
+    );
+  }
+}
+console.log(rows.join('\n'));

@@ -1,0 +1,65 @@
+/**
+ * Signup API: requests per second and latency of `POST /api/subscriptions` with new addresses
+ * (validate, write PostgreSQL, enqueue the confirmation mail), rate limits set out of the way;
+ * in the same run, a bare Fastify route answering the same request as the ceiling.
+ *
+ *   npx tsx bench/signup-api.ts [--seconds 10] [--connections 50]
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { ROOT } from '../services/core/paths.ts';
+import { freePort } from '../services/local/ports.ts';
+import { arg, saveResult } from './support.ts';
+
+const SECONDS = arg('seconds', 10);
+const CONNECTIONS = arg('connections', 50);
+
+async function run(mode: 'paperboy' | 'bare') {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/signup-server.ts'), mode, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'silent' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d) => String(d).includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  let n = 0;
+  const stamp = Date.now();
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/subscriptions',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ email: `reader${stamp}.${n++}@example.org`, topics: ['lora'] }) }),
+      },
+    ],
+  });
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+const paperboy = await run('paperboy');
+const bare = await run('bare');
+const result = {
+  benchmark: 'signup-api',
+  command: `npx tsx bench/signup-api.ts --seconds ${SECONDS} --connections ${CONNECTIONS}`,
+  setup: { seconds: SECONDS, connections: CONNECTIONS, loadGenerator: 'autocannon, separate process' },
+  paperboy,
+  bareFastify: bare,
+  ratios: { paperboyOfBare: +(paperboy.requestsPerSecond / bare.requestsPerSecond).toFixed(2) },
+};
+console.log(JSON.stringify(result, null, 2));
+console.log(`written to ${saveResult('signup-api', result)}`);
+process.exit(0);
