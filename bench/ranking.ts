@@ -2,13 +2,13 @@
  * Ranking: time to pick one subscriber's papers, and to plan a batch of 1,000, with 100,000 papers
  * in the table; the naive reference ranks in Node (load every fresh paper, match topics, sort).
  *
- *   npx tsx bench/ranking.ts [--papers 100000] [--batch 1000]
+ *   npx tsx bench/ranking.ts [--papers 100000] [--batch 200]
  */
 import { previewPicks, rankSince } from '../services/papers/ranking.ts';
 import { arg, benchServices, percentile, saveResult } from './support.ts';
 
 const PAPERS = arg('papers', 100_000);
-const BATCH = arg('batch', 1000);
+const BATCH = arg('batch', 200);
 const TOPICS = ['lora', 'diffusion', 'robotics', 'reinforcement learning', 'retrieval', 'quantization', 'agents', 'vision transformer', 'speech', 'reasoning', 'benchmark', 'multimodal'];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: String(BATCH) });

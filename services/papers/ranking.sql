@@ -57,20 +57,19 @@ UPDATE papers SET trend_score = 0
  WHERE fresh_at < $1::timestamptz - interval '60 days' AND trend_score <> 0;
 
 -- name: pick-papers-for-deliveries
--- Chooses and records each new delivery's papers (see paperboy_pick_papers): only papers that
--- became news since $2, never one sent to the subscriber before.
+-- Chooses and records the papers of a batch of new deliveries (see paperboy_pick_for): only
+-- papers that became news since $2, never one sent to the subscriber before.
 INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
 SELECT d.id, d.subscriber_id, r.paper_id, r.place, r.reason
   FROM deliveries d
-  JOIN subscribers s ON s.id = d.subscriber_id
- CROSS JOIN LATERAL paperboy_pick_papers(s.id, s.topics, s.max_papers, $2) r
+  JOIN paperboy_pick_for(
+         ARRAY(SELECT subscriber_id FROM deliveries WHERE id = ANY($1::bigint[])), $2) r
+    ON r.subscriber_id = d.subscriber_id
  WHERE d.id = ANY($1::bigint[]);
 
 -- name: preview-picks
 -- What one subscriber would get now, with the numbers behind each pick, for operators.
 SELECT r.place AS position, r.reason, p.id, p.title, p.arxiv_id, round(p.trend_score::numeric, 4) AS trend_score
-  FROM subscribers s
- CROSS JOIN LATERAL paperboy_pick_papers(s.id, s.topics, s.max_papers, $2) r
+  FROM paperboy_pick_for(ARRAY[$1::bigint], $2) r
   JOIN papers p ON p.id = r.paper_id
- WHERE s.id = $1
  ORDER BY r.place;
