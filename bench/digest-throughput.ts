@@ -10,13 +10,14 @@
  * and a full nodemailer MIME build per recipient, one job per recipient) and the raw SMTP limit
  * (smtp-source pumping prebuilt 50 KB messages into the same sink).
  */
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import Handlebars from 'handlebars';
 import { Redis } from 'ioredis';
 import mjml2html from 'mjml';
 import nodemailer from 'nodemailer';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { paths } from '../services/core/paths.ts';
 import { renderDigest } from '../services/digests/renderer.ts';
 import { createEmailTemplates } from '../services/mail/templates.ts';
@@ -26,7 +27,20 @@ import { arg, benchServices, percentile, rawSmtpLimit, saveResult } from './supp
 const N = arg('subscribers', 10_000);
 const PAPERS = arg('papers', 3000);
 const SAMPLE = Math.min(arg('sample', 500), N);
-const TOPICS = ['lora', 'diffusion', 'robotics', 'reinforcement learning', 'retrieval', 'quantization', 'agents', 'vision transformer', 'speech', 'reasoning', 'benchmark', 'multimodal'];
+const TOPICS = [
+  'lora',
+  'diffusion',
+  'robotics',
+  'reinforcement learning',
+  'retrieval',
+  'quantization',
+  'agents',
+  'vision transformer',
+  'speech',
+  'reasoning',
+  'benchmark',
+  'multimodal',
+];
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: '200', SMTP_MAX_CONNECTIONS: '8' });
@@ -77,7 +91,13 @@ let batches = 0;
 const planStarted = performance.now();
 const planned = await s.planner.planAll(T, async (b) => {
   batches++;
-  if (b.queued.length) await s.queues.add('digest', 'send', { deliveryIds: b.queued }, { jobId: `bench_${b.queued[0]}_${b.queued.length}` });
+  if (b.queued.length)
+    await s.queues.add(
+      'digest',
+      'send',
+      { deliveryIds: b.queued },
+      { jobId: `bench_${b.queued[0]}_${b.queued.length}` },
+    );
 });
 const planMs = performance.now() - planStarted;
 for (;;) {
@@ -102,7 +122,10 @@ const paperboyRate = sent / (totalMs / 1000);
 const source = readFileSync(path.join(paths.templates, 'emails/digest.mjml'), 'utf8');
 const hb = Handlebars.create();
 const templates = createEmailTemplates();
-const { rows: sampleRows } = await db.query<{ email: string; papers: { position: number; title: string; abstract: string; reason: string }[] }>(
+const { rows: sampleRows } = await db.query<{
+  email: string;
+  papers: { position: number; title: string; abstract: string; reason: string }[];
+}>(
   `SELECT s.email, json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'reason', dp.reason) ORDER BY dp.position) AS papers
      FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id JOIN delivery_papers dp ON dp.delivery_id = d.id JOIN papers p ON p.id = dp.paper_id
     GROUP BY d.id, s.email ORDER BY d.id LIMIT $1`,
@@ -116,15 +139,49 @@ const naiveWorker = new Worker(
   'naive',
   async (job) => {
     const r = sampleRows[job.data.i as number] as (typeof sampleRows)[number];
-    const view = { email: r.email, digestDate: '2026-11-26', frequency: 'daily' as const, sendHour: 8, sendWeekday: 1, timezone: 'UTC', papers: r.papers, unsubscribeUrl: 'https://paperboy.example/u/x', manageUrl: 'https://paperboy.example/manage/x' };
+    const view = {
+      email: r.email,
+      digestDate: '2026-11-26',
+      frequency: 'daily' as const,
+      sendHour: 8,
+      sendWeekday: 1,
+      timezone: 'UTC',
+      papers: r.papers,
+      unsubscribeUrl: 'https://paperboy.example/u/x',
+      manageUrl: 'https://paperboy.example/manage/x',
+    };
     // What a straightforward implementation does: fill the MJML, then compile it, for every recipient.
     const { text, subject } = await renderDigest(templates, view);
-    const filledMjml = hb.compile(source)({ ...view, subject, preheader: subject, heading: 'Trending papers today', dateText: 'Thursday, 26 November 2026', scheduleText: 'every day at 08:00 UTC', papers: r.papers.map((p) => ({ ...p, url: 'https://arxiv.org', summary: p.abstract })) });
-    const { html } = await mjml2html(filledMjml, { filePath: path.join(paths.templates, 'emails/digest.mjml'), ignoreIncludes: false, includePath: path.join(paths.templates, 'emails') });
-    await transport.sendMail({ from: 'Paperboy <digest@paperboy.example>', to: r.email, subject, html, text, list: { unsubscribe: view.unsubscribeUrl }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } });
+    const filledMjml = hb.compile(source)({
+      ...view,
+      subject,
+      preheader: subject,
+      heading: 'Trending papers today',
+      dateText: 'Thursday, 26 November 2026',
+      scheduleText: 'every day at 08:00 UTC',
+      papers: r.papers.map((p) => ({ ...p, url: 'https://arxiv.org', summary: p.abstract })),
+    });
+    const { html } = await mjml2html(filledMjml, {
+      filePath: path.join(paths.templates, 'emails/digest.mjml'),
+      ignoreIncludes: false,
+      includePath: path.join(paths.templates, 'emails'),
+    });
+    await transport.sendMail({
+      from: 'Paperboy <digest@paperboy.example>',
+      to: r.email,
+      subject,
+      html,
+      text,
+      list: { unsubscribe: view.unsubscribeUrl },
+      headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    });
     naiveDone++;
   },
-  { connection: new Redis(bench.redisUrl, { maxRetriesPerRequest: null }), prefix: bench.config.queuePrefix, concurrency: 8 },
+  {
+    connection: new Redis(bench.redisUrl, { maxRetriesPerRequest: null }),
+    prefix: bench.config.queuePrefix,
+    concurrency: 8,
+  },
 );
 await naiveQueue.addBulk(sampleRows.map((_, i) => ({ name: 'send', data: { i } })));
 while (naiveDone < sampleRows.length) await new Promise((r) => setTimeout(r, 50));

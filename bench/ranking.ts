@@ -9,7 +9,20 @@ import { arg, benchServices, percentile, saveResult } from './support.ts';
 
 const PAPERS = arg('papers', 100_000);
 const BATCH = arg('batch', 200);
-const TOPICS = ['lora', 'diffusion', 'robotics', 'reinforcement learning', 'retrieval', 'quantization', 'agents', 'vision transformer', 'speech', 'reasoning', 'benchmark', 'multimodal'];
+const TOPICS = [
+  'lora',
+  'diffusion',
+  'robotics',
+  'reinforcement learning',
+  'retrieval',
+  'quantization',
+  'agents',
+  'vision transformer',
+  'speech',
+  'reasoning',
+  'benchmark',
+  'multimodal',
+];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: String(BATCH) });
 const { db } = bench.services;
@@ -50,12 +63,14 @@ single.sort((a, b) => a - b);
 const naive: number[] = [];
 for (let id = 1; id <= 20; id++) {
   const t = performance.now();
-  const topics = (await db.query<{ topics: string[] }>('SELECT topics FROM subscribers WHERE id = $1', [id])).rows[0]?.topics ?? [];
+  const topics =
+    (await db.query<{ topics: string[] }>('SELECT topics FROM subscribers WHERE id = $1', [id])).rows[0]?.topics ?? [];
   const { rows } = await db.query<{ id: number; title: string; abstract: string; trend_score: number }>(
     'SELECT id, title, abstract, trend_score FROM papers WHERE fresh_at >= $1',
     [since],
   );
-  const match = (p: { title: string; abstract: string }) => topics.some((t) => `${p.title} ${p.abstract}`.toLowerCase().includes(t));
+  const match = (p: { title: string; abstract: string }) =>
+    topics.some((t) => `${p.title} ${p.abstract}`.toLowerCase().includes(t));
   rows.sort((a, b) => Number(match(b)) - Number(match(a)) || b.trend_score - a.trend_score).slice(0, 10);
   naive.push(performance.now() - t);
 }
@@ -73,7 +88,11 @@ const result = {
   refreshTrendScoresMs: Math.round(refreshMs),
   oneSubscriberMs: { p50: +percentile(single, 50).toFixed(2), p99: +percentile(single, 99).toFixed(2) },
   naiveOneSubscriberMs: { p50: +percentile(naive, 50).toFixed(1) },
-  batch: { subscribers: planned.claimed, ms: Math.round(batchMs), msPerSubscriber: +(batchMs / planned.claimed).toFixed(2) },
+  batch: {
+    subscribers: planned.claimed,
+    ms: Math.round(batchMs),
+    msPerSubscriber: +(batchMs / planned.claimed).toFixed(2),
+  },
   ratios: { naiveOverPaperboyOneSubscriber: Math.round(percentile(naive, 50) / percentile(single, 50)) },
 };
 console.log(JSON.stringify(result, null, 2));

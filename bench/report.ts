@@ -10,7 +10,10 @@ const results: any[] = readdirSync(dir)
   .sort()
   .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
 
-const rows: string[] = ['| benchmark | Paperboy | reference(s) | ratio | machine, date | command |', '|---|---|---|---|---|---|'];
+const rows: string[] = [
+  '| benchmark | Paperboy | reference(s) | ratio | machine, date | command |',
+  '|---|---|---|---|---|---|',
+];
 for (const r of results) {
   const m = `${r.machine.cpus} CPU, Node ${r.machine.node}, ${r.machine.date.slice(0, 10)}`;
   if (r.benchmark === 'digest-throughput') {

@@ -17,10 +17,14 @@ const CONNECTIONS = arg('connections', 50);
 
 async function run(mode: 'paperboy' | 'bare') {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/signup-server.ts'), mode, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench/signup-server.ts'), mode, String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d) => String(d).includes('ready') && resolve());
     child.once('exit', (code) => reject(new Error(`${mode} server exited with ${code}`)));
@@ -36,7 +40,10 @@ async function run(mode: 'paperboy' | 'bare') {
         method: 'POST',
         path: '/api/subscriptions',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ email: `reader${stamp}.${n++}@example.org`, topics: ['lora'] }) }),
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ email: `reader${stamp}.${n++}@example.org`, topics: ['lora'] }),
+        }),
       },
     ],
   });

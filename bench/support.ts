@@ -60,7 +60,12 @@ export async function benchServices(env: Record<string, string> = {}) {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...env,
   });
-  const services = composeServices(config, { databaseUrl: url.toString(), redisUrl, smtpUrl: sink.url }, log, systemClock);
+  const services = composeServices(
+    config,
+    { databaseUrl: url.toString(), redisUrl, smtpUrl: sink.url },
+    log,
+    systemClock,
+  );
   await prepareDatabase(services);
   return {
     services,
@@ -95,7 +100,9 @@ export interface Sink {
 export async function startSink(): Promise<Sink> {
   const port = await freePort();
   if (existsSync('/usr/sbin/smtp-sink')) {
-    const child: ChildProcess = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', `127.0.0.1:${port}`, '1024'], { stdio: 'ignore' });
+    const child: ChildProcess = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', `127.0.0.1:${port}`, '1024'], {
+      stdio: 'ignore',
+    });
     await new Promise((r) => setTimeout(r, 300));
     return {
       url: `smtp://127.0.0.1:${port}`,
@@ -114,11 +121,22 @@ export async function startSink(): Promise<Sink> {
 export function rawSmtpLimit(sink: Sink, messages: number, bytes: number, sessions: number): number | undefined {
   if (!existsSync('/usr/sbin/smtp-source')) return undefined;
   const t0 = performance.now();
-  execFileSync('/usr/sbin/smtp-source', ['-s', String(sessions), '-m', String(messages), '-l', String(bytes), '-t', 'reader@example.org', `127.0.0.1:${sink.port}`]);
+  execFileSync('/usr/sbin/smtp-source', [
+    '-s',
+    String(sessions),
+    '-m',
+    String(messages),
+    '-l',
+    String(bytes),
+    '-t',
+    'reader@example.org',
+    `127.0.0.1:${sink.port}`,
+  ]);
   return messages / ((performance.now() - t0) / 1000);
 }
 
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 export function machine() {
   return {

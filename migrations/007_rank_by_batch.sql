@@ -10,7 +10,7 @@ DROP FUNCTION paperboy_pick_papers(bigint, text[], integer, timestamptz);
 -- became news since `since`; those matching their topics first, then the trending list, each most
 -- trending first; at most their chosen count; with the reason each is there. Candidates per topic
 -- and in the trending list are capped (`per_list`), far above what a digest holds.
-CREATE FUNCTION paperboy_pick_for(subscribers bigint[], since timestamptz, per_list integer DEFAULT 400)
+CREATE FUNCTION paperboy_pick_for(subscribers bigint[], since timestamptz, per_list integer DEFAULT 200)
 RETURNS TABLE (subscriber_id bigint, paper_id bigint, place bigint, reason text) LANGUAGE sql STABLE AS $$
   WITH batch AS MATERIALIZED (
     SELECT s.id, s.topics, s.max_papers FROM subscribers s WHERE s.id = ANY(subscribers)
@@ -35,18 +35,22 @@ RETURNS TABLE (subscriber_id bigint, paper_id bigint, place bigint, reason text)
      ORDER BY p.trend_score DESC, p.id
      LIMIT per_list
   ),
-  candidates AS (
-    SELECT b.id AS subscriber_id, m.id AS paper_id, true AS matched, m.trend_score, m.topics
+  -- Set-based: every (subscriber, paper) a subscriber's topics match, unsent, best first.
+  matched AS (
+    SELECT b.id AS subscriber_id, tp.id AS paper_id, max(tp.trend_score) AS trend_score,
+           string_agg(tp.topic, ', ' ORDER BY tp.topic) AS topics
       FROM batch b
-     CROSS JOIN LATERAL (
-       SELECT tp.id, max(tp.trend_score) AS trend_score, string_agg(tp.topic, ', ' ORDER BY tp.topic) AS topics
-         FROM topic_papers tp
-        WHERE tp.topic = ANY(b.topics)
-          AND NOT EXISTS (SELECT 1 FROM delivery_papers seen WHERE seen.subscriber_id = b.id AND seen.paper_id = tp.id)
-        GROUP BY tp.id
-        ORDER BY max(tp.trend_score) DESC, tp.id
-        LIMIT b.max_papers
-     ) m
+     CROSS JOIN unnest(b.topics) AS t (topic)
+      JOIN topic_papers tp ON tp.topic = t.topic
+     WHERE NOT EXISTS (SELECT 1 FROM delivery_papers seen WHERE seen.subscriber_id = b.id AND seen.paper_id = tp.id)
+     GROUP BY b.id, tp.id
+  ),
+  candidates AS (
+    SELECT m.subscriber_id, m.paper_id, true AS matched, m.trend_score, m.topics
+      FROM (SELECT m.*, row_number() OVER (PARTITION BY m.subscriber_id ORDER BY m.trend_score DESC, m.paper_id) AS n
+              FROM matched m) m
+      JOIN batch b ON b.id = m.subscriber_id
+     WHERE m.n <= b.max_papers
     UNION ALL
     SELECT b.id, t.id, false, t.trend_score, NULL
       FROM batch b

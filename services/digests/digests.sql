@@ -30,7 +30,7 @@ SELECT id, day, due,
        CASE WHEN due < $5::timestamptz - make_interval(secs => $4) THEN 'too late: due at ' || due END
   FROM unnest($1::bigint[], $2::date[], $3::timestamptz[]) AS t (id, day, due)
 ON CONFLICT (subscriber_id, digest_date) DO NOTHING
-RETURNING id, status;
+RETURNING id, subscriber_id, status;
 
 -- name: settle-planned-deliveries
 -- Records how many papers each new delivery holds; one with none is skipped, not mailed empty.

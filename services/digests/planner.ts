@@ -59,17 +59,21 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
         a.was_due < b.was_due || (a.was_due.getTime() === b.was_due.getTime() && a.id < b.id) ? b : a,
       );
       const last = { nextSendAt: lastRow.was_due, id: lastRow.id };
-      const inserted = await client.query<{ id: number; status: string }>(sql['insert-deliveries'], [
-        due.rows.map((r) => r.id),
-        due.rows.map((r) => r.digest_date),
-        due.rows.map((r) => r.due_at),
-        maxAgeSeconds,
-        at,
-      ]);
+      const inserted = await client.query<{ id: number; subscriber_id: number; status: string }>(
+        sql['insert-deliveries'],
+        [
+          due.rows.map((r) => r.id),
+          due.rows.map((r) => r.digest_date),
+          due.rows.map((r) => r.due_at),
+          maxAgeSeconds,
+          at,
+        ],
+      );
       const late = inserted.rows.filter((r) => r.status === 'skipped').length;
-      const ids = inserted.rows.filter((r) => r.status === 'queued').map((r) => r.id);
+      const owed = inserted.rows.filter((r) => r.status === 'queued');
+      const ids = owed.map((r) => r.id);
       if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: late, last };
-      await pickForDeliveries(client, ids, rankSince(at, rankWindowDays));
+      await pickForDeliveries(client, owed, rankSince(at, rankWindowDays));
       const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
       const queued = settled.rows
         .filter((r) => r.status === 'queued')

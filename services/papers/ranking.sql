@@ -57,15 +57,13 @@ UPDATE papers SET trend_score = 0
  WHERE fresh_at < $1::timestamptz - interval '60 days' AND trend_score <> 0;
 
 -- name: pick-papers-for-deliveries
--- Chooses and records the papers of a batch of new deliveries (see paperboy_pick_for): only
--- papers that became news since $2, never one sent to the subscriber before.
+-- Chooses and records the papers of a batch of new deliveries ($1, for the subscribers in $3, in
+-- the same order; see paperboy_pick_for): only papers that became news since $2, never one sent
+-- to the subscriber before. The pairs come from the caller, so no lookup in deliveries is needed.
 INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
-SELECT d.id, d.subscriber_id, r.paper_id, r.place, r.reason
-  FROM deliveries d
-  JOIN paperboy_pick_for(
-         ARRAY(SELECT subscriber_id FROM deliveries WHERE id = ANY($1::bigint[])), $2) r
-    ON r.subscriber_id = d.subscriber_id
- WHERE d.id = ANY($1::bigint[]);
+SELECT m.delivery_id, r.subscriber_id, r.paper_id, r.place, r.reason
+  FROM paperboy_pick_for($3::bigint[], $2) r
+  JOIN unnest($1::bigint[], $3::bigint[]) AS m (delivery_id, subscriber_id) ON m.subscriber_id = r.subscriber_id;
 
 -- name: preview-picks
 -- What one subscriber would get now, with the numbers behind each pick, for operators.

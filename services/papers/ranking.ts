@@ -16,8 +16,16 @@ export async function refreshTrends(db: Queryable, at: Date): Promise<number> {
 }
 
 /** Chooses and records the papers of newly planned deliveries, from papers news since `since`. */
-export async function pickForDeliveries(db: Queryable, deliveryIds: number[], since: Date): Promise<void> {
-  await db.query(sql['pick-papers-for-deliveries'], [deliveryIds, since]);
+export async function pickForDeliveries(
+  db: Queryable,
+  deliveries: { id: number; subscriber_id: number }[],
+  since: Date,
+): Promise<void> {
+  await db.query(sql['pick-papers-for-deliveries'], [
+    deliveries.map((d) => d.id),
+    since,
+    deliveries.map((d) => d.subscriber_id),
+  ]);
 }
 
 export interface PreviewPick {
