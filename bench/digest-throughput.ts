@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/digest-throughput.ts --subscribers 10000 [--papers 3000] [--sample 500]
  *
- * Set-up: N active subscribers due now (a third without topics, the rest with one or two of a
- * dozen topics, a spread of time zones), a few thousand papers with signals, real PostgreSQL and
+ * Set-up: N active subscribers due now (a third without topics, the rest with two of a dozen
+ * topics, a spread of time zones), a few thousand papers with signals, real PostgreSQL and
  * Redis, and Postfix's smtp-sink accepting and discarding. Paperboy plans (claim, rank, record)
  * and its in-process workers send. In the same run, two references: the naive pipeline (mjml2html
  * and a full nodemailer MIME build per recipient, one job per recipient) and the raw SMTP limit
@@ -22,25 +22,19 @@ import { paths } from '../services/core/paths.ts';
 import { renderDigest } from '../services/digests/renderer.ts';
 import { createEmailTemplates } from '../services/mail/templates.ts';
 import { startWorkers } from '../services/worker/index.ts';
-import { arg, benchServices, percentile, rawSmtpLimit, saveResult } from './support.ts';
+import {
+  arg,
+  benchServices,
+  insertPapers,
+  insertSubscribers,
+  percentile,
+  rawSmtpLimit,
+  saveResult,
+} from './support.ts';
 
 const N = arg('subscribers', 10_000);
 const PAPERS = arg('papers', 3000);
 const SAMPLE = Math.min(arg('sample', 500), N);
-const TOPICS = [
-  'lora',
-  'diffusion',
-  'robotics',
-  'reinforcement learning',
-  'retrieval',
-  'quantization',
-  'agents',
-  'vision transformer',
-  'speech',
-  'reasoning',
-  'benchmark',
-  'multimodal',
-];
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: '200', SMTP_MAX_CONNECTIONS: '8' });
@@ -48,30 +42,11 @@ const { services: s } = bench;
 const db = s.db;
 console.log(`digest throughput: ${N} subscribers, ${PAPERS} papers, sink: ${bench.sink.kind}`);
 
-// Papers: titles and abstracts from the topic vocabulary, upvotes and stars, news within a week.
-await db.query(
-  `INSERT INTO papers (title_key, title, abstract, arxiv_id, sources, fresh_at, upvotes, github_stars, comments, keywords)
-   SELECT 'bench ' || i,
-          initcap(($1::text[])[1 + i % 12]) || ' at scale: study ' || i,
-          'We study ' || ($1::text[])[1 + i % 12] || ' and ' || ($1::text[])[1 + (i * 7) % 12] || ' with extensive experiments. ' || repeat('Results improve on strong baselines. ', 6),
-          '2611.' || lpad(i::text, 5, '0'), '{hf}', now() - (i % 7) * interval '1 day',
-          (i * 37) % 500, (i * 13) % 2000, i % 17, ARRAY[($1::text[])[1 + i % 12]]
-     FROM generate_series(1, $2::int) AS i`,
-  [TOPICS, PAPERS],
-);
+// Papers about a dozen topics with signals, news within a week; subscribers due now.
+await insertPapers(db, PAPERS, 7);
 await s.papers.refreshTrends(new Date());
-
 const T = new Date();
-await db.query(
-  `INSERT INTO subscribers (email, status, timezone, topics, next_send_at, confirmed_at)
-   SELECT 'reader' || i || '@example.org', 'active', ($1::text[])[1 + i % 6],
-          CASE WHEN i % 3 = 0 THEN '{}'::text[]
-               WHEN i % 3 = 1 THEN ARRAY[($2::text[])[1 + i % 12]]
-               ELSE ARRAY[($2::text[])[1 + i % 12], ($2::text[])[1 + (i * 5) % 12]] END,
-          $3::timestamptz, $3::timestamptz
-     FROM generate_series(1, $4::int) AS i`,
-  [ZONES, TOPICS, T, N],
-);
+await insertSubscribers(db, N, T, ZONES);
 await db.query('ANALYZE');
 
 // --- Paperboy ---------------------------------------------------------------------------

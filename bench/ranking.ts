@@ -5,48 +5,19 @@
  *   npx tsx bench/ranking.ts [--papers 100000] [--batch 200]
  */
 import { previewPicks, rankSince } from '../services/papers/ranking.ts';
-import { arg, benchServices, percentile, saveResult } from './support.ts';
+import { arg, benchServices, insertPapers, insertSubscribers, percentile, saveResult } from './support.ts';
 
 const PAPERS = arg('papers', 100_000);
 const BATCH = arg('batch', 200);
-const TOPICS = [
-  'lora',
-  'diffusion',
-  'robotics',
-  'reinforcement learning',
-  'retrieval',
-  'quantization',
-  'agents',
-  'vision transformer',
-  'speech',
-  'reasoning',
-  'benchmark',
-  'multimodal',
-];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: String(BATCH) });
 const { db } = bench.services;
-await db.query(
-  `INSERT INTO papers (title_key, title, abstract, arxiv_id, sources, fresh_at, upvotes, github_stars, comments, keywords)
-   SELECT 'bench ' || i, initcap(($1::text[])[1 + i % 12]) || ' study ' || i,
-          'We study ' || ($1::text[])[1 + i % 12] || ' and ' || ($1::text[])[1 + (i * 7) % 12] || '. ' || repeat('Results improve on strong baselines. ', 6),
-          '2611.' || lpad(i::text, 6, '0'), '{hf}', now() - (i % 30) * interval '1 day', (i * 37) % 500, (i * 13) % 2000, i % 17,
-          ARRAY[($1::text[])[1 + i % 12]]
-     FROM generate_series(1, $2::int) AS i`,
-  [TOPICS, PAPERS],
-);
+await insertPapers(db, PAPERS, 30);
 const refreshStart = performance.now();
 await bench.services.papers.refreshTrends(new Date());
 const refreshMs = performance.now() - refreshStart;
 const now = new Date();
-await db.query(
-  `INSERT INTO subscribers (email, status, topics, next_send_at, confirmed_at)
-   SELECT 'reader' || i || '@example.org', 'active',
-          CASE WHEN i % 3 = 0 THEN '{}'::text[] ELSE ARRAY[($1::text[])[1 + i % 12], ($1::text[])[1 + (i * 5) % 12]] END,
-          $2::timestamptz, $2::timestamptz
-     FROM generate_series(1, $3::int) AS i`,
-  [TOPICS, now, BATCH],
-);
+await insertSubscribers(db, BATCH, now);
 await db.query('ANALYZE');
 const since = rankSince(now, 14);
 
@@ -96,6 +67,6 @@ const result = {
   ratios: { naiveOverPaperboyOneSubscriber: Math.round(percentile(naive, 50) / percentile(single, 50)) },
 };
 console.log(JSON.stringify(result, null, 2));
-console.log(`written to ${saveResult('ranking', result)}`);
+console.log(`written to ${saveResult(`ranking-${PAPERS}`, result)}`);
 await bench.close();
 process.exit(0);

@@ -1,9 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { composeServices, type Services } from '../services/compose.ts';
 import { systemClock } from '../services/core/clock.ts';
 import { loadConfig } from '../services/core/config.ts';
@@ -11,9 +9,8 @@ import { createLogger } from '../services/core/logger.ts';
 import { ROOT } from '../services/core/paths.ts';
 import { MailCatcher } from '../services/local/mailcatcher.ts';
 import { freePort } from '../services/local/ports.ts';
-import { startLocalPostgres } from '../services/local/postgres.ts';
-import { startLocalRedis } from '../services/local/redis.ts';
 import { prepareDatabase } from '../services/main.ts';
+import { createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
 
 /**
  * Real servers for a benchmark: BENCH_DATABASE_URL / BENCH_REDIS_URL when set, otherwise a
@@ -22,31 +19,16 @@ import { prepareDatabase } from '../services/main.ts';
  */
 export async function benchServices(env: Record<string, string> = {}) {
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'bench');
-  const stops: (() => Promise<void>)[] = [];
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'paperboy-bench-'));
-  chmodSync(dir, 0o755);
-  let adminUrl = process.env.BENCH_DATABASE_URL;
-  if (!adminUrl) {
-    const server = await startLocalPostgres(path.join(dir, 'pg'), log, { persistent: false, database: 'postgres' });
-    stops.push(server.stop);
-    adminUrl = server.url;
-  }
-  let redisUrl = process.env.BENCH_REDIS_URL;
-  if (!redisUrl) {
-    const redis = await startLocalRedis(undefined, log);
-    stops.push(redis.stop);
-    redisUrl = redis.url;
-  }
+  const servers = await startScratchServers(
+    { databaseUrl: process.env.BENCH_DATABASE_URL, redisUrl: process.env.BENCH_REDIS_URL },
+    log,
+  );
   const sink = await startSink();
-  stops.push(sink.stop);
-  const id = randomBytes(3).toString('hex');
-  const dbName = `paperboy_bench_${id}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
+  const database = await createScratchDatabase(servers.adminUrl, 'paperboy_bench');
+  const { redisUrl } = servers;
+  const url = new URL(database.url);
+  const id = database.name.split('_').at(-1);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'paperboy-bench-'));
   const config = loadConfig({
     DATABASE_URL: url.toString(),
     REDIS_URL: redisUrl,
@@ -74,11 +56,9 @@ export async function benchServices(env: Record<string, string> = {}) {
     redisUrl,
     async close() {
       await services.close();
-      const drop = new pg.Client({ connectionString: adminUrl });
-      await drop.connect();
-      await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await drop.end();
-      for (const stop of stops.reverse()) await stop().catch(() => {});
+      await database.drop();
+      await sink.stop();
+      await servers.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -160,4 +140,47 @@ export function saveResult(name: string, result: object): string {
 export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Topics the synthetic papers and subscribers share, as real readers share interests. */
+export const TOPICS = [
+  'lora',
+  'diffusion',
+  'robotics',
+  'reinforcement learning',
+  'retrieval',
+  'quantization',
+  'agents',
+  'vision transformer',
+  'speech',
+  'reasoning',
+  'benchmark',
+  'multimodal',
+];
+
+/** `n` papers about the topics, with upvotes, stars and comments, news within the last `days` days. */
+export async function insertPapers(db: Services['db'], n: number, days: number) {
+  await db.query(
+    `INSERT INTO papers (title_key, title, abstract, arxiv_id, sources, fresh_at, upvotes, github_stars, comments, keywords)
+     SELECT 'bench ' || i,
+            initcap(($1::text[])[1 + i % 12]) || ' at scale: study ' || i,
+            'We study ' || ($1::text[])[1 + i % 12] || ' and ' || ($1::text[])[1 + (i * 7) % 12] || ' with extensive experiments. ' || repeat('Results improve on strong baselines. ', 6),
+            '2611.' || lpad(i::text, 6, '0'), '{hf}', now() - (i % $3::int) * interval '1 day',
+            (i * 37) % 500, (i * 13) % 2000, i % 17, ARRAY[($1::text[])[1 + i % 12]]
+       FROM generate_series(1, $2::int) AS i`,
+    [TOPICS, n, days],
+  );
+}
+
+/** `n` active subscribers due at `due`: a third without topics, the rest with two. */
+export async function insertSubscribers(db: Services['db'], n: number, due: Date, zones = ['UTC']) {
+  await db.query(
+    `INSERT INTO subscribers (email, status, timezone, topics, next_send_at, confirmed_at)
+     SELECT 'reader' || i || '@example.org', 'active', ($1::text[])[1 + i % cardinality($1::text[])],
+            CASE WHEN i % 3 = 0 THEN '{}'::text[]
+                 ELSE ARRAY[($2::text[])[1 + i % 12], ($2::text[])[1 + (i * 5) % 12]] END,
+            $3::timestamptz, $3::timestamptz
+       FROM generate_series(1, $4::int) AS i`,
+    [zones, TOPICS, due, n],
+  );
 }

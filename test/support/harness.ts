@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type ParsedMail, simpleParser } from 'mailparser';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { buildApp } from '../../services/api/app.ts';
 import { composeServices, type Services } from '../../services/compose.ts';
@@ -16,6 +15,7 @@ import { ROOT } from '../../services/core/paths.ts';
 import { type CaughtMail, MailCatcher } from '../../services/local/mailcatcher.ts';
 import { prepareDatabase } from '../../services/main.ts';
 import { startWorkers } from '../../services/worker/index.ts';
+import { createScratchDatabase } from './servers.ts';
 
 export const TEST_SECRET = 'test-secret-'.padEnd(48, 'x');
 
@@ -55,15 +55,8 @@ export interface HarnessOptions {
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const id = randomBytes(4).toString('hex');
-  const adminUrl = inject('adminDatabaseUrl');
-  const dbName = `paperboy_test_${id}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${dbName}`;
-  const databaseUrl = url.toString();
+  const database = await createScratchDatabase(inject('adminDatabaseUrl'), 'paperboy_test');
+  const databaseUrl = database.url;
 
   const sink = await MailCatcher.start({ reject: opts.reject });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-data-'));
@@ -121,10 +114,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       await services.close();
       await sink.stop();
       rmSync(dataDir, { recursive: true, force: true });
-      const drop = new pg.Client({ connectionString: adminUrl });
-      await drop.connect();
-      await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await drop.end();
+      await database.drop();
     },
   };
 }

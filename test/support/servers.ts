@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../../services/core/logger.ts';
+import { startLocalPostgres } from '../../services/local/postgres.ts';
+import { startLocalRedis } from '../../services/local/redis.ts';
+
+/**
+ * Throwaway servers for tests and benchmarks: the given URLs (CI starts Debian's PostgreSQL and
+ * Redis), otherwise an embedded PostgreSQL and a redis-server child, the same ones `npm start` uses,
+ * with their data in a temporary folder.
+ */
+export async function startScratchServers(given: { databaseUrl?: string; redisUrl?: string }, log: Logger) {
+  const stops: (() => Promise<void>)[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'paperboy-scratch-'));
+  chmodSync(dir, 0o755); // as root, PostgreSQL runs as the postgres user, who must reach its data
+  try {
+    let adminUrl = given.databaseUrl;
+    if (!adminUrl) {
+      const server = await startLocalPostgres(path.join(dir, 'pg'), log, { persistent: false, database: 'postgres' });
+      stops.push(server.stop);
+      adminUrl = server.url;
+    }
+    let redisUrl = given.redisUrl;
+    if (!redisUrl) {
+      const redis = await startLocalRedis(undefined, log);
+      stops.push(redis.stop);
+      redisUrl = redis.url;
+    }
+    return {
+      /** A server where databases may be created and dropped. */
+      adminUrl,
+      redisUrl,
+      async stop() {
+        for (const stop of stops.reverse()) await stop().catch(() => {});
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    throw e;
+  }
+}
+
+/** A fresh database on `adminUrl`, dropped (with its connections) by `drop`. */
+export async function createScratchDatabase(adminUrl: string, prefix: string) {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const run = async (sql: string) => {
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(sql);
+    } finally {
+      await admin.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
