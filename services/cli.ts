@@ -24,17 +24,25 @@ Commands:
 Without DATABASE_URL, REDIS_URL or SMTP_URL, commands use the local servers of a running
 \`paperboy start\` (recorded in .data/runtime.json) or start their own.`;
 
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        at: { type: 'string' },
+        source: { type: 'string' },
+        email: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${HELP}`);
+  }
+}
+
 async function main(argv: string[]) {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      at: { type: 'string' },
-      source: { type: 'string' },
-      email: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { positionals, values } = parseCommandLine(argv);
   const [command, sub] = positionals;
   if (values.help || !command || command === 'help') {
     console.log(HELP);

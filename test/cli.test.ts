@@ -34,6 +34,10 @@ describe('paperboy CLI', () => {
     expect(badAt.code).toBe(2);
     expect(badAt.stderr).toContain('--at: not a time: tomorrow-ish');
 
+    const badOption = await runCli(['digest', 'run', '--when', 'now'], h.env);
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toContain("Unknown option '--when'");
+
     const badPort = await runCli(['digest', 'run'], { ...h.env, PORT: 'eighty' });
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/invalid configuration:\n\s+PORT: /);
