@@ -41,7 +41,8 @@ CREATE TABLE subscribers (
   created_at       timestamptz NOT NULL DEFAULT now(),
   updated_at       timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX subscribers_due_idx ON subscribers (next_send_at) WHERE status = 'active';
+-- Planning walks due subscribers in (next_send_at, id) order from where its last batch ended.
+CREATE INDEX subscribers_due_key_idx ON subscribers (next_send_at, id) WHERE status = 'active';
 
 CREATE TABLE deliveries (
   id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -77,14 +78,15 @@ CREATE TABLE delivery_papers (
 -- local hour on each local day (daily) or on their weekday (weekly). One candidate per local day,
 -- so a daylight-saving change yields one digest that day, never zero or two: a local time that
 -- does not exist is read in the offset before the change (02:30 becomes 03:30), a repeated one
--- resolves to a single instant.
+-- resolves to a single instant. A daily subscriber needs two candidate days, a weekly one eight.
 CREATE FUNCTION paperboy_next_send_at(after timestamptz, tz text, send_hour integer, frequency text, weekday integer)
 RETURNS timestamptz LANGUAGE sql STABLE STRICT AS $$
   SELECT min(due)
   FROM (
     SELECT (day + make_interval(hours => send_hour)) AT TIME ZONE tz AS due
-    FROM generate_series(((after AT TIME ZONE tz)::date - 1)::timestamp,
-                         ((after AT TIME ZONE tz)::date + 8)::timestamp, interval '1 day') AS day
+    FROM generate_series((after AT TIME ZONE tz)::date::timestamp,
+                         ((after AT TIME ZONE tz)::date + CASE WHEN frequency = 'daily' THEN 1 ELSE 7 END)::timestamp,
+                         interval '1 day') AS day
     WHERE frequency = 'daily' OR extract(isodow FROM day) = weekday
   ) candidates
   WHERE due > after

@@ -20,8 +20,8 @@ RETURNS timestamptz LANGUAGE sql STABLE STRICT AS $$
   SELECT max(due)
   FROM (
     SELECT (day + make_interval(hours => send_hour)) AT TIME ZONE tz AS due
-    FROM generate_series(((at AT TIME ZONE tz)::date - 8)::timestamp,
-                         ((at AT TIME ZONE tz)::date + 1)::timestamp, interval '1 day') AS day
+    FROM generate_series(((at AT TIME ZONE tz)::date - CASE WHEN frequency = 'daily' THEN 1 ELSE 7 END)::timestamp,
+                         (at AT TIME ZONE tz)::date::timestamp, interval '1 day') AS day
     WHERE frequency = 'daily' OR extract(isodow FROM day) = weekday
   ) candidates
   WHERE due <= at
