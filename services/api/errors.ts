@@ -55,6 +55,14 @@ function mapError(err: unknown): Mapped {
       message: `${where(first?.instancePath ?? '')}${first?.message ?? 'invalid input'}`,
     };
   }
+  if (isUnavailable(err)) {
+    return {
+      status: 503,
+      error: 'unavailable',
+      message: 'Paperboy cannot reach its database or queue right now. Please try again in a minute.',
+      retryAfter: 30,
+    };
+  }
   const fe = err as FastifyError;
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, error: CODES[fe.statusCode] ?? 'bad_request', message: fe.message };
@@ -62,11 +70,22 @@ function mapError(err: unknown): Mapped {
   return { status: 500, error: 'internal', message: 'Something went wrong on our side. Please try again later.' };
 }
 
+/** A lost PostgreSQL or Redis connection: a temporary condition, answered 503, not a bug. */
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001'].includes(
+      e.code ?? '',
+    ) || /Connection is closed|enableOfflineQueue|Connection terminated|connect ECONNREFUSED/.test(e.message ?? '')
+  );
+}
+
 /** The one error handler: domain and validation errors become 4xx; anything else a 500 without detail. */
 export function errorHandler(pages: Pages) {
   return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const m = mapError(err);
-    if (m.status >= 500) request.log.error({ err }, 'request failed');
+    if (m.status === 500) request.log.error({ err }, 'request failed');
+    if (m.status === 503) request.log.warn({ err: (err as Error).message }, 'dependency unavailable');
     reply.code(m.status);
     if (m.retryAfter) reply.header('retry-after', String(m.retryAfter));
     if (request.routeOptions.config?.page) {

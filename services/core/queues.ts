@@ -60,6 +60,7 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
     let q = queues.get(name);
     if (!q) {
       q = new Queue(name, { connection: connection as ConnectionOptions, prefix });
+      q.on('error', () => {}); // a lost connection is reported by the `add` that fails
       queues.set(name, q);
     }
     return q;
@@ -72,7 +73,9 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
       await get(queue).add(name, schema.parse(data), opts);
     },
     async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
+      // Bounded: with Redis gone, closing must not wait for a connection that will not come back.
+      const closed = Promise.all([...queues.values()].map((q) => q.close()));
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       connection.disconnect();
     },
   };

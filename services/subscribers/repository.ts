@@ -14,6 +14,7 @@ const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
   'export-deliveries',
   'erase',
   'suppress-address',
+  'find-unsent-signups',
 ]);
 
 export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
@@ -99,6 +100,11 @@ export function createSubscriberRepository(db: Queryable) {
     async suppress(email: string, reason: 'bounced' | 'complaint'): Promise<boolean> {
       return (
         ((await db.query<{ matched: number }>(sql['suppress-address'], [email, reason])).rows[0]?.matched ?? 0) > 0
+      );
+    },
+    async findUnsentSignups(olderThanSeconds: number, limit: number): Promise<number[]> {
+      return (await db.query<{ id: number }>(sql['find-unsent-signups'], [olderThanSeconds, limit])).rows.map(
+        (r) => r.id,
       );
     },
     async erase(id: number): Promise<boolean> {

@@ -9,6 +9,8 @@ import { isBlockedDomain, mergePreferences, PREFERENCE_DEFAULTS, SignupInput } f
 
 export type ConfirmOutcome = 'confirmed' | 'already-active' | 'not-pending';
 
+const SIGNUP_MAIL_JOB = { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } };
+
 export interface SignupServiceDeps {
   db: Db;
   queues: Pick<Queues, 'add'>;
@@ -42,12 +44,25 @@ export function createSignupService(deps: SignupServiceDeps) {
         'Too many signups for this address. Try again later.',
       );
       const id = await repo.upsertSignup(email, mergePreferences(PREFERENCE_DEFAULTS, prefs));
-      await queues.add(
-        'mail',
-        'signup',
-        { subscriberId: id },
-        { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } },
-      );
+      await queues.add('mail', 'signup', { subscriberId: id }, SIGNUP_MAIL_JOB);
+    },
+
+    /**
+     * Queues the reply mail of pending signups that never got one: the signup was recorded but the
+     * queue was unreachable. Run by the sweeper; the job id keeps one sweep from queueing a mail twice.
+     */
+    async sweepUnsent(now: Date, olderThanSeconds: number): Promise<number> {
+      const ids = await repo.findUnsentSignups(olderThanSeconds, 1000);
+      const window = Math.floor(now.getTime() / 1000 / olderThanSeconds);
+      for (const id of ids) {
+        await queues.add(
+          'mail',
+          'signup',
+          { subscriberId: id },
+          { ...SIGNUP_MAIL_JOB, jobId: `signup_${id}_${window}` },
+        );
+      }
+      return ids.length;
     },
 
     async confirm(token: string): Promise<ConfirmOutcome> {

@@ -129,3 +129,11 @@ WITH s AS (
      SET reason = CASE WHEN suppressions.reason = 'bounced' THEN 'bounced' ELSE EXCLUDED.reason END
 )
 SELECT count(*)::integer AS matched FROM s;
+
+-- name: find-unsent-signups
+-- Pending signups whose reply mail never went out (the queue was down when they signed up), older
+-- than $1 seconds so a mail merely waiting in the queue is not sent twice.
+SELECT id FROM subscribers
+ WHERE status = 'pending' AND confirm_sent_at IS NULL AND updated_at < now() - make_interval(secs => $1)
+ ORDER BY id
+ LIMIT $2;

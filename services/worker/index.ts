@@ -31,7 +31,10 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
       prefix,
       {
         tick: async () => s.digests.tick(s.clock.now()),
-        sweep: async () => s.digests.sweep(s.clock.now()),
+        sweep: async () => ({
+          deliveries: await s.digests.sweep(s.clock.now()),
+          signups: await s.signups.sweepUnsent(s.clock.now(), s.config.sweepAfterSeconds),
+        }),
         send: async ({ deliveryIds }, job) => s.digests.sendJob(deliveryIds, job, s.clock.now(), stopping.signal),
       },
       { concurrency: 2, settings },

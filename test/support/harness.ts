@@ -103,14 +103,14 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     async close() {
       await app.close();
       await workers?.close();
-      await services.queues
-        .get('digest')
-        .obliterate({ force: true })
-        .catch(() => {});
-      await services.queues
-        .get('mail')
-        .obliterate({ force: true })
-        .catch(() => {});
+      if (services.queues.redis.status === 'ready') {
+        for (const q of ['digest', 'mail', 'ingest'] as const) {
+          await services.queues
+            .get(q)
+            .obliterate({ force: true })
+            .catch(() => {});
+        }
+      }
       await services.close();
       await sink.stop();
       rmSync(dataDir, { recursive: true, force: true });
