@@ -64,7 +64,7 @@ export const EnvSchema = z.object({
   SEND_RETRY_FACTOR: z.coerce.number().min(1).max(10).default(4),
   SEND_RETRY_MAX_SECONDS: int(3600, 1, 7 * 86_400),
   DIGEST_MAX_AGE_HOURS: int(12, 1, 24 * 7),
-  DELIVERY_LEASE_SECONDS: int(300, 10, 86_400),
+  DELIVERY_LEASE_SECONDS: int(300, 1, 86_400),
   SWEEP_EVERY_SECONDS: int(60, 5, 86_400),
   SWEEP_AFTER_SECONDS: int(300, 1, 86_400),
   SHUTDOWN_TIMEOUT_SECONDS: int(30, 1, 3600),
