@@ -21,6 +21,12 @@ describe('with Redis unreachable', () => {
     const { rows } = await h.services.db.query('SELECT count(*)::int AS n FROM subscribers');
     expect(rows[0]?.n).toBe(0);
   });
+
+  it('is not ready, and says which server is missing', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'unavailable', checks: { postgres: 'ok', redis: 'unreachable', smtp: 'ok' } });
+  });
 });
 
 describe('a signup whose mail never reached the queue', () => {

@@ -22,10 +22,13 @@ describe('subscription and digest loop', () => {
   const mailsTo = (address: string) => h.sink.to(address);
   const titlesOf = (text: string) => [...text.matchAll(/^\d+\. (.+)$/gm)].map((m) => m[1] as string);
 
-  it('answers healthz', async () => {
+  it('answers healthz and readyz', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok' });
+    const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok', smtp: 'ok' } });
   });
 
   it('signs up through the API with 202 and mails a confirmation link', async () => {

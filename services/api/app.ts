@@ -62,7 +62,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(formbody);
-  await app.register(healthRoutes);
+  await app.register(healthRoutes, deps);
   await app.register(subscriptionRoutes, deps);
   await app.register(linkRoutes, deps);
   await app.register(manageApiRoutes, deps);

@@ -33,6 +33,8 @@ export interface Mailer {
   send(mail: OutgoingMail): Promise<SentMail>;
   /** A prebuilt RFC 5322 message (digests), sent as it is. */
   sendRaw(to: string, raw: string, messageId: string): Promise<SentMail>;
+  /** Whether the SMTP server answers (a connection and EHLO). */
+  verify(): Promise<boolean>;
   close(): void;
 }
 
@@ -86,6 +88,7 @@ export function createMailer(smtpUrl: string, opts: MailerOptions): Mailer {
       const sent = await deliver({ envelope: { from: envelopeFrom, to: [to] }, raw });
       return { ...sent, messageId };
     },
+    verify: () => transport.verify().catch(() => false),
     close: () => transport.close(),
   };
 }
