@@ -3,7 +3,7 @@ import { NotFound } from '../core/errors.ts';
 import { previewPicks, rankSince } from '../papers/ranking.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
-import { digestSql as sql } from './planner.ts';
+import { digestSql as sql } from './queries.ts';
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the

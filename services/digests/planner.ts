@@ -1,22 +1,6 @@
 import type { Db } from '../core/db.ts';
-import { loadQueries } from '../core/sql.ts';
 import { pickForDeliveries, rankSince } from '../papers/ranking.ts';
-
-const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
-  'claim-due-subscribers',
-  'insert-deliveries',
-  'settle-planned-deliveries',
-  'load-deliveries',
-  'claim-delivery',
-  'skip-stale-deliveries',
-  'find-owed-deliveries',
-  'mark-sent',
-  'mark-deferred',
-  'mark-bounced',
-  'count-sent-papers',
-]);
-
-export { sql as digestSql };
+import { digestSql as sql } from './queries.ts';
 
 export interface PlannedBatch {
   /** Subscribers whose digest was due and whose next send time moved on. */

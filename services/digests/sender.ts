@@ -4,7 +4,7 @@ import { addressOf, type Mailer, SmtpError } from '../mail/mailer.ts';
 import { createMimeWriter, formatAddress } from '../mail/mime.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
-import { digestSql as sql } from './planner.ts';
+import { digestSql as sql } from './queries.ts';
 import { type DigestPaper, renderDigest } from './renderer.ts';
 import { type RetryPolicy, retryDelayMs } from './retry.ts';
 

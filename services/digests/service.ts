@@ -2,7 +2,8 @@ import type { Job, JobsOptions } from 'bullmq';
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
-import { type Planner, sendJobId, digestSql as sql } from './planner.ts';
+import { type Planner, sendJobId } from './planner.ts';
+import { digestSql as sql } from './queries.ts';
 import { type RetryPolicy, retryDelayMs } from './retry.ts';
 import type { DigestSender, SendReport } from './sender.ts';
 

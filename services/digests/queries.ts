@@ -1,0 +1,16 @@
+import { loadQueries } from '../core/sql.ts';
+
+/** The named queries of digests.sql: planning, sending, sweeping. */
+export const digestSql = loadQueries(new URL('./digests.sql', import.meta.url), [
+  'claim-due-subscribers',
+  'insert-deliveries',
+  'settle-planned-deliveries',
+  'load-deliveries',
+  'claim-delivery',
+  'skip-stale-deliveries',
+  'find-owed-deliveries',
+  'mark-sent',
+  'mark-deferred',
+  'mark-bounced',
+  'count-sent-papers',
+]);
