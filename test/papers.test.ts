@@ -210,6 +210,8 @@ describe('ranking', () => {
       '3. Bravo: A Quiet Newcomer',
     ]);
     expect(await titles(2)).toEqual(['1. Delta: Fast Risers', '2. Charlie: Old News']);
+    // Papers with an arXiv id link to their arXiv page.
+    expect((await parse(h.sink.to('robots@example.org')[1]!)).text).toContain('https://arxiv.org/abs/2606.00005');
 
     const third = await h.services.digests.runNow(new Date('2026-06-12T08:00:00Z'));
     expect(third).toMatchObject({ due: 1, sent: 0, skipped: 1 });

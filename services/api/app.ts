@@ -12,6 +12,7 @@ import {
 import type { Services } from '../compose.ts';
 import { errorHandler } from './errors.ts';
 import { createPages, type Pages } from './pages.ts';
+import { feedRoutes } from './routes/feeds.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
 import { mailboxRoutes } from './routes/mailbox.ts';
@@ -68,6 +69,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(manageApiRoutes, deps);
   await app.register(managePageRoutes, deps);
   await app.register(webhookRoutes, deps);
+  await app.register(feedRoutes, deps);
   if (services.endpoints.mailboxDir) await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
   return app;
 }

@@ -47,7 +47,7 @@ RETURNING d.id, d.status;
 -- What a send needs for each owed delivery: recipient, preferences and papers in order.
 SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
        s.send_weekday, s.timezone,
-       json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract,
+       json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'arxivId', p.arxiv_id,
                                   'reason', dp.reason) ORDER BY dp.position) AS papers
   FROM deliveries d
   JOIN subscribers s ON s.id = d.subscriber_id

@@ -6,6 +6,7 @@ export interface DigestPaper {
   title: string;
   abstract: string;
   reason: string;
+  arxivId?: string | null;
 }
 
 export interface DigestRecipient {
@@ -42,9 +43,13 @@ export function formatDigestDate(isoDate: string): string {
   });
 }
 
-/** Seed papers carry no id yet: link to arXiv's title search so the reader lands on the paper. */
-export function paperUrl(title: string): string {
-  return safeUrl(`https://arxiv.org/search/?searchtype=title&query=${encodeURIComponent(title)}`);
+/** The paper's arXiv page; papers without an id (the seed page's) get arXiv's title search. */
+export function paperUrl(p: { title: string; arxivId?: string | null }): string {
+  return safeUrl(
+    p.arxivId
+      ? `https://arxiv.org/abs/${encodeURI(p.arxivId)}`
+      : `https://arxiv.org/search/?searchtype=title&query=${encodeURIComponent(p.title)}`,
+  );
 }
 
 function summarize(abstract: string, max = 300): string {
@@ -76,7 +81,7 @@ export async function renderDigest(
     scheduleText: scheduleText(r),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
     manageUrl: safeUrl(r.manageUrl),
-    papers: r.papers.map((p) => ({ ...p, url: paperUrl(p.title), summary: summarize(p.abstract) })),
+    papers: r.papers.map((p) => ({ ...p, url: paperUrl(p), summary: summarize(p.abstract) })),
   });
   return { ...rendered, subject };
 }

@@ -13,6 +13,7 @@ const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
   'update-paper',
   'record-observation',
   'count-papers',
+  'trending-papers',
 ]);
 
 export interface IngestReport {
@@ -107,4 +108,26 @@ export async function loadSeeds(db: Db, now: Date, dir = paths.seeds): Promise<I
 
 export async function countPapers(db: Queryable): Promise<number> {
   return (await db.query<{ n: number }>(sql['count-papers'])).rows[0]?.n ?? 0;
+}
+
+export interface TrendingPaper {
+  id: number;
+  title: string;
+  abstract: string;
+  arxiv_id: string | null;
+  authors: string[];
+  categories: string[];
+  trend_reason: string;
+  fresh_at: Date;
+  updated_at: Date;
+}
+
+/** The trending list, optionally narrowed to papers matching any of `topics`. */
+export async function trendingPapers(
+  db: Queryable,
+  since: Date,
+  topics: string[],
+  limit: number,
+): Promise<TrendingPaper[]> {
+  return (await db.query<TrendingPaper>(sql['trending-papers'], [since, topics, limit])).rows;
 }

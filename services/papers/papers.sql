@@ -34,3 +34,14 @@ ON CONFLICT (paper_id, observed_at, source) DO NOTHING;
 -- name: count-papers
 -- How many papers the database knows.
 SELECT count(*)::integer AS n FROM papers;
+
+-- name: trending-papers
+-- The trending list for feeds: papers news since $1, optionally only those matching any of the
+-- topics in $2 (full-text, web-search syntax per topic), most trending first, at most $3.
+SELECT p.id, p.title, p.abstract, p.arxiv_id, p.authors, p.categories, p.trend_reason, p.fresh_at, p.updated_at
+  FROM papers p
+ WHERE p.fresh_at >= $1
+   AND (cardinality($2::text[]) = 0 OR EXISTS (
+         SELECT 1 FROM unnest($2::text[]) AS t WHERE p.search @@ websearch_to_tsquery('english'::regconfig, t)))
+ ORDER BY p.trend_score DESC, p.id
+ LIMIT $3;
