@@ -162,6 +162,17 @@ describe('subscription and digest loop', () => {
     expect(mailsTo(email)).toHaveLength(before);
   });
 
+  it('reports subscribers, deliveries, queues and requests as Prometheus metrics', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.body).toMatch(/^paperboy_subscribers\{status="unsubscribed"\} 1$/m);
+    expect(res.body).toMatch(/^paperboy_deliveries\{status="sent"\} 4$/m);
+    expect(res.body).toMatch(/^paperboy_smtp_send_seconds\{quantile="0\.99"\} [\d.e-]+$/m);
+    expect(res.body).toMatch(/^paperboy_queue_jobs\{queue="digest",state="waiting"\} \d+$/m);
+    expect(res.body).toMatch(/^paperboy_http_requests_total\{route="\/api\/subscriptions",status="202"\} 1$/m);
+  });
+
   it('signs up from the home page form without JavaScript', async () => {
     const page = await h.app.inject({ method: 'GET', url: '/' });
     expect(page.statusCode).toBe(200);

@@ -18,6 +18,7 @@ import { linkRoutes } from './routes/links.ts';
 import { mailboxRoutes } from './routes/mailbox.ts';
 import { manageApiRoutes } from './routes/manage-api.ts';
 import { managePageRoutes } from './routes/manage-pages.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 
@@ -63,6 +64,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(formbody);
+  await app.register(metricsRoutes, deps);
   await app.register(healthRoutes, deps);
   await app.register(subscriptionRoutes, deps);
   await app.register(linkRoutes, deps);

@@ -13,4 +13,5 @@ export const digestSql = loadQueries(new URL('./digests.sql', import.meta.url), 
   'mark-deferred',
   'mark-bounced',
   'count-sent-papers',
+  'delivery-stats',
 ]);

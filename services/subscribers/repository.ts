@@ -15,6 +15,7 @@ const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
   'erase',
   'suppress-address',
   'find-unsent-signups',
+  'count-by-status',
 ]);
 
 export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
@@ -106,6 +107,9 @@ export function createSubscriberRepository(db: Queryable) {
       return (await db.query<{ id: number }>(sql['find-unsent-signups'], [olderThanSeconds, limit])).rows.map(
         (r) => r.id,
       );
+    },
+    async countByStatus(): Promise<{ status: SubscriberStatus; n: number }[]> {
+      return (await db.query<{ status: SubscriberStatus; n: number }>(sql['count-by-status'])).rows;
     },
     async erase(id: number): Promise<boolean> {
       return ((await db.query<{ erased: number }>(sql.erase, [id])).rows[0]?.erased ?? 0) > 0;

@@ -137,3 +137,7 @@ SELECT id FROM subscribers
  WHERE status = 'pending' AND confirm_sent_at IS NULL AND updated_at < now() - make_interval(secs => $1)
  ORDER BY id
  LIMIT $2;
+
+-- name: count-by-status
+-- Subscribers by status, for /metrics.
+SELECT status, count(*)::integer AS n FROM subscribers GROUP BY status;

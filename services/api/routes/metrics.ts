@@ -1,0 +1,79 @@
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { QueueName } from '../../core/queues.ts';
+import { digestSql } from '../../digests/queries.ts';
+import { createSubscriberRepository } from '../../subscribers/repository.ts';
+import type { AppDeps } from '../app.ts';
+
+/**
+ * Prometheus metrics. What every process shares (subscribers, deliveries and their send latency,
+ * queue depths) is read from PostgreSQL and Redis at scrape time, so one api process reports the
+ * whole installation; HTTP counters are this process's.
+ */
+const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
+  const registry = new Registry();
+  const subscribers = createSubscriberRepository(services.db);
+  const requests = new Counter({
+    name: 'paperboy_http_requests_total',
+    help: 'HTTP requests answered by this process, by route and status',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
+  const byStatus = new Gauge({
+    name: 'paperboy_subscribers',
+    help: 'Subscribers by status',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const deliveries = new Gauge({
+    name: 'paperboy_deliveries',
+    help: 'Digest deliveries ever planned, by status (sent, failed, bounced, skipped, queued, sending)',
+    labelNames: ['status'],
+    registers: [registry],
+  });
+  const latency = new Gauge({
+    name: 'paperboy_smtp_send_seconds',
+    help: 'Claim to SMTP acceptance of digests sent in the last hour',
+    labelNames: ['quantile'],
+    registers: [registry],
+  });
+  const queued = new Gauge({
+    name: 'paperboy_queue_jobs',
+    help: 'Jobs in each queue, by state',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    byStatus.reset();
+    for (const r of await subscribers.countByStatus()) byStatus.set({ status: r.status }, r.n);
+    deliveries.reset();
+    latency.reset();
+    const stats = (
+      await services.db.query<{ status: string; n: number; p50: number | null; p99: number | null }>(
+        digestSql['delivery-stats'],
+      )
+    ).rows;
+    for (const r of stats) {
+      deliveries.set({ status: r.status }, r.n);
+      if (r.status === 'sent' && r.p50 !== null) {
+        latency.set({ quantile: '0.5' }, r.p50);
+        latency.set({ quantile: '0.99' }, r.p99 ?? r.p50);
+      }
+    }
+    queued.reset();
+    for (const name of ['mail', 'digest', 'ingest'] as QueueName[]) {
+      const counts = await services.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(counts)) queued.set({ queue: name, state }, n);
+    }
+    return reply.type(registry.contentType).send(await registry.metrics());
+  });
+};
+
+// Not encapsulated: the request counter hook must see every route of the app.
+export const metricsRoutes = fp(metrics, { name: 'paperboy-metrics' });
