@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { Services } from './compose.ts';
 import { type Config, ConfigError, loadConfig } from './core/config.ts';
-import { AppError } from './core/errors.ts';
+import { AppError, NotFound } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { MissingRedisError } from './local/redis.ts';
 import { openServices, startPaperboy } from './main.ts';
 import { SourceUnavailable } from './papers/fetch.ts';
 import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
+import { createSubscriberRepository } from './subscribers/repository.ts';
+import { Email } from './subscribers/schemas.ts';
 
 const HELP = `Usage: paperboy <command> [options]
 
@@ -20,6 +22,9 @@ Commands:
                              Read one paper source by hand; prints new, updated, unchanged, skipped
   rank --email <address> [--at <time>]
                              Show what that subscriber would get next and why; changes nothing
+  subscriber show|export|erase --email <address>
+                             Look a subscriber up, print everything stored about them (JSON),
+                             or erase them (a hashed suppression stays)
 
 Without DATABASE_URL, REDIS_URL or SMTP_URL, commands use the local servers of a running
 \`paperboy start\` (recorded in .data/runtime.json) or start their own.`;
@@ -119,6 +124,36 @@ async function main(argv: string[]) {
         for (const p of r.picks) {
           console.log(`${String(p.position).padStart(2)}. ${p.title}${p.arxiv_id ? ` [arXiv:${p.arxiv_id}]` : ''}`);
           console.log(`    why: ${p.reason} (trend score ${p.trend_score})`);
+        }
+      });
+      return;
+    }
+    case 'subscriber': {
+      const email = values.email;
+      if (!email || !['show', 'export', 'erase'].includes(sub ?? '')) {
+        throw new UsageError('expected `paperboy subscriber show|export|erase --email <address>`');
+      }
+      await withServices(config, log, async (services) => {
+        const s = await createSubscriberRepository(services.db).findByEmail(Email.parse(email));
+        if (!s) throw new NotFound(`no subscriber with the address ${email}`);
+        // The same actions a subscriber takes through their preferences link.
+        const token = services.tokens.sign('manage', s.id);
+        if (sub === 'export') {
+          console.log(JSON.stringify(await services.manage.exportData(token), null, 2));
+        } else if (sub === 'erase') {
+          await services.manage.erase(token);
+          console.log(`Erased ${s.email}; only a hash of the address is kept, so it is not mailed by accident.`);
+        } else {
+          const v = await services.manage.view(token);
+          const p = v.preferences;
+          console.log(
+            [
+              `${v.email}: ${v.status} (id ${s.id}, signed up ${s.created_at.toISOString()})`,
+              `  ${p.frequency}${p.frequency === 'weekly' ? ` on day ${p.weekday}` : ''} at ${String(p.hour).padStart(2, '0')}:00 ${p.timezone}, ${p.maxPapers} papers`,
+              `  topics: ${p.topics.length ? p.topics.join(', ') : 'none'}`,
+              `  next digest: ${v.nextDigestAt ?? 'none'}`,
+            ].join('\n'),
+          );
         }
       });
       return;

@@ -43,6 +43,24 @@ describe('paperboy CLI', () => {
     expect(badPort.stderr).toMatch(/invalid configuration:\n\s+PORT: /);
   });
 
+  it('looks a subscriber up, exports and erases them', async () => {
+    const show = await runCli(['subscriber', 'show', '--email', 'Two@Example.org'], h.env);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^two@example\.org: active \(id \d+, signed up /);
+    expect(show.stdout).toContain('daily at 07:00 Europe/Berlin, 3 papers');
+
+    const exported = await runCli(['subscriber', 'export', '--email', 'two@example.org'], h.env);
+    const data = JSON.parse(exported.stdout);
+    expect(data.subscriber).toMatchObject({ email: 'two@example.org', status: 'active' });
+    expect(data.digests).toHaveLength(1);
+
+    const erased = await runCli(['subscriber', 'erase', '--email', 'two@example.org'], h.env);
+    expect(erased.stdout).toContain('Erased two@example.org');
+    const gone = await runCli(['subscriber', 'show', '--email', 'two@example.org'], h.env);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain('no subscriber with the address two@example.org');
+  });
+
   it('prints help', async () => {
     const help = await runCli(['--help'], h.env);
     expect(help.code).toBe(0);
