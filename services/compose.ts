@@ -104,7 +104,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     sender,
     digests,
     papers,
-    ranking: createComposer({ db, rankWindowDays: config.rankWindowDays }),
+    ranking: createComposer({ db, rankWindowDays: config.rankWindowDays, tokens, links, templates }),
     async close() {
       mailer.close();
       await queues.close();

@@ -89,6 +89,29 @@ describe('subscription and digest loop', () => {
     expect(mail.messageId).toBe(`<digest.2026-03-03.${(await subscriber()).id}@localhost>`);
   });
 
+  it('links each digest to its web version, and keeps an archive of past days', async () => {
+    const mail = await parse(mailsTo(email).at(-1)!);
+    const view = linkIn(mail, '/d/');
+    expect(mail.html).toContain(`href="${view}"`);
+    const web = await h.app.inject({ method: 'GET', url: pathOf(view) });
+    expect(web.statusCode).toBe(200);
+    expect(web.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(web.body).toContain('Parameter-Efficient Orthogonal Finetuning via Butterfly Factorization');
+    expect(web.body).not.toContain('View in browser');
+    expect((await h.app.inject({ method: 'GET', url: `${pathOf(view)}x` })).statusCode).toBe(400);
+
+    const archive = await h.app.inject({ method: 'GET', url: '/digests' });
+    expect(archive.body).toContain('<a href="/digests/2026-03-02">Monday, 2 March 2026</a>');
+    const day = await h.app.inject({ method: 'GET', url: '/digests/2026-03-02' });
+    expect(day.statusCode).toBe(200);
+    expect(day.body).toMatch(
+      /<strong>1\. <a href="https:\/\/arxiv\.org\/search\/[^"]+">Parameter-Efficient Orthogonal Finetuning via Butterfly Factorization<\/a>/,
+    );
+    for (const bad of ['2026-13-45', 'yesterday']) {
+      expect((await h.app.inject({ method: 'GET', url: `/digests/${bad}` })).statusCode, bad).toBe(400);
+    }
+  });
+
   it('plans a day once: a second run for the same day sends nothing', async () => {
     const before = mailsTo(email).length;
     const r = await h.services.digests.runNow(new Date('2026-03-03T20:00:00Z'));

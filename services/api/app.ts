@@ -12,6 +12,7 @@ import {
 import type { Services } from '../compose.ts';
 import { errorHandler } from './errors.ts';
 import { createPages, type Pages } from './pages.ts';
+import { archiveRoutes } from './routes/archive.ts';
 import { feedRoutes } from './routes/feeds.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
@@ -72,6 +73,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(managePageRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(feedRoutes, deps);
+  await app.register(archiveRoutes, deps);
   if (services.endpoints.mailboxDir) await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
   return app;
 }

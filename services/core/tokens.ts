@@ -1,12 +1,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Invalid } from './errors.ts';
 
-export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe'] as const;
+export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'view-digest'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 export interface Tokens {
-  sign(purpose: TokenPurpose, subscriberId: number, expiresAt?: Date): string;
-  /** Returns the subscriber id, or throws `Invalid` for a token that is malformed, forged, foreign or expired. */
+  /** `id` is a subscriber's, or for `view-digest` a delivery's (which belongs to one subscriber). */
+  sign(purpose: TokenPurpose, id: number, expiresAt?: Date): string;
+  /** Returns the id, or throws `Invalid` for a token that is malformed, forged, foreign or expired. */
   verify(purpose: TokenPurpose, token: string, now?: Date): number;
 }
 

@@ -1,17 +1,63 @@
 import type { Db } from '../core/db.ts';
 import { NotFound } from '../core/errors.ts';
+import type { Tokens } from '../core/tokens.ts';
+import type { EmailTemplates } from '../mail/templates.ts';
 import { previewPicks, rankSince } from '../papers/ranking.ts';
+import type { Links } from '../subscribers/links.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
 import { digestSql as sql } from './queries.ts';
+import { type DigestPaper, renderDigest } from './renderer.ts';
+
+interface DeliveryView {
+  digest_date: string;
+  subscriber_id: number;
+  email: string;
+  frequency: 'daily' | 'weekly';
+  send_hour: number;
+  send_weekday: number;
+  timezone: string;
+  papers: DigestPaper[];
+}
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
  * operator's question "what would this person get, and why?" without recording anything.
  */
-export function createComposer({ db, rankWindowDays }: { db: Db; rankWindowDays: number }) {
+export function createComposer({
+  db,
+  rankWindowDays,
+  tokens,
+  links,
+  templates,
+}: {
+  db: Db;
+  rankWindowDays: number;
+  tokens: Tokens;
+  links: Links;
+  templates: EmailTemplates;
+}) {
   const subscribers = createSubscriberRepository(db);
   return {
+    /** A digest's web version, behind the token of its "View in browser" link. */
+    async webVersion(token: string): Promise<string> {
+      const d = (await db.query<DeliveryView>(sql['load-delivery-view'], [tokens.verify('view-digest', token)]))
+        .rows[0];
+      if (!d) throw new NotFound('This digest is no longer available.', 'digest_gone');
+      const { html } = await renderDigest(templates, {
+        email: d.email,
+        digestDate: d.digest_date,
+        frequency: d.frequency,
+        sendHour: d.send_hour,
+        sendWeekday: d.send_weekday,
+        timezone: d.timezone,
+        papers: d.papers,
+        unsubscribeUrl: links.unsubscribe(d.subscriber_id),
+        manageUrl: links.manage(d.subscriber_id),
+      });
+      return html;
+    },
+
     async preview(email: string, at: Date) {
       const s = await subscribers.findByEmail(Email.parse(email));
       if (!s) throw new NotFound(`no subscriber with the address ${email}`);

@@ -57,6 +57,18 @@ SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.freque
  GROUP BY d.id, s.id
  ORDER BY d.id;
 
+-- name: load-delivery-view
+-- One digest as it was planned, for its web version (whatever its state).
+SELECT d.id, d.digest_date, s.id AS subscriber_id, s.email, s.frequency, s.send_hour, s.send_weekday, s.timezone,
+       json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'arxivId', p.arxiv_id,
+                                  'reason', dp.reason) ORDER BY dp.position) AS papers
+  FROM deliveries d
+  JOIN subscribers s ON s.id = d.subscriber_id
+  JOIN delivery_papers dp ON dp.delivery_id = d.id
+  JOIN papers p ON p.id = dp.paper_id
+ WHERE d.id = $1
+ GROUP BY d.id, s.id;
+
 -- name: claim-delivery
 -- Takes one delivery for sending: queued, or left in `sending` longer than the lease ($2 seconds)
 -- by a worker that died; only while its subscriber is still active.

@@ -19,6 +19,8 @@ export interface DigestRecipient {
   papers: DigestPaper[];
   unsubscribeUrl: string;
   manageUrl: string;
+  /** The digest's web version; absent on the web version itself. */
+  viewUrl?: string;
 }
 
 const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
@@ -81,6 +83,7 @@ export async function renderDigest(
     scheduleText: scheduleText(r),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
     manageUrl: safeUrl(r.manageUrl),
+    viewUrl: r.viewUrl ? safeUrl(r.viewUrl) : undefined,
     papers: r.papers.map((p) => ({ ...p, url: paperUrl(p), summary: summarize(p.abstract) })),
   });
   return { ...rendered, subject };

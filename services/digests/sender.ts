@@ -98,6 +98,7 @@ export function createDigestSender(deps: SenderDeps) {
       papers: d.papers,
       unsubscribeUrl,
       manageUrl: links.manage(d.subscriber_id),
+      viewUrl: links.viewDigest(d.id),
     });
     const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
     const mailto = deps.unsubscribeMailto ? `, <mailto:${deps.unsubscribeMailto}?subject=unsubscribe>` : '';

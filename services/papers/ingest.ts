@@ -14,6 +14,8 @@ const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
   'record-observation',
   'count-papers',
   'trending-papers',
+  'archive-days',
+  'archive-day',
 ]);
 
 export interface IngestReport {
@@ -130,4 +132,19 @@ export async function trendingPapers(
   limit: number,
 ): Promise<TrendingPaper[]> {
   return (await db.query<TrendingPaper>(sql['trending-papers'], [since, topics, limit])).rows;
+}
+
+/** Days on which papers became news since `since`, newest first. */
+export async function archiveDays(db: Queryable, since: Date): Promise<{ day: string; papers: number }[]> {
+  return (await db.query<{ day: string; papers: number }>(sql['archive-days'], [since])).rows;
+}
+
+/** The papers that became news on `day` (UTC), most trending first. */
+export async function archiveDay(db: Queryable, day: string, limit = 25) {
+  return (
+    await db.query<{ id: number; title: string; abstract: string; arxiv_id: string | null; trend_reason: string }>(
+      sql['archive-day'],
+      [day, limit],
+    )
+  ).rows;
 }

@@ -45,3 +45,20 @@ SELECT p.id, p.title, p.abstract, p.arxiv_id, p.authors, p.categories, p.trend_r
          SELECT 1 FROM unnest($2::text[]) AS t WHERE p.search @@ websearch_to_tsquery('english'::regconfig, t)))
  ORDER BY p.trend_score DESC, p.id
  LIMIT $3;
+
+-- name: archive-days
+-- The days (UTC) on which papers became news, newest first, for the archive.
+SELECT to_char(fresh_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::integer AS papers
+  FROM papers
+ WHERE fresh_at >= $1
+ GROUP BY 1
+ ORDER BY 1 DESC;
+
+-- name: archive-day
+-- The general digest of one day: the papers that became news that day (UTC), most trending first.
+SELECT p.id, p.title, p.abstract, p.arxiv_id, p.trend_reason
+  FROM papers p
+ WHERE p.fresh_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'
+   AND p.fresh_at < ($1::date + 1)::timestamp AT TIME ZONE 'UTC'
+ ORDER BY p.trend_score DESC, p.id
+ LIMIT $2;

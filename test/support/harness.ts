@@ -40,6 +40,8 @@ export interface Harness {
   env: Record<string, string>;
   databaseUrl: string;
   startWorkers(): void;
+  /** Stops the workers, so nothing runs in the background while a test watches the database. */
+  stopWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,10 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     databaseUrl,
     startWorkers() {
       workers ??= startWorkers(services);
+    },
+    async stopWorkers() {
+      await workers?.close();
+      workers = undefined;
     },
     async close() {
       await app.close();

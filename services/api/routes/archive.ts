@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { formatDigestDate, paperUrl } from '../../digests/renderer.ts';
+import { archiveDay, archiveDays } from '../../papers/ingest.ts';
+import type { AppDeps } from '../app.ts';
+import { TokenParams } from '../schemas.ts';
+
+const HTML = 'text/html; charset=utf-8';
+const Day = z.object({
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'date: expected YYYY-MM-DD')
+    .refine((d) => !Number.isNaN(new Date(`${d}T00:00:00Z`).getTime()), 'date: not a calendar day'),
+});
+
+/** The readers' side on the web: the archive of past days, and each digest's web version. */
+export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
+  const page = { config: { page: true }, schema: { hide: true } };
+
+  app.get('/digests', page, async (_req, reply) => {
+    const since = new Date(services.clock.now().getTime() - 60 * 86_400_000);
+    const days = (await archiveDays(services.db, since)).map((d) => ({ ...d, label: formatDigestDate(d.day) }));
+    return reply.type(HTML).send(pages.render('archive', 'Archive', { days }));
+  });
+
+  app.get('/digests/:date', { ...page, schema: { hide: true, params: Day } }, async (req, reply) => {
+    const papers = (await archiveDay(services.db, req.params.date)).map((p, i) => ({
+      position: i + 1,
+      title: p.title,
+      reason: p.trend_reason,
+      url: paperUrl({ title: p.title, arxivId: p.arxiv_id }),
+      summary: p.abstract.length > 300 ? `${p.abstract.slice(0, 297)}…` : p.abstract,
+    }));
+    return reply
+      .type(HTML)
+      .send(
+        pages.render('archive-day', formatDigestDate(req.params.date), {
+          label: formatDigestDate(req.params.date),
+          papers,
+        }),
+      );
+  });
+
+  // "View in browser": the digest as it was mailed, in a page that runs no script.
+  app.get('/d/:token', { ...page, schema: { hide: true, params: TokenParams } }, async (req, reply) =>
+    reply
+      .header('content-security-policy', "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
+      .type(HTML)
+      .send(await services.ranking.webVersion(req.params.token)),
+  );
+};
