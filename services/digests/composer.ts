@@ -7,18 +7,8 @@ import type { Links } from '../subscribers/links.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
 import { digestSql as sql } from './queries.ts';
-import { type DigestPaper, renderDigest } from './renderer.ts';
-
-interface DeliveryView {
-  digest_date: string;
-  subscriber_id: number;
-  email: string;
-  frequency: 'daily' | 'weekly';
-  send_hour: number;
-  send_weekday: number;
-  timezone: string;
-  papers: DigestPaper[];
-}
+import { renderDigest } from './renderer.ts';
+import { type DeliveryRow, digestRecipient } from './sender.ts';
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
@@ -41,20 +31,10 @@ export function createComposer({
   return {
     /** A digest's web version, behind the token of its "View in browser" link. */
     async webVersion(token: string): Promise<string> {
-      const d = (await db.query<DeliveryView>(sql['load-delivery-view'], [tokens.verify('view-digest', token)]))
-        .rows[0];
+      const id = tokens.verify('view-digest', token);
+      const d = (await db.query<DeliveryRow>(sql['load-deliveries'], [[id], true])).rows[0];
       if (!d) throw new NotFound('This digest is no longer available.', 'digest_gone');
-      const { html } = await renderDigest(templates, {
-        email: d.email,
-        digestDate: d.digest_date,
-        frequency: d.frequency,
-        sendHour: d.send_hour,
-        sendWeekday: d.send_weekday,
-        timezone: d.timezone,
-        papers: d.papers,
-        unsubscribeUrl: links.unsubscribe(d.subscriber_id),
-        manageUrl: links.manage(d.subscriber_id),
-      });
+      const { html } = await renderDigest(templates, digestRecipient(d, links, false));
       return html;
     },
 

@@ -44,7 +44,8 @@ UPDATE deliveries d
 RETURNING d.id, d.status;
 
 -- name: load-deliveries
--- What a send needs for each owed delivery: recipient, preferences and papers in order.
+-- What rendering needs for each delivery of $1: recipient, preferences and papers in order; only
+-- those still owed to an active subscriber, unless $2 (a digest's web version, whatever its state).
 SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
        s.send_weekday, s.timezone,
        json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'arxivId', p.arxiv_id,
@@ -53,21 +54,9 @@ SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.freque
   JOIN subscribers s ON s.id = d.subscriber_id
   JOIN delivery_papers dp ON dp.delivery_id = d.id
   JOIN papers p ON p.id = dp.paper_id
- WHERE d.id = ANY($1::bigint[]) AND d.status IN ('queued', 'sending') AND s.status = 'active'
+ WHERE d.id = ANY($1::bigint[]) AND ($2 OR (d.status IN ('queued', 'sending') AND s.status = 'active'))
  GROUP BY d.id, s.id
  ORDER BY d.id;
-
--- name: load-delivery-view
--- One digest as it was planned, for its web version (whatever its state).
-SELECT d.id, d.digest_date, s.id AS subscriber_id, s.email, s.frequency, s.send_hour, s.send_weekday, s.timezone,
-       json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'arxivId', p.arxiv_id,
-                                  'reason', dp.reason) ORDER BY dp.position) AS papers
-  FROM deliveries d
-  JOIN subscribers s ON s.id = d.subscriber_id
-  JOIN delivery_papers dp ON dp.delivery_id = d.id
-  JOIN papers p ON p.id = dp.paper_id
- WHERE d.id = $1
- GROUP BY d.id, s.id;
 
 -- name: claim-delivery
 -- Takes one delivery for sending: queued, or left in `sending` longer than the lease ($2 seconds)

@@ -5,7 +5,7 @@ import { createMimeWriter, formatAddress } from '../mail/mime.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
 import { digestSql as sql } from './queries.ts';
-import { type DigestPaper, renderDigest } from './renderer.ts';
+import { type DigestPaper, type DigestRecipient, renderDigest } from './renderer.ts';
 import { type RetryPolicy, retryDelayMs } from './retry.ts';
 
 export interface SendReport {
@@ -23,7 +23,7 @@ export interface SendReport {
   released: number;
 }
 
-interface DeliveryRow {
+export interface DeliveryRow {
   id: number;
   digest_date: string;
   subscriber_id: number;
@@ -52,6 +52,22 @@ export interface SenderDeps {
   /** Seconds after which a delivery left in `sending` by a dead worker may be taken again. */
   leaseSeconds: number;
   concurrency?: number;
+}
+
+/** A delivery as the digest template sees it; `viewUrl` is left out of the web version itself. */
+export function digestRecipient(d: DeliveryRow, links: Links, withViewLink: boolean): DigestRecipient {
+  return {
+    email: d.email,
+    digestDate: d.digest_date,
+    frequency: d.frequency,
+    sendHour: d.send_hour,
+    sendWeekday: d.send_weekday,
+    timezone: d.timezone,
+    papers: d.papers,
+    unsubscribeUrl: links.unsubscribe(d.subscriber_id),
+    manageUrl: links.manage(d.subscriber_id),
+    viewUrl: withViewLink ? links.viewDigest(d.id) : undefined,
+  };
 }
 
 /** Message-ID fixed per (subscriber, digest day): a resend after a crash carries the same id. */
@@ -87,19 +103,8 @@ export function createDigestSender(deps: SenderDeps) {
       report.notOwed++;
       return;
     }
-    const unsubscribeUrl = links.unsubscribe(d.subscriber_id);
-    const { subject, html, text } = await renderDigest(templates, {
-      email: d.email,
-      digestDate: d.digest_date,
-      frequency: d.frequency,
-      sendHour: d.send_hour,
-      sendWeekday: d.send_weekday,
-      timezone: d.timezone,
-      papers: d.papers,
-      unsubscribeUrl,
-      manageUrl: links.manage(d.subscriber_id),
-      viewUrl: links.viewDigest(d.id),
-    });
+    const recipient = digestRecipient(d, links, true);
+    const { subject, html, text } = await renderDigest(templates, recipient);
     const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
     const mailto = deps.unsubscribeMailto ? `, <mailto:${deps.unsubscribeMailto}?subject=unsubscribe>` : '';
     const raw = writeMessage({
@@ -110,7 +115,7 @@ export function createDigestSender(deps: SenderDeps) {
       messageId,
       date: new Date(),
       headers: [
-        ['List-Unsubscribe', `<${unsubscribeUrl}>${mailto}`],
+        ['List-Unsubscribe', `<${recipient.unsubscribeUrl}>${mailto}`],
         ['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'],
       ],
     });
@@ -145,7 +150,7 @@ export function createDigestSender(deps: SenderDeps) {
     ): Promise<SendReport> {
       const report: SendReport = { sent: 0, deferred: [], failed: 0, bounced: 0, stale: 0, notOwed: 0, released: 0 };
       report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
-      const rows = (await db.query<DeliveryRow>(sql['load-deliveries'], [ids])).rows;
+      const rows = (await db.query<DeliveryRow>(sql['load-deliveries'], [ids, false])).rows;
       report.notOwed += ids.length - rows.length - report.stale;
       await forEachLimit(rows, deps.concurrency ?? 8, async (d) => {
         if (opts.signal?.aborted) {

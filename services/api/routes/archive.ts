@@ -31,14 +31,12 @@ export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { servi
       url: paperUrl({ title: p.title, arxivId: p.arxiv_id }),
       summary: p.abstract.length > 300 ? `${p.abstract.slice(0, 297)}…` : p.abstract,
     }));
-    return reply
-      .type(HTML)
-      .send(
-        pages.render('archive-day', formatDigestDate(req.params.date), {
-          label: formatDigestDate(req.params.date),
-          papers,
-        }),
-      );
+    return reply.type(HTML).send(
+      pages.render('archive-day', formatDigestDate(req.params.date), {
+        label: formatDigestDate(req.params.date),
+        papers,
+      }),
+    );
   });
 
   // "View in browser": the digest as it was mailed, in a page that runs no script.
