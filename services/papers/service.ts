@@ -18,34 +18,43 @@ export interface PaperServiceDeps {
 export function createPaperService({ db, clock, log, sources, fetch }: PaperServiceDeps) {
   const refreshTrends = (at: Date = clock.now()) => refresh(db, at);
 
-  /** Reads one source from a path or URL, merges it into the papers table, refreshes trend scores. */
-  async function ingest(location: string, source: SourceName): Promise<IngestReport> {
-    const now = clock.now();
+  /** Reads one source from a path or URL and merges it into the papers table. */
+  async function merge(location: string, source: SourceName, now: Date): Promise<IngestReport> {
     const parsed = SOURCE_PARSERS[source](await readSource(location, fetch));
     const report = await ingestPapers(db, source, parsed, now);
-    await refreshTrends(now);
     log.info({ location, ...report }, 'ingested');
     return report;
   }
 
   return {
-    ingest,
     refreshTrends,
 
-    /** The hourly job: every configured source; one failing source does not stop the others. */
+    /** One source by hand: merged, then trend scores refreshed. */
+    async ingest(location: string, source: SourceName): Promise<IngestReport> {
+      const now = clock.now();
+      const report = await merge(location, source, now);
+      await refreshTrends(now);
+      return report;
+    },
+
+    /**
+     * The hourly job: every configured source, then one refresh of the trend scores (which also
+     * lets them decay when no source answered); one failing source does not stop the others.
+     */
     async runConfigured(): Promise<{ reports: IngestReport[]; failures: string[] }> {
       const reports: IngestReport[] = [];
       const failures: string[] = [];
-      const day = clock.now().toISOString().slice(0, 10);
+      const now = clock.now();
+      const day = now.toISOString().slice(0, 10);
       for (const { name, location } of sources) {
         try {
-          reports.push(await ingest(location.replaceAll('{date}', day), name));
+          reports.push(await merge(location.replaceAll('{date}', day), name, now));
         } catch (e) {
           failures.push(`${name}: ${(e as Error).message}`);
           log.warn({ source: name, err: (e as Error).message }, 'source not ingested');
         }
       }
-      await refreshTrends();
+      await refreshTrends(now);
       return { reports, failures };
     },
   };
