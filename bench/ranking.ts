@@ -5,7 +5,15 @@
  *   npx tsx bench/ranking.ts [--papers 100000] [--batch 200]
  */
 import { previewPicks, rankSince } from '../services/papers/ranking.ts';
-import { arg, benchServices, insertPapers, insertSubscribers, percentile, saveResult } from './support.ts';
+import {
+  analyzeSetUp,
+  arg,
+  benchServices,
+  insertPapers,
+  insertSubscribers,
+  percentile,
+  saveResult,
+} from './support.ts';
 
 const PAPERS = arg('papers', 100_000);
 const BATCH = arg('batch', 200);
@@ -18,7 +26,7 @@ await bench.services.papers.refreshTrends(new Date());
 const refreshMs = performance.now() - refreshStart;
 const now = new Date();
 await insertSubscribers(db, BATCH, now);
-await db.query('ANALYZE');
+await analyzeSetUp(db);
 const since = rankSince(now, 14);
 
 // One subscriber at a time, as `paperboy rank` does.

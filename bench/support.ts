@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { composeServices, type Services } from '../services/compose.ts';
@@ -10,7 +10,7 @@ import { ROOT } from '../services/core/paths.ts';
 import { MailCatcher } from '../services/local/mailcatcher.ts';
 import { freePort } from '../services/local/ports.ts';
 import { prepareDatabase } from '../services/main.ts';
-import { createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
+import { cleanEnv, createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
 
 /**
  * Real servers for a benchmark: BENCH_DATABASE_URL / BENCH_REDIS_URL when set, otherwise a
@@ -29,7 +29,7 @@ export async function benchServices(env: Record<string, string> = {}) {
   const url = new URL(database.url);
   const id = database.name.split('_').at(-1);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'paperboy-bench-'));
-  const config = loadConfig({
+  const settings: Record<string, string> = {
     DATABASE_URL: url.toString(),
     REDIS_URL: redisUrl,
     SMTP_URL: sink.url,
@@ -41,7 +41,8 @@ export async function benchServices(env: Record<string, string> = {}) {
     SOURCES: '',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...env,
-  });
+  };
+  const config = loadConfig(settings);
   const services = composeServices(
     config,
     { databaseUrl: url.toString(), redisUrl, smtpUrl: sink.url },
@@ -52,6 +53,8 @@ export async function benchServices(env: Record<string, string> = {}) {
   return {
     services,
     config,
+    /** The settings behind `config`, for starting Paperboy processes on the same servers. */
+    settings,
     sink,
     redisUrl,
     async close() {
@@ -95,6 +98,31 @@ export async function startSink(): Promise<Sink> {
   }
   const catcher = await MailCatcher.start({ port, discard: true });
   return { url: catcher.url, port, kind: 'built-in catcher (discarding)', stop: () => catcher.stop() };
+}
+
+/**
+ * `paperboy start` as a separate process with the bench's settings and `roles`; resolves once it
+ * runs. Its peak RSS is read from /proc when it stops.
+ */
+export async function startPaperboyProcess(settings: Record<string, string>, roles: string) {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
+    env: cleanEnv({ ...settings, ROLES: roles, PORT: '0' }),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d) => String(d).includes('Paperboy is running') && resolve());
+    child.once('exit', (code) => reject(new Error(`paperboy exited with ${code}`)));
+  });
+  return {
+    /** Peak resident memory so far, MiB (VmHWM). */
+    peakRssMiB: () =>
+      Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024),
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** Pumps prebuilt messages straight into the sink with Postfix's smtp-source: the raw SMTP limit. */
@@ -170,6 +198,16 @@ export async function insertPapers(db: Services['db'], n: number, days: number) 
        FROM generate_series(1, $2::int) AS i`,
     [TOPICS, n, days],
   );
+}
+
+/**
+ * Statistics for the tables a set-up filled, and only those. Analysed while still empty,
+ * deliveries would look empty to the planner: the foreign-key check of each new delivery_papers
+ * row would be planned as a scan of it, and PostgreSQL keeps that plan for the connection's life,
+ * so every planning batch would take longer than the one before.
+ */
+export async function analyzeSetUp(db: Services['db']) {
+  await db.query('ANALYZE papers, subscribers');
 }
 
 /** `n` active subscribers due at `due`: a third without topics, the rest with two. */

@@ -58,15 +58,21 @@ SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.freque
  GROUP BY d.id, s.id
  ORDER BY d.id;
 
--- name: claim-delivery
--- Takes one delivery for sending: queued, or left in `sending` longer than the lease ($2 seconds)
--- by a worker that died; only while its subscriber is still active.
+-- name: claim-deliveries
+-- Takes a few deliveries of $1 for sending, right before their messages go out: those queued, or
+-- left in `sending` longer than the lease ($2 seconds) by a worker that died; only while their
+-- subscriber is still active. A handful per statement rather than one: each claim is a commit.
 UPDATE deliveries d
    SET status = 'sending', attempts = d.attempts + 1, claimed_at = now(), next_attempt_at = NULL
   FROM subscribers s
- WHERE d.id = $1 AND s.id = d.subscriber_id AND s.status = 'active'
+ WHERE d.id = ANY($1::bigint[]) AND s.id = d.subscriber_id AND s.status = 'active'
    AND (d.status = 'queued' OR (d.status = 'sending' AND d.claimed_at < now() - make_interval(secs => $2)))
 RETURNING d.id, d.attempts;
+
+-- name: release-deliveries
+-- Claimed deliveries a stopping worker did not send go back to the queue, as if never taken.
+UPDATE deliveries SET status = 'queued', attempts = attempts - 1, claimed_at = NULL
+ WHERE id = ANY($1::bigint[]) AND status = 'sending';
 
 -- name: skip-stale-deliveries
 -- Owed deliveries due longer ago than the maximum age ($2 seconds before $3) are skipped, not sent late.

@@ -35,14 +35,18 @@ export function scheduleText(s: {
   return s.frequency === 'weekly' ? `every ${WEEKDAYS[s.sendWeekday - 1]} at ${hour}` : `every day at ${hour}`;
 }
 
+// One formatter for every digest: toLocaleDateString builds a new one on each call, which showed
+// as 7% of the send side's CPU profile.
+const digestDateFormat = new Intl.DateTimeFormat('en-GB', {
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
 export function formatDigestDate(isoDate: string): string {
-  return new Date(`${isoDate}T12:00:00Z`).toLocaleDateString('en-GB', {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: 'UTC',
-  });
+  return digestDateFormat.format(new Date(`${isoDate}T12:00:00Z`));
 }
 
 /** The paper's arXiv page; papers without an id (the seed page's) get arXiv's title search. */

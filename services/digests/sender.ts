@@ -77,8 +77,8 @@ export const digestMessageId = (subscriberId: number, digestDate: string, domain
 export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'localhost';
 
 /**
- * Sends a batch of planned deliveries. Each delivery is claimed in PostgreSQL right before its
- * message goes out and marked right after, so a batch run twice (a stalled job, a retry, the
+ * Sends a batch of planned deliveries. Deliveries are claimed in PostgreSQL a few at a time right
+ * before their messages go out, and each is marked right after its own, so a batch run twice (a stalled job, a retry, the
  * sweeper) sends each digest once; only a crash between the server's 250 and the commit can
  * repeat one, with the same Message-ID.
  */
@@ -97,12 +97,7 @@ export function createDigestSender(deps: SenderDeps) {
     ...(deps.feedbackId ? [['Feedback-ID', deps.feedbackId] as [string, string]] : []),
   ]);
 
-  async function sendOne(d: DeliveryRow, now: Date, lastAttempt: boolean, report: SendReport) {
-    const claimed = (await db.query<{ attempts: number }>(sql['claim-delivery'], [d.id, deps.leaseSeconds])).rows[0];
-    if (!claimed) {
-      report.notOwed++;
-      return;
-    }
+  async function sendOne(d: DeliveryRow, attempts: number, now: Date, lastAttempt: boolean, report: SendReport) {
     const recipient = digestRecipient(d, links, true);
     const { subject, html, text } = await renderDigest(templates, recipient);
     const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
@@ -131,7 +126,7 @@ export function createDigestSender(deps: SenderDeps) {
         return;
       }
       const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
-      const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, claimed.attempts));
+      const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, attempts));
       await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt]);
       if (lastAttempt) report.failed++;
       else report.deferred.push(d.id);
@@ -152,24 +147,52 @@ export function createDigestSender(deps: SenderDeps) {
       report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
       const rows = (await db.query<DeliveryRow>(sql['load-deliveries'], [ids, false])).rows;
       report.notOwed += ids.length - rows.length - report.stale;
-      await forEachLimit(rows, deps.concurrency ?? 8, async (d) => {
-        if (opts.signal?.aborted) {
-          report.released++;
-          return;
+      // Deliveries are claimed a lane's worth at a time, just before they are sent, so a worker
+      // that dies holds only that many in `sending` until their lease runs out.
+      const lanes = Math.max(1, deps.concurrency ?? 8);
+      const claimed: { d: DeliveryRow; attempts: number }[] = [];
+      let next = 0;
+      let claiming: Promise<void> | undefined;
+      const claimMore = async () => {
+        const chunk = rows.slice(next, next + lanes);
+        next += chunk.length;
+        const got = await db.query<{ id: number; attempts: number }>(sql['claim-deliveries'], [
+          chunk.map((d) => d.id),
+          deps.leaseSeconds,
+        ]);
+        const attempts = new Map(got.rows.map((r) => [Number(r.id), r.attempts]));
+        for (const d of chunk) {
+          const a = attempts.get(Number(d.id));
+          if (a === undefined) report.notOwed++;
+          else claimed.push({ d, attempts: a });
         }
-        await sendOne(d, opts.now, opts.lastAttempt ?? false, report);
-      });
+      };
+      const take = async () => {
+        for (;;) {
+          const c = claimed.shift();
+          if (c || next >= rows.length) return c;
+          claiming ??= claimMore().finally(() => {
+            claiming = undefined;
+          });
+          await claiming;
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(lanes, rows.length) }, async () => {
+          while (!opts.signal?.aborted) {
+            const c = await take();
+            if (!c) return;
+            await sendOne(c.d, c.attempts, opts.now, opts.lastAttempt ?? false, report);
+          }
+        }),
+      );
+      if (claimed.length) {
+        await db.query(sql['release-deliveries'], [claimed.map((c) => c.d.id)]);
+      }
+      report.released = claimed.length + rows.length - next;
       return report;
     },
   };
 }
 
 export type DigestSender = ReturnType<typeof createDigestSender>;
-
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-}

@@ -45,10 +45,13 @@ export function formatDate(d: Date): string {
   return `${day}, ${d.getUTCDate()} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
-const base64Body = (s: string) =>
-  Buffer.from(s, 'utf8')
-    .toString('base64')
-    .replace(/.{76}(?=.)/g, `$&${CRLF}`);
+/** Base64 in lines of 76 characters. */
+function base64Body(s: string): string {
+  const b64 = Buffer.from(s, 'utf8').toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  return lines.join(CRLF);
+}
 
 export interface DigestMessage {
   to: string;

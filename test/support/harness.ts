@@ -15,7 +15,7 @@ import { ROOT } from '../../services/core/paths.ts';
 import { type CaughtMail, MailCatcher } from '../../services/local/mailcatcher.ts';
 import { prepareDatabase } from '../../services/main.ts';
 import { startWorkers } from '../../services/worker/index.ts';
-import { createScratchDatabase } from './servers.ts';
+import { cleanEnv, createScratchDatabase } from './servers.ts';
 
 export const TEST_SECRET = 'test-secret-'.padEnd(48, 'x');
 
@@ -191,8 +191,4 @@ export function runCli(args: string[], env: Record<string, string>) {
   });
 }
 
-/** The parent's environment without Paperboy's own settings, plus `env`. */
-export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in EnvSchema.shape)));
-  return { ...base, ...env };
-}
+export { cleanEnv };

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { EnvSchema } from '../../services/core/config.ts';
 import type { Logger } from '../../services/core/logger.ts';
 import { startLocalPostgres } from '../../services/local/postgres.ts';
 import { startLocalRedis } from '../../services/local/redis.ts';
@@ -60,4 +61,10 @@ export async function createScratchDatabase(adminUrl: string, prefix: string) {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return { name, url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** The parent's environment without Paperboy's own settings, plus `env`. */
+export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in EnvSchema.shape)));
+  return { ...base, ...env };
 }
