@@ -63,6 +63,7 @@ const sample = async () => {
   peakRedis = Math.max(peakRedis, Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
 };
 const sampler = setInterval(() => void sample(), 100);
+const rssBySent: { sent: number; rssMiB: number }[] = [];
 
 const t0 = performance.now();
 let batches = 0;
@@ -82,6 +83,9 @@ for (;;) {
   const { rows } = await db.query<{ sent: number; owed: number }>(
     "SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS owed FROM deliveries",
   );
+  // The worker's resident memory each time another tenth of the run is sent: flat or growing?
+  const sent = rows[0]?.sent ?? 0;
+  if (sent >= (rssBySent.length + 1) * (N / 10)) rssBySent.push({ sent, rssMiB: worker.rssMiB() });
   if (rows[0]?.owed === 0) break;
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -217,6 +221,7 @@ const result = {
     planningMsPerBatch: +(planMs / Math.max(batches, 1)).toFixed(1),
     claimToAcceptedMs: { p50: +percentile(latencies, 50).toFixed(1), p99: +percentile(latencies, 99).toFixed(1) },
     workerPeakRssMiB: peakRss,
+    workerRssBySent: rssBySent,
     peakRedisMiB: +(peakRedis / 2 ** 20).toFixed(1),
     planned: planned.claimed,
   },

@@ -113,10 +113,16 @@ export async function startPaperboyProcess(settings: Record<string, string>, rol
     child.stdout?.on('data', (d) => String(d).includes('Paperboy is running') && resolve());
     child.once('exit', (code) => reject(new Error(`paperboy exited with ${code}`)));
   });
+  const status = (field: string) =>
+    Math.round(
+      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) /
+        1024,
+    );
   return {
+    /** Resident memory now, MiB (VmRSS). */
+    rssMiB: () => status('VmRSS'),
     /** Peak resident memory so far, MiB (VmHWM). */
-    peakRssMiB: () =>
-      Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024),
+    peakRssMiB: () => status('VmHWM'),
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -208,6 +214,28 @@ export async function insertPapers(db: Services['db'], n: number, days: number) 
  */
 export async function analyzeSetUp(db: Services['db']) {
   await db.query('ANALYZE papers, subscribers');
+}
+
+/**
+ * The plans a statement runs, including those of the SQL functions it calls, which EXPLAIN alone
+ * shows as one opaque node: auto_explain reports each back as a notice.
+ */
+export async function explainNested(db: Services['db'], text: string, params: unknown[]): Promise<string> {
+  const client = await db.pool.connect();
+  const plans: string[] = [];
+  client.on('notice', (n) => plans.push(String(n.message)));
+  try {
+    await client.query("LOAD 'auto_explain'");
+    await client.query('SET auto_explain.log_min_duration = 0');
+    await client.query('SET auto_explain.log_nested_statements = on');
+    await client.query("SET auto_explain.log_level = 'notice'");
+    await client.query('BEGIN');
+    await client.query(text, params);
+    await client.query('ROLLBACK');
+  } finally {
+    client.release(true);
+  }
+  return plans.join('\n');
 }
 
 /** `n` active subscribers due at `due`: a third without topics, the rest with two. */

@@ -62,7 +62,17 @@ async function main(argv: string[]) {
       const running = await startPaperboy(config, log);
       onStop(async (reason) => {
         log.info({ reason }, 'shutting down');
-        await running.stop();
+        // Workers get SHUTDOWN_TIMEOUT_SECONDS for sends in flight; whatever else hangs (a
+        // connection to a server that vanished) gets a few seconds more, then the process exits:
+        // deliveries left claimed are taken again after their lease.
+        const bound = (config.shutdownTimeoutSeconds + 5) * 1000;
+        const timedOut = new Promise<void>((resolve) =>
+          setTimeout(() => {
+            log.warn({ seconds: bound / 1000 }, 'shutdown did not finish in time; exiting anyway');
+            resolve();
+          }, bound).unref(),
+        );
+        await Promise.race([running.stop(), timedOut]);
       });
       console.log(
         `Paperboy is running${running.url ? ` at ${running.url}` : ''} (roles: ${[...config.roles].join(', ')})`,

@@ -53,14 +53,16 @@ export async function startPaperboy(config: Config, log: Logger): Promise<Runnin
   const { infra, services, close } = await openServices(config, log, { share: true });
   let app: FastifyInstance | undefined;
   let workers: { close(): Promise<void> } | undefined;
+  let scheduler: { close(): void } | undefined;
   const stop = async () => {
+    scheduler?.close();
     await app?.close();
     await workers?.close();
     await close();
   };
   try {
     if (config.roles.has('worker')) workers = startWorkers(services);
-    if (config.roles.has('scheduler')) await startScheduler(services);
+    if (config.roles.has('scheduler')) scheduler = await startScheduler(services);
     let url: string | undefined;
     if (config.roles.has('api')) {
       app = await buildApp(services);

@@ -12,6 +12,7 @@ import {
 import type { Services } from '../compose.ts';
 import { errorHandler } from './errors.ts';
 import { createPages, type Pages } from './pages.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { archiveRoutes } from './routes/archive.ts';
 import { feedRoutes } from './routes/feeds.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -75,5 +76,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(feedRoutes, deps);
   await app.register(archiveRoutes, deps);
   if (services.endpoints.mailboxDir) await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
+  // Without ADMIN_PASSWORD there is no admin area at all: every /admin URL is a plain 404.
+  const password = services.config.adminPassword;
+  if (password) await app.register(adminRoutes, { ...deps, password, prefix: '/admin' });
   return app;
 }

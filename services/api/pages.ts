@@ -3,7 +3,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { paths } from '../core/paths.ts';
 
-export type PageName = 'home' | 'message' | 'manage' | 'mailbox' | 'mail' | 'archive' | 'archive-day';
+export type PageName = 'home' | 'message' | 'manage' | 'mailbox' | 'mail' | 'archive' | 'archive-day' | 'admin';
 
 /** HTML pages from `templates/pages`, compiled once; `{{x}}` escapes every value. */
 export function createPages(dir = path.join(paths.templates, 'pages')) {

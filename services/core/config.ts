@@ -81,6 +81,14 @@ export const EnvSchema = z.object({
   DKIM_SELECTOR: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   WEBHOOK_SECRET: z.string().min(24, 'at least 24 characters').optional(),
+  // Unset (or empty): no admin pages at all. Not trimmed: every character of a password counts.
+  ADMIN_PASSWORD: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || v.length >= 16, {
+      message: 'expected at least 16 characters (or leave it unset to turn the admin pages off)',
+    }),
   CONFIRM_TTL_HOURS: int(24 * 7, 1, 24 * 90),
   SIGNUP_LIMIT_PER_IP: int(20, 1, 1_000_000_000),
   SIGNUP_LIMIT_PER_ADDRESS: int(3, 1, 1_000_000_000),
@@ -169,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKeyFile: e.DKIM_PRIVATE_KEY_FILE }
         : undefined,
     webhookSecret: e.WEBHOOK_SECRET,
+    /** The password of user `admin` for /admin; undefined: the admin pages do not exist. */
+    adminPassword: e.ADMIN_PASSWORD,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
     signupLimits: {
       perIp: { max: e.SIGNUP_LIMIT_PER_IP, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },

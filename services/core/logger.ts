@@ -3,11 +3,20 @@ import { pino } from 'pino';
 export type Logger = pino.Logger;
 
 /**
- * Logs go to stderr, so a command's own output on stdout stays clean: JSON lines for log
- * collectors, readable lines when a person watches a terminal.
+ * Never written to a log: secrets in any object one level down, and the Authorization header
+ * (Basic credentials of the admin pages, the webhook's bearer secret) wherever a request's headers
+ * are logged.
  */
-export function createLogger(level: string, name = 'paperboy'): Logger {
-  const options = { name, level, redact: ['*.password', '*.secret', '*.token', 'req.headers.authorization'] };
+const REDACT_PATHS = ['*.password', '*.secret', '*.token', 'headers.authorization', '*.headers.authorization'];
+
+/**
+ * Logs go to stderr, so a command's own output on stdout stays clean: JSON lines for log
+ * collectors, readable lines when a person watches a terminal. `destination` replaces stderr
+ * (the tests read what was logged).
+ */
+export function createLogger(level: string, name = 'paperboy', destination?: pino.DestinationStream): Logger {
+  const options = { name, level, redact: REDACT_PATHS };
+  if (destination) return pino(options, destination);
   if (process.stderr.isTTY) {
     return pino({
       ...options,

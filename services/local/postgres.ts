@@ -37,11 +37,11 @@ const PASSWORD = 'paperboy';
 export async function startLocalPostgres(
   dir: string,
   log: Logger,
-  opts: { persistent?: boolean; database?: string } = {},
+  opts: { persistent?: boolean; database?: string; port?: number } = {},
 ): Promise<LocalPostgres> {
   mkdirSync(path.dirname(dir), { recursive: true });
   const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     port,

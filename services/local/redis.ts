@@ -46,7 +46,11 @@ export function findRedisServer(log: Logger): string {
  * A redis-server child process on a free loopback port, its append-only file under `dir`.
  * `noeviction` because BullMQ must never lose keys to memory pressure.
  */
-export async function startLocalRedis(dir: string | undefined, log: Logger): Promise<LocalRedis> {
+export async function startLocalRedis(
+  dir: string | undefined,
+  log: Logger,
+  opts: { port?: number } = {},
+): Promise<LocalRedis> {
   const bin = findRedisServer(log);
   // A redis-server outlives a Paperboy killed without cleanup: its pid file lets the next one stop it.
   const pidFile = dir ? path.join(dir, 'redis-server.pid') : undefined;
@@ -57,7 +61,7 @@ export async function startLocalRedis(dir: string | undefined, log: Logger): Pro
       await stopOrphan(stale, `the local redis-server of ${dir}`);
     }
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--maxmemory-policy', 'noeviction', '--save', ''];
   if (dir) {
     mkdirSync(dir, { recursive: true });

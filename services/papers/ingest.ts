@@ -16,6 +16,7 @@ const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
   'trending-papers',
   'archive-days',
   'archive-day',
+  'record-ingest-run',
 ]);
 
 export interface IngestReport {
@@ -94,6 +95,33 @@ export async function ingestPapers(db: Db, source: string, parsed: Parsed, now: 
     }
   });
   return report;
+}
+
+export interface IngestRun {
+  source: string;
+  location: string;
+  startedAt: Date;
+  finishedAt: Date;
+  /** The report of a run that worked; the error of one that did not. */
+  outcome: { report: IngestReport } | { error: string };
+}
+
+/** Keeps one read of a source in `ingest_runs`. */
+export async function recordIngestRun(db: Queryable, run: IngestRun): Promise<void> {
+  const r = 'report' in run.outcome ? run.outcome.report : undefined;
+  await db.query(sql['record-ingest-run'], [
+    run.source,
+    run.location,
+    run.startedAt,
+    run.finishedAt,
+    r ? 'ok' : 'failed',
+    r?.entries ?? null,
+    r?.new ?? null,
+    r?.updated ?? null,
+    r?.unchanged ?? null,
+    r?.skipped ?? null,
+    'error' in run.outcome ? run.outcome.error : null,
+  ]);
 }
 
 /** Loads every seed page under `seeds/`; running it again changes nothing. */

@@ -62,3 +62,10 @@ SELECT p.id, p.title, p.abstract, p.arxiv_id, p.trend_reason
    AND p.fresh_at < ($1::date + 1)::timestamp AT TIME ZONE 'UTC'
  ORDER BY p.trend_score DESC, p.id
  LIMIT $2;
+
+-- name: record-ingest-run
+-- One read of a source, for the history on the status page: its counts when it worked, its error
+-- when it did not.
+INSERT INTO ingest_runs (source, location, started_at, finished_at, status,
+                         entries, new, updated, unchanged, skipped, error)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { type FetchOptions, readSource } from './fetch.ts';
-import { type IngestReport, ingestPapers } from './ingest.ts';
+import { type IngestReport, type IngestRun, ingestPapers, recordIngestRun } from './ingest.ts';
 import { refreshTrends as refresh } from './ranking.ts';
 import { SOURCE_PARSERS, type SourceName } from './sources/index.ts';
 
@@ -18,12 +18,27 @@ export interface PaperServiceDeps {
 export function createPaperService({ db, clock, log, sources, fetch }: PaperServiceDeps) {
   const refreshTrends = (at: Date = clock.now()) => refresh(db, at);
 
-  /** Reads one source from a path or URL and merges it into the papers table. */
+  /**
+   * Reads one source from a path or URL and merges it into the papers table; the run, whether it
+   * worked or failed, is kept in `ingest_runs`.
+   */
   async function merge(location: string, source: SourceName, now: Date): Promise<IngestReport> {
-    const parsed = SOURCE_PARSERS[source](await readSource(location, fetch));
-    const report = await ingestPapers(db, source, parsed, now);
-    log.info({ location, ...report }, 'ingested');
-    return report;
+    const startedAt = clock.now();
+    const record = (outcome: IngestRun['outcome']) =>
+      // The history is for the operator: losing a row of it must not fail the ingest itself.
+      recordIngestRun(db, { source, location, startedAt, finishedAt: clock.now(), outcome }).catch((e) =>
+        log.warn({ source, err: (e as Error).message }, 'ingest run not recorded'),
+      );
+    try {
+      const parsed = SOURCE_PARSERS[source](await readSource(location, fetch));
+      const report = await ingestPapers(db, source, parsed, now);
+      log.info({ location, ...report }, 'ingested');
+      await record({ report });
+      return report;
+    } catch (e) {
+      await record({ error: e instanceof Error ? e.message : String(e) });
+      throw e;
+    }
   }
 
   return {

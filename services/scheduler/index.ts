@@ -7,9 +7,26 @@ export const DIGEST_SWEEP = 'digest-sweep';
 
 /**
  * Registers the repeating jobs in Redis. Job schedulers are idempotent by id, so any number of
- * scheduler processes may run: each job still fires once per interval.
+ * scheduler processes may run: each job still fires once per interval. Redis is not the truth:
+ * if it comes back empty (restarted without persistence, or flushed), the schedules are
+ * registered again within a sweep interval, and the sweeper then re-enqueues what is owed.
  */
-export async function startScheduler(s: Services): Promise<void> {
+export async function startScheduler(s: Services): Promise<{ close(): void }> {
+  await registerSchedules(s);
+  const watch = setInterval(async () => {
+    try {
+      if (await s.queues.get('digest').getJobScheduler(DIGEST_TICK)) return;
+      s.log.warn('job schedules missing from Redis; registering them again');
+      await registerSchedules(s);
+    } catch (e) {
+      s.log.debug({ err: e }, 'could not check the job schedules; Redis unreachable?');
+    }
+  }, s.config.sweepEverySeconds * 1000);
+  watch.unref();
+  return { close: () => clearInterval(watch) };
+}
+
+async function registerSchedules(s: Services): Promise<void> {
   const every = (queue: QueueName, id: string, ms: number, name: string) =>
     s.queues
       .get(queue)

@@ -32,16 +32,24 @@ export function createSignupService(deps: SignupServiceDeps) {
      * decides what the mail says, so the answer never tells whether an address is subscribed.
      */
     async signup(raw: unknown, ip: string): Promise<void> {
-      await limiter.hit('signup-ip', ip, limits.perIp, 'Too many signups from your network. Try again later.');
+      // Validation first: malformed requests cost no Redis round trip. Both limits in one.
       const { email, ...prefs } = SignupInput.parse(raw);
       if (isBlockedDomain(email, deps.blockedDomains)) {
         throw new Invalid('Addresses at this domain are not accepted.', 'blocked_domain');
       }
       await limiter.hit(
-        'signup-address',
-        email,
-        limits.perAddress,
-        'Too many signups for this address. Try again later.',
+        {
+          scope: 'signup-ip',
+          key: ip,
+          limit: limits.perIp,
+          message: 'Too many signups from your network. Try again later.',
+        },
+        {
+          scope: 'signup-address',
+          key: email,
+          limit: limits.perAddress,
+          message: 'Too many signups for this address. Try again later.',
+        },
       );
       const id = await repo.upsertSignup(email, mergePreferences(PREFERENCE_DEFAULTS, prefs));
       await queues.add('mail', 'signup', { subscriberId: id }, SIGNUP_MAIL_JOB);

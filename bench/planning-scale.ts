@@ -1,0 +1,85 @@
+/**
+ * Planning at scale: claim, rank and record digests for up to a million subscribers, without
+ * sending, and the time each successive 100,000 took: flat means no step grows with the table.
+ *
+ *   npx tsx bench/planning-scale.ts [--subscribers 1000000] [--papers 3000] [--step 100000]
+ *
+ * Set-up as the digest throughput benchmark (topic mixes, time zones, papers with signals). The
+ * reference is the run itself: the last step's time over the first. The query plans of the claim
+ * and of the pick, on the full tables, are saved and checked for sequential scans.
+ */
+import { digestSql as sql } from '../services/digests/queries.ts';
+import { rankSince } from '../services/papers/ranking.ts';
+import { analyzeSetUp, arg, benchServices, explainNested, insertPapers, saveResult, TOPICS } from './support.ts';
+
+const N = arg('subscribers', 1_000_000);
+const PAPERS = arg('papers', 3000);
+const STEP = Math.min(arg('step', 100_000), N);
+const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
+
+const bench = await benchServices({ DIGEST_BATCH_SIZE: '200' });
+const { db, planner } = bench.services;
+console.log(`planning at scale: ${N} subscribers, ${PAPERS} papers`);
+await insertPapers(db, PAPERS, 7);
+await bench.services.papers.refreshTrends(new Date());
+const T = new Date();
+const setUpStart = performance.now();
+for (let done = 0; done < N; done += 100_000) {
+  await db.query(
+    `INSERT INTO subscribers (email, status, timezone, topics, next_send_at, confirmed_at)
+     SELECT 'r' || ($4::int + i) || '@example.org', 'active', ($1::text[])[1 + i % 6],
+            CASE WHEN i % 3 = 0 THEN '{}'::text[] ELSE ARRAY[($2::text[])[1 + i % 12], ($2::text[])[1 + (i * 5) % 12]] END,
+            $3::timestamptz, $3::timestamptz
+       FROM generate_series(1, least(100000, $5::int - $4::int)) AS i`,
+    [ZONES, TOPICS, T, done, N],
+  );
+}
+await analyzeSetUp(db);
+console.log(`set-up: ${((performance.now() - setUpStart) / 1000).toFixed(0)} s`);
+
+// --- Paperboy: batches of 200, timed per step -------------------------------------------------
+const steps: number[] = [];
+let planned = 0;
+let stepStart = performance.now();
+const start = performance.now();
+await planner.planAll(T, async (b) => {
+  planned += b.claimed;
+  if (planned >= (steps.length + 1) * STEP) {
+    steps.push((performance.now() - stepStart) / 1000);
+    console.log(`${planned} planned; last ${STEP}: ${steps.at(-1)?.toFixed(1)} s`);
+    stepStart = performance.now();
+  }
+});
+const totalSeconds = (performance.now() - start) / 1000;
+// The plans of the claim and of the pick on the full tables, run for the next day and rolled back.
+const tomorrow = new Date(T.getTime() + 86_400_000);
+const claimPlan = (
+  await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql['claim-due-subscribers']}`, [tomorrow, 200, null, null])
+).rows
+  .map((r) => r['QUERY PLAN'])
+  .join('\n');
+const pickPlan = await explainNested(
+  db,
+  'SELECT * FROM paperboy_pick_for((SELECT array_agg(id) FROM (SELECT id FROM subscribers ORDER BY id DESC LIMIT 200) s), $1)',
+  [rankSince(tomorrow, 7)],
+);
+
+// The tables that grow with the list; a scan of papers (a few thousand) is the planner's choice.
+const seqScans = (claimPlan + pickPlan).match(/Seq Scan on (subscribers|deliveries|delivery_papers)\b/g) ?? [];
+const result = {
+  benchmark: 'planning-scale',
+  command: `npx tsx bench/planning-scale.ts --subscribers ${N} --papers ${PAPERS} --step ${STEP}`,
+  setup: { subscribers: N, papers: PAPERS, batchSize: 200 },
+  paperboy: {
+    planned,
+    seconds: +totalSeconds.toFixed(1),
+    subscribersPerSecond: Math.round(planned / totalSeconds),
+    secondsPerStep: steps.map((s) => +s.toFixed(1)),
+    lastStepOverFirst: +((steps.at(-1) ?? 0) / (steps[0] ?? 1)).toFixed(2),
+  },
+  plans: { sequentialScansOfGrowingTables: [...new Set(seqScans)], claim: claimPlan, pick: pickPlan },
+};
+console.log(JSON.stringify(result, null, 2));
+console.log(`written to ${saveResult(`planning-scale-${N}`, result)}`);
+await bench.close();
+process.exit(0);

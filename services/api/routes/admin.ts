@@ -1,0 +1,172 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AppError } from '../../core/errors.ts';
+import { type QueueName, queueRegistry } from '../../core/queues.ts';
+import { loadQueries } from '../../core/sql.ts';
+import { createSubscriberRepository, type SubscriberStatus } from '../../subscribers/repository.ts';
+import type { AppDeps } from '../app.ts';
+import { errorHandler } from '../errors.ts';
+
+const sql = loadQueries(new URL('../admin.sql', import.meta.url), [
+  'digest-days',
+  'recent-ingest-runs',
+  'recent-suppressions',
+]);
+
+const HTML = 'text/html; charset=utf-8';
+const CHALLENGE = 'Basic realm="Paperboy admin", charset="UTF-8"';
+const STATUSES: SubscriberStatus[] = ['pending', 'active', 'paused', 'unsubscribed', 'bounced'];
+const LIMITS = { days: 14, runs: 20, suppressions: 50 };
+
+const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
+
+class Unauthorized extends AppError {
+  constructor() {
+    super(401, 'unauthorized', 'The admin pages need the user name admin and the ADMIN_PASSWORD.');
+  }
+}
+
+class CrossSite extends AppError {
+  constructor() {
+    super(403, 'forbidden', 'Changes to queues are accepted from the admin pages only.');
+  }
+}
+
+/**
+ * A browser replays Basic credentials on requests any other site makes it send, so a change
+ * (anything but GET and HEAD) is refused when the browser says it comes from another origin.
+ * Clients that are not browsers send no Sec-Fetch-Site and are judged by their credentials alone.
+ */
+const crossSiteChange = (req: FastifyRequest) =>
+  req.method !== 'GET' && req.method !== 'HEAD' && (req.headers['sec-fetch-site'] ?? 'same-origin') !== 'same-origin';
+
+/**
+ * A check of `Authorization: Basic …` against user `admin` and `password`. Both sides go through
+ * HMAC-SHA256 under a key of this process, so the constant-time comparison always sees two
+ * 32-byte digests and its duration says nothing about the password, not even its length.
+ */
+function basicAuthCheck(password: string): (header: string | undefined) => boolean {
+  const key = randomBytes(32);
+  const digest = (credentials: Buffer) => createHmac('sha256', key).update(credentials).digest();
+  const expected = digest(Buffer.from(`admin:${password}`, 'utf8'));
+  return (header) => {
+    const m = /^Basic[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+    return m?.[1] !== undefined && timingSafeEqual(digest(Buffer.from(m[1], 'base64')), expected);
+  };
+}
+
+/**
+ * The operator's pages under /admin, registered only when ADMIN_PASSWORD is set: a status page
+ * read from PostgreSQL, and the BullMQ dashboard at /admin/queues. One onRequest hook guards every
+ * route of this plugin (the dashboard's API and static files included) and its 404s.
+ */
+export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = async (
+  app,
+  { services, pages, password },
+) => {
+  const authorised = basicAuthCheck(password);
+  // Answered through the app's error handler directly: bull-board's routes have a handler of
+  // their own, which would turn a thrown 401 into a 500.
+  const refuse = errorHandler(pages);
+  app.addHook('onRequest', async (req, reply) => {
+    if (!authorised(req.headers.authorization)) {
+      if (req.headers.authorization) req.log.warn('admin: wrong user name or password');
+      reply.header('www-authenticate', CHALLENGE);
+      return refuse(new Unauthorized(), req, reply);
+    }
+    if (crossSiteChange(req)) return refuse(new CrossSite(), req, reply);
+  });
+  // Operator routes stay out of the public OpenAPI document at /docs.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
+  // Unknown paths under /admin are 404 only for someone who passed the hook.
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  const subscribers = createSubscriberRepository(services.db);
+
+  app.get('/', { config: { page: true } }, async (_req, reply) => {
+    const [counts, days, runs, suppressions] = await Promise.all([
+      subscribers.countByStatus(),
+      services.db.query<{
+        day: string;
+        due: number;
+        sent: number;
+        failed: number;
+        bounced: number;
+        skipped: number;
+        owed: number;
+      }>(sql['digest-days'], [LIMITS.days]),
+      services.db.query<{
+        source: string;
+        location: string;
+        started_at: Date;
+        finished_at: Date;
+        status: 'ok' | 'failed';
+        entries: number | null;
+        new: number | null;
+        updated: number | null;
+        unchanged: number | null;
+        skipped: number | null;
+        error: string | null;
+      }>(sql['recent-ingest-runs'], [LIMITS.runs]),
+      services.db.query<{ hash_prefix: string; reason: string; created_at: Date; total: number }>(
+        sql['recent-suppressions'],
+        [LIMITS.suppressions],
+      ),
+    ]);
+    const byStatus = new Map(counts.map((c) => [c.status, c.n]));
+    const count = (n: number | null) => n ?? '—';
+    const data = {
+      now: when(services.clock.now()),
+      subscribers: STATUSES.map((status) => ({ status, count: byStatus.get(status) ?? 0 })),
+      subscriberTotal: counts.reduce((sum, c) => sum + c.n, 0),
+      dayLimit: LIMITS.days,
+      days: days.rows,
+      runLimit: LIMITS.runs,
+      runs: runs.rows.map((r) => ({
+        started: when(r.started_at),
+        seconds: ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1),
+        source: r.source,
+        location: r.location,
+        failed: r.status === 'failed',
+        error: r.error,
+        entries: count(r.entries),
+        new: count(r.new),
+        updated: count(r.updated),
+        unchanged: count(r.unchanged),
+        skipped: count(r.skipped),
+      })),
+      suppressionLimit: LIMITS.suppressions,
+      suppressionTotal: suppressions.rows[0]?.total ?? 0,
+      suppressions: suppressions.rows.map((s) => ({
+        hash: s.hash_prefix,
+        reason: s.reason,
+        since: when(s.created_at),
+      })),
+    };
+    return reply
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .type(HTML)
+      .send(pages.render('admin', 'Admin', data));
+  });
+
+  // The BullMQ dashboard, on the same Queue objects the producers use. Loaded only here, so an
+  // installation without admin pages never loads it.
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
+  const board = new FastifyAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({
+    queues: (Object.keys(queueRegistry) as QueueName[]).map((name) => new BullMQAdapter(services.queues.get(name))),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'Paperboy queues', miscLinks: [{ text: 'Status page', url: '/admin' }] } },
+  });
+  await app.register(board.registerPlugin(), { prefix: '/queues' });
+};

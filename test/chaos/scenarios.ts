@@ -1,0 +1,353 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDb, type Db } from '../../services/core/db.ts';
+import { migrate } from '../../services/core/migrate.ts';
+import { createQueues } from '../../services/core/queues.ts';
+import { DIGEST_TICK } from '../../services/scheduler/index.ts';
+import { createScratchDatabase } from '../support/servers.ts';
+import { type ChaosStack, PaperboyProcess } from './stack.ts';
+
+/** One row of the results table. */
+export interface ScenarioResult {
+  scenario: string;
+  injected: string;
+  subscribers: number;
+  /** Messages the SMTP server accepted. */
+  accepted: number;
+  /** Subscribers owed a digest who got none. */
+  lost: number;
+  /** Second copies, each explained by a crash between the SMTP 250 and the commit. */
+  duplicates: number;
+  /** Second copies that carried a different Message-ID: never acceptable. */
+  duplicatesWithNewId: number;
+  /** Send attempts beyond the first, over all deliveries. */
+  retries: number;
+  bounced: number;
+  /** 5xx answers from the api (when the scenario runs one). */
+  http5xx: number;
+  seconds: number;
+  notes: string;
+}
+
+export interface ScenarioOptions {
+  subscribers: number;
+  /** How long the SMTP server stays down in the outage scenario. */
+  smtpDownMs: number;
+}
+
+const SECRET = `chaos-${'s'.repeat(40)}`;
+
+/** A scenario's own database, queue prefix and settings on the shared servers. */
+async function prepare(stack: ChaosStack, name: string) {
+  const database = await createScratchDatabase(stack.adminUrl, 'paperboy_chaos');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-chaos-data-'));
+  const env: Record<string, string> = {
+    DATABASE_URL: database.url,
+    REDIS_URL: stack.redisUrl,
+    SMTP_URL: stack.sink.url,
+    QUEUE_PREFIX: `chaos_${name}_${randomBytes(3).toString('hex')}`,
+    TOKEN_SECRETS: SECRET,
+    DATA_DIR: dataDir,
+    PUBLIC_URL: 'https://paperboy.example',
+    MAIL_FROM: 'Paperboy <digest@paperboy.example>',
+    SOURCES: '',
+    RANK_WINDOW_DAYS: '365',
+    DIGEST_TICK_SECONDS: '1',
+    SWEEP_EVERY_SECONDS: '5',
+    SWEEP_AFTER_SECONDS: '4',
+    DELIVERY_LEASE_SECONDS: '4',
+    SEND_ATTEMPTS: '15',
+    SEND_RETRY_BASE_SECONDS: '1',
+    SEND_RETRY_FACTOR: '2',
+    SEND_RETRY_MAX_SECONDS: '8',
+    SHUTDOWN_TIMEOUT_SECONDS: '10',
+    SMTP_MAX_CONNECTIONS: '8',
+    // Small batches: many jobs wait in Redis at any moment, so losing Redis loses real work.
+    DIGEST_BATCH_SIZE: '25',
+    LOG_LEVEL: process.env.CHAOS_LOG_LEVEL ?? 'error',
+  };
+  const db = createDb(database.url, { max: 4, onError: () => {} });
+  await migrate(db);
+  stack.sink.reset();
+  return {
+    env,
+    db,
+    async close() {
+      await db.close();
+      await database.drop().catch(() => {});
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function addSubscribers(db: Db, n: number): Promise<string[]> {
+  await db.query(
+    `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
+     SELECT 'reader' || i || '@example.org', 'active', now() - interval '1 minute', now()
+       FROM generate_series(1, $1::int) i`,
+    [n],
+  );
+  return Array.from({ length: n }, (_, i) => `reader${i + 1}@example.org`);
+}
+
+async function progress(db: Db) {
+  const { rows } = await db.query<{ total: number; owed: number; sent: number }>(
+    `SELECT count(*)::int AS total, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS owed,
+            count(*) FILTER (WHERE status = 'sent')::int AS sent
+       FROM deliveries`,
+  );
+  return rows[0] as { total: number; owed: number; sent: number };
+}
+
+/** Waits until `share` of the subscribers have been sent their digest. */
+async function untilSent(db: Db, n: number, share: number, timeoutMs = 300_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await progress(db).catch(() => ({ sent: 0 }))).sent >= n * share) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`fewer than ${Math.round(n * share)} digests sent after ${timeoutMs / 1000} s`);
+}
+
+/** Waits until every subscriber has a delivery and none is owed any more. */
+async function untilSettled(db: Db, n: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const p = await progress(db).catch(() => undefined);
+    if (p && p.total >= n && p.owed === 0) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+interface RunContext {
+  stack: ChaosStack;
+  db: Db;
+  env: Record<string, string>;
+  n: number;
+  /** The worker process (worker and scheduler roles); a fault may replace it. */
+  worker: PaperboyProcess;
+  notes: string[];
+}
+
+/**
+ * A digest run for `n` subscribers through a real worker process, with `fault` injected while
+ * it runs; then the sink is counted against the database.
+ */
+async function deliveryRun(
+  stack: ChaosStack,
+  opts: {
+    name: string;
+    injected: string;
+    n: number;
+    before?: (ctx: Omit<RunContext, 'worker'>) => Promise<void>;
+    fault: (ctx: RunContext) => Promise<void>;
+    /** Addresses the scenario expects no digest for (refused by design). */
+    exempt?: (recipients: string[]) => Set<string>;
+    timeoutMs?: number;
+  },
+): Promise<ScenarioResult> {
+  const s = await prepare(stack, opts.name);
+  const notes: string[] = [];
+  const t0 = performance.now();
+  let ctx: RunContext | undefined;
+  try {
+    const recipients = await addSubscribers(s.db, opts.n);
+    await opts.before?.({ stack, db: s.db, env: s.env, n: opts.n, notes });
+    ctx = { stack, db: s.db, env: s.env, n: opts.n, notes, worker: await PaperboyProcess.start(workerEnv(s.env)) };
+    await opts.fault(ctx);
+    const settled = await untilSettled(s.db, opts.n, opts.timeoutMs ?? 300_000);
+    if (!settled) notes.push('did not settle in time');
+    const seconds = (performance.now() - t0) / 1000;
+    await ctx.worker.kill('SIGTERM');
+    const exempt = opts.exempt?.(recipients) ?? new Set<string>();
+    const tally = stack.sink.tally(recipients.filter((r) => !exempt.has(r)));
+    const { rows } = await s.db.query<{ retries: number; bounced: number; failed: number }>(
+      `SELECT coalesce(sum(greatest(attempts - 1, 0)), 0)::int AS retries,
+              count(*) FILTER (WHERE status = 'bounced')::int AS bounced,
+              count(*) FILTER (WHERE status = 'failed')::int AS failed
+         FROM deliveries`,
+    );
+    const d = rows[0] as { retries: number; bounced: number; failed: number };
+    if (d.failed) notes.push(`${d.failed} marked failed`);
+    return {
+      scenario: opts.name,
+      injected: opts.injected,
+      subscribers: opts.n,
+      accepted: tally.accepted,
+      lost: tally.missing,
+      duplicates: tally.duplicates,
+      duplicatesWithNewId: tally.duplicatesWithNewId,
+      retries: d.retries,
+      bounced: d.bounced,
+      http5xx: 0,
+      seconds: +seconds.toFixed(1),
+      notes: notes.join('; '),
+    };
+  } finally {
+    if (ctx?.worker.running) await ctx.worker.kill('SIGKILL');
+    await s.close();
+  }
+}
+
+const workerEnv = (env: Record<string, string>) => ({ ...env, ROLES: 'worker,scheduler', PORT: '0' });
+
+export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) => Promise<ScenarioResult>> = {
+  baseline: (stack, o) =>
+    deliveryRun(stack, { name: 'baseline', injected: 'nothing', n: o.subscribers, fault: async () => {} }),
+
+  'worker-killed': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'worker-killed',
+      injected: 'SIGKILL to the worker 5 times at random moments, restarted each time',
+      n: o.subscribers,
+      fault: async (ctx) => {
+        const marks = Array.from({ length: 5 }, (_, i) => 0.1 + i * 0.16 + Math.random() * 0.08);
+        for (const mark of marks) {
+          await untilSent(ctx.db, ctx.n, mark);
+          await ctx.worker.kill('SIGKILL');
+          ctx.worker = await PaperboyProcess.start(workerEnv(ctx.env));
+        }
+      },
+    }),
+
+  'smtp-temporary-failures': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'smtp-temporary-failures',
+      injected: '421 or 451 for a random 20% of SMTP transactions',
+      n: o.subscribers,
+      before: async () => {
+        stack.sink.tempFailRate = 0.2;
+      },
+      fault: async () => {},
+    }),
+
+  'smtp-permanent-failures': (stack, o) => {
+    const refused = (recipients: string[]) => new Set(recipients.filter((_, i) => i % 100 === 7));
+    return deliveryRun(stack, {
+      name: 'smtp-permanent-failures',
+      injected: '550 for 1% of the addresses',
+      n: o.subscribers,
+      exempt: refused,
+      before: async (ctx) => {
+        const all = Array.from({ length: ctx.n }, (_, i) => `reader${i + 1}@example.org`);
+        stack.sink.permanent = refused(all);
+      },
+      fault: async (ctx) => {
+        await untilSettled(ctx.db, ctx.n, 300_000);
+        // Bounced: marked, suppressed, tried once, and never planned again.
+        const { rows } = await ctx.db.query<{ bounced: number; suppressed: number; retried: number; due: number }>(
+          `SELECT (SELECT count(*) FROM subscribers WHERE status = 'bounced')::int AS bounced,
+                  (SELECT count(*) FROM suppressions WHERE reason = 'bounced')::int AS suppressed,
+                  (SELECT count(*) FROM deliveries WHERE status = 'bounced' AND attempts > 1)::int AS retried,
+                  (SELECT count(*) FROM subscribers WHERE status = 'bounced' AND next_send_at IS NOT NULL)::int AS due`,
+        );
+        const r = rows[0] as { bounced: number; suppressed: number; retried: number; due: number };
+        const accepted = stack.sink.accepted.filter((a) => stack.sink.permanent.has(a.to)).length;
+        ctx.notes.push(
+          `${stack.sink.permanent.size} refused addresses: ${r.bounced} marked bounced, ${r.suppressed} suppressed, ${r.retried} retried, ${r.due} still scheduled, ${accepted} messages accepted for them`,
+        );
+      },
+    });
+  },
+
+  'smtp-down': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'smtp-down',
+      injected: `SMTP server down for ${o.smtpDownMs / 1000} s mid-run`,
+      n: o.subscribers,
+      fault: async (ctx) => {
+        await untilSent(ctx.db, ctx.n, 0.3);
+        await stack.sink.halt();
+        await new Promise((r) => setTimeout(r, o.smtpDownMs));
+        await stack.sink.resume();
+      },
+    }),
+
+  'redis-restarted-empty': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'redis-restarted-empty',
+      injected: 'redis-server killed mid-run and started again empty',
+      n: o.subscribers,
+      fault: async (ctx) => {
+        await untilSent(ctx.db, ctx.n, 0.3);
+        const { rows } = await ctx.db.query<{ owed: number }>(
+          "SELECT count(*)::int AS owed FROM deliveries WHERE status IN ('queued', 'sending')",
+        );
+        await stack.restartRedisEmpty(1000);
+        const t = performance.now();
+        const queues = createQueues(stack.redisUrl, ctx.env.QUEUE_PREFIX as string);
+        try {
+          while (
+            !(await queues
+              .get('digest')
+              .getJobScheduler(DIGEST_TICK)
+              .catch(() => undefined))
+          ) {
+            if (performance.now() - t > 60_000) break;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        } finally {
+          await queues.close();
+        }
+        ctx.notes.push(
+          `${rows[0]?.owed ?? 0} deliveries owed when Redis died; schedules back after ${((performance.now() - t) / 1000).toFixed(1)} s`,
+        );
+      },
+    }),
+
+  'postgres-restarted': async (stack, o) => {
+    let api: PaperboyProcess | undefined;
+    let http5xx = 0;
+    const result = await deliveryRun(stack, {
+      name: 'postgres-restarted',
+      injected: 'PostgreSQL stopped mid-run and started again 2 s later',
+      n: o.subscribers,
+      fault: async (ctx) => {
+        const port = 20000 + Math.floor(Math.random() * 20000);
+        api = await PaperboyProcess.start({ ...ctx.env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+        await untilSent(ctx.db, ctx.n, 0.3);
+        await stack.restartPostgres(2000);
+        // The api and the worker keep their processes: the api answers again once it can.
+        const deadline = Date.now() + 30_000;
+        let answered = 0;
+        while (Date.now() < deadline) {
+          const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: `after-restart-${Date.now()}@example.org` }),
+          }).catch(() => undefined);
+          if (res && res.status >= 500) http5xx++;
+          if (res?.status === 202) {
+            answered = res.status;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        ctx.notes.push(
+          answered ? `api answered 202 again without a restart (${http5xx} × 503 before)` : 'api did not recover',
+        );
+      },
+    });
+    await api?.kill('SIGTERM');
+    return { ...result, http5xx };
+  },
+
+  'worker-sigterm': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'worker-sigterm',
+      injected: 'SIGTERM to the worker mid-run (bound 10 s), a new worker started after',
+      n: o.subscribers,
+      fault: async (ctx) => {
+        await untilSent(ctx.db, ctx.n, 0.3);
+        const ms = await ctx.worker.kill('SIGTERM');
+        const { rows } = await ctx.db.query<{ sending: number }>(
+          "SELECT count(*)::int AS sending FROM deliveries WHERE status = 'sending'",
+        );
+        ctx.notes.push(`stopped in ${(ms / 1000).toFixed(1)} s, ${rows[0]?.sending ?? 0} left in sending`);
+        ctx.worker = await PaperboyProcess.start(workerEnv(ctx.env));
+      },
+    }),
+};
