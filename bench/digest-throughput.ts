@@ -58,12 +58,14 @@ await analyzeSetUp(db);
 const redis = new Redis(bench.redisUrl);
 const worker = await startPaperboyProcess(bench.settings, 'worker');
 let peakRedis = 0;
+// The worker's resident memory through the run (every 100 ms): flat, or growing with the list?
+const rssOverTime: number[] = [];
 const sample = async () => {
+  rssOverTime.push(worker.rssMiB());
   const info = await redis.info('memory');
   peakRedis = Math.max(peakRedis, Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
 };
 const sampler = setInterval(() => void sample(), 100);
-const rssBySent: { sent: number; rssMiB: number }[] = [];
 
 const t0 = performance.now();
 let batches = 0;
@@ -83,9 +85,6 @@ for (;;) {
   const { rows } = await db.query<{ sent: number; owed: number }>(
     "SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS owed FROM deliveries",
   );
-  // The worker's resident memory each time another tenth of the run is sent: flat or growing?
-  const sent = rows[0]?.sent ?? 0;
-  if (sent >= (rssBySent.length + 1) * (N / 10)) rssBySent.push({ sent, rssMiB: worker.rssMiB() });
   if (rows[0]?.owed === 0) break;
   await new Promise((r) => setTimeout(r, 100));
 }
@@ -221,7 +220,10 @@ const result = {
     planningMsPerBatch: +(planMs / Math.max(batches, 1)).toFixed(1),
     claimToAcceptedMs: { p50: +percentile(latencies, 50).toFixed(1), p99: +percentile(latencies, 99).toFixed(1) },
     workerPeakRssMiB: peakRss,
-    workerRssBySent: rssBySent,
+    workerRssMiBAtEachTenth: Array.from(
+      { length: 10 },
+      (_, i) => rssOverTime[Math.floor(((i + 1) * rssOverTime.length) / 10) - 1],
+    ),
     peakRedisMiB: +(peakRedis / 2 ** 20).toFixed(1),
     planned: planned.claimed,
   },

@@ -21,6 +21,11 @@ for (const r of results) {
     rows.push(
       `| digests, ${r.setup.subscribers.toLocaleString('en')} subscribers | ${p.digestsPerSecond} digests/s (${p.seconds} s; p50/p99 ${p.claimToAcceptedMs.p50}/${p.claimToAcceptedMs.p99} ms; worker peak RSS ${p.workerPeakRssMiB} MiB; Redis ${p.peakRedisMiB} MiB; planning ${p.planningMsPerBatch} ms per 200) | naive ${r.naive.digestsPerSecond}/s; raw SMTP ${r.rawSmtp.messagesPerSecond ?? '–'}/s; SMTP client ${r.smtpClient.messagesPerSecond}/s | ${r.ratios.paperboyOverNaive}× naive; ${r.ratios.paperboyOfRawSmtp ?? '–'} of raw SMTP; ${r.ratios.paperboyOfSmtpClient} of the SMTP client | ${m} | \`${r.command}\` |`,
     );
+  } else if (r.benchmark === 'planning-scale') {
+    const p = r.paperboy;
+    rows.push(
+      `| planning, ${r.setup.subscribers.toLocaleString('en')} subscribers (no sending) | ${p.subscribersPerSecond} subscribers/s (${p.seconds} s); seconds per 100,000: ${p.secondsPerStep.join(', ')} | the first 100,000 of the same run | last 100,000 took ${p.lastStepOverFirst}× the first; sequential scans of growing tables: ${r.plans.sequentialScansOfGrowingTables.length ? r.plans.sequentialScansOfGrowingTables.join(', ') : 'none'} | ${m} | \`${r.command}\` |`,
+    );
   } else if (r.benchmark === 'signup-api') {
     rows.push(
       `| signup API | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,

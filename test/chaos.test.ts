@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { abuseScenarios } from './chaos/abuse.ts';
 import { chaosTable } from './chaos/report.ts';
-import { type ScenarioResult, scenarios } from './chaos/scenarios.ts';
+import { scenarios as faults, type ScenarioResult } from './chaos/scenarios.ts';
 import { type ChaosStack, startChaosStack } from './chaos/stack.ts';
 
 /**
@@ -11,6 +12,7 @@ import { type ChaosStack, startChaosStack } from './chaos/stack.ts';
  */
 const N = Number(process.env.CHAOS_SUBSCRIBERS ?? 400);
 const options = { subscribers: N, smtpDownMs: 5000 };
+const scenarios = { ...faults, ...abuseScenarios };
 
 describe('faults during a digest run', () => {
   let stack: ChaosStack;
@@ -79,4 +81,24 @@ describe('faults during a digest run', () => {
     expect(seconds).toBeLessThanOrEqual(10);
     expect(r.duplicates).toBe(0);
   }, 180_000);
+
+  it('answers a signup flood with 429s, mails flooded addresses no more than the limits, serves everyone else', async () => {
+    const r = await run('signup-flood');
+    expect(r.http5xx).toBe(0);
+    expect(r.notes).toContain('100/100 ordinary signups accepted');
+    expect(r.notes).toContain("confirmation mails: 20 to the flooding IP's addresses, 3 to the victim");
+  }, 120_000);
+
+  it('escapes hostile paper text from ingestion to every mail and page', async () => {
+    const r = await run('hostile-paper-text');
+    expect(r.notes).toMatch(/ingest exit 0; shown in [4-6] of 6 places .*unescaped in 0;/);
+    expect(r.notes).toContain('plain-text part shows it verbatim: yes');
+  }, 120_000);
+
+  it('refuses forged, altered, foreign and erased tokens, without a 5xx or a leaked address', async () => {
+    const r = await run('forged-tokens');
+    expect(r.http5xx).toBe(0);
+    expect(r.notes).toMatch(/\(accepted: 0\)/);
+    expect(r.notes).toContain('left in the database: victim active; answers showing an address: 0');
+  }, 120_000);
 });

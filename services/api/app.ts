@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -35,6 +36,13 @@ export type App = FastifyInstance;
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
+    // Every log line of a request carries its id: the caller's X-Request-Id when it looks like one
+    // (a proxy's), else a fresh UUID, unique across processes. It is echoed in the response.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    },
     bodyLimit: 16 * 1024,
     trustProxy: services.config.trustProxy,
     // Tokens are short; a long URL is an attack, not a link.
@@ -46,6 +54,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const pages = createPages();
   const deps: AppDeps = { services, pages };
   app.setErrorHandler(errorHandler(pages));
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });

@@ -10,12 +10,24 @@ export type Logger = pino.Logger;
 const REDACT_PATHS = ['*.password', '*.secret', '*.token', 'headers.authorization', '*.headers.authorization'];
 
 /**
+ * Link tokens are capabilities: whoever holds one can unsubscribe or change that subscriber. A log
+ * line says where a request went, never with the token that opens it.
+ */
+export const redactUrl = (url: string) =>
+  url.replace(/\/(u|manage|confirm|d|api\/subscription)\/[^/?#]+/g, '/$1/[token]');
+
+/** What a request log line shows: method and path without tokens; no client address (Paperboy keeps none). */
+const serializers = {
+  req: (req: { method?: string; url?: string }) => ({ method: req.method, url: redactUrl(req.url ?? '') }),
+};
+
+/**
  * Logs go to stderr, so a command's own output on stdout stays clean: JSON lines for log
  * collectors, readable lines when a person watches a terminal. `destination` replaces stderr
  * (the tests read what was logged).
  */
 export function createLogger(level: string, name = 'paperboy', destination?: pino.DestinationStream): Logger {
-  const options = { name, level, redact: REDACT_PATHS };
+  const options = { name, level, redact: REDACT_PATHS, serializers };
   if (destination) return pino(options, destination);
   if (process.stderr.isTTY) {
     return pino({

@@ -3,11 +3,14 @@ import type { ScenarioResult } from './scenarios.ts';
 
 /** The results as a Markdown table, with the command and machine that produced them. */
 export function chaosTable(results: ScenarioResult[], command: string): string {
+  // Scenario texts quote hostile markup: shown as text, never as HTML, and never breaking a cell.
+  const cell = (s: string) =>
+    s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|');
   const head =
     '| scenario | injected | subscribers | accepted by SMTP | lost | duplicates (new Message-ID) | retries | bounced | api 5xx | seconds | notes |';
   const rows = results.map(
     (r) =>
-      `| ${r.scenario} | ${r.injected} | ${r.subscribers} | ${r.accepted} | ${r.lost} | ${r.duplicates} (${r.duplicatesWithNewId}) | ${r.retries} | ${r.bounced} | ${r.http5xx} | ${r.seconds} | ${r.notes || '–'} |`,
+      `| ${r.scenario} | ${cell(r.injected)} | ${r.subscribers} | ${r.accepted} | ${r.lost} | ${r.duplicates} (${r.duplicatesWithNewId}) | ${r.retries} | ${r.bounced} | ${r.http5xx} | ${r.seconds} | ${cell(r.notes || '–')} |`,
   );
   const machine = `${os.cpus().length} CPU, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   return [

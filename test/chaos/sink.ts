@@ -4,6 +4,8 @@ import { SMTPServer } from 'smtp-server';
 export interface Accepted {
   to: string;
   messageId: string;
+  /** The whole message, when the sink was asked to keep them. */
+  raw?: Buffer;
 }
 
 /**
@@ -20,6 +22,8 @@ export class FaultySink {
   /** Recipients answered with 550 at RCPT TO. */
   permanent = new Set<string>();
   refused = 0;
+  /** Keep whole messages (for scenarios that read them), not just who got which Message-ID. */
+  keepRaw = false;
   private server: SMTPServer | undefined;
 
   private constructor(readonly port: number) {}
@@ -44,6 +48,7 @@ export class FaultySink {
     this.tempFailures = 0;
     this.permanent = new Set();
     this.refused = 0;
+    this.keepRaw = false;
   }
 
   /** Listens again on the same port. */
@@ -76,12 +81,15 @@ export class FaultySink {
       },
       onData(stream, session, callback) {
         let head = '';
+        const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => {
           if (head.length < 8192) head += c.toString('latin1');
+          if (sink.keepRaw) chunks.push(c);
         });
         stream.on('end', () => {
           const messageId = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '';
-          for (const r of session.envelope.rcptTo) sink.accepted.push({ to: r.address, messageId });
+          const raw = sink.keepRaw ? Buffer.concat(chunks) : undefined;
+          for (const r of session.envelope.rcptTo) sink.accepted.push({ to: r.address, messageId, raw });
           callback();
         });
       },
