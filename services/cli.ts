@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
+import { createProgress, type Progress, type ProgressUpdate } from './cli/progress.ts';
 import type { Services } from './compose.ts';
 import { type Config, ConfigError, loadConfig } from './core/config.ts';
 import { AppError, NotFound } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { MissingRedisError } from './local/redis.ts';
-import { openServices, startPaperboy } from './main.ts';
+import { openServices, type PrepareProgress, startPaperboy } from './main.ts';
 import { SourceUnavailable } from './papers/fetch.ts';
+import type { IngestReport } from './papers/ingest.ts';
 import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
+import { readiness } from './readiness.ts';
 import { createSubscriberRepository } from './subscribers/repository.ts';
 import { Email } from './subscribers/schemas.ts';
 
@@ -14,6 +17,7 @@ const HELP = `Usage: paperboy <command> [options]
 
 Commands:
   start                      Run the service (roles from ROLES: api, worker, scheduler; default all)
+  check                      Check that PostgreSQL, Redis and the SMTP server answer (exit 1 if not)
   migrate                    Apply database migrations
   seed                       Load the seed papers from seeds/ (idempotent)
   digest run [--at <time>]   Plan and send every digest due at <time> (ISO 8601; default now),
@@ -27,7 +31,10 @@ Commands:
                              or erase them (a hashed suppression stays)
 
 Without DATABASE_URL, REDIS_URL or SMTP_URL, commands use the local servers of a running
-\`paperboy start\` (recorded in .data/runtime.json) or start their own.`;
+\`paperboy start\` (recorded in .data/runtime.json) or start their own.
+
+seed, digest run and ingest show their progress on stderr (a bar on a terminal, a line every few
+seconds otherwise); their summary goes to stdout.`;
 
 function parseCommandLine(argv: string[]) {
   try {
@@ -81,23 +88,78 @@ async function main(argv: string[]) {
         console.log(`Mail it sends is caught locally: ${running.url}/mailbox`);
       return;
     }
-    case 'migrate':
-    case 'seed': {
+    case 'check': {
+      // For processes without HTTP (a worker's or scheduler's container health check): the
+      // servers this configuration points at answer, or exit 1 naming those that do not.
+      const { services, close } = await openServices(config, log, { prepare: false });
+      try {
+        const { ready, checks } = await readiness(services);
+        console.log(
+          Object.entries(checks)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('\n'),
+        );
+        process.exitCode = ready ? 0 : 1;
+      } finally {
+        await close();
+      }
+      return;
+    }
+    case 'migrate': {
       await withServices(config, log, async () => {
-        console.log(command === 'migrate' ? 'Database is up to date.' : 'Seed papers are loaded.');
+        console.log('Database is up to date.');
       });
+      return;
+    }
+    case 'seed': {
+      const progress = createProgress('seed');
+      const show = (p: PrepareProgress) =>
+        progress.update(p.step === 'merging' && p.report ? ingestCounts(p.report) : { phase: STEPS[p.step] });
+      await withServices(
+        config,
+        log,
+        async (_services, prepared) => {
+          const last = prepared?.seeds.at(-1);
+          if (last) progress.update(ingestCounts(last));
+          progress.end();
+          console.log('Seed papers are loaded.');
+        },
+        { progress, onPrepare: show },
+      );
       return;
     }
     case 'digest': {
       if (sub !== 'run') throw new UsageError('expected `paperboy digest run [--at <time>]`');
       const at = parseAt(values.at);
-      await withServices(config, log, async (services) => {
-        const r = await services.digests.runNow(at);
-        console.log(
-          `Digest run at ${at.toISOString()}: ${r.due} due, ${r.sent} sent, ${r.skipped} skipped (nothing new), ` +
-            `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced`,
-        );
-      });
+      const progress = createProgress('digest run');
+      await withServices(
+        config,
+        log,
+        async (services) => {
+          progress.update({ phase: 'counting due digests' });
+          const r = await services.digests.runNow(at, (p) =>
+            progress.update({
+              phase: undefined,
+              done: p.due,
+              total: p.total,
+              unit: 'due',
+              counts: [
+                ['sent', p.sent],
+                ['skipped', p.skipped],
+                ['deferred', p.deferred],
+                ['failed', p.failed],
+                ['bounced', p.bounced],
+              ],
+            }),
+          );
+          progress.end();
+          console.log(
+            `Digest run at ${at.toISOString()}: ${r.due} due, ${r.sent} sent, ${r.skipped} skipped (nothing new), ` +
+              `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced`,
+          );
+        },
+        { progress },
+      );
       return;
     }
     case 'ingest': {
@@ -105,19 +167,31 @@ async function main(argv: string[]) {
       if (!sub || !source || !SOURCE_NAMES.includes(source)) {
         throw new UsageError(`expected \`paperboy ingest <path|url> --source <${SOURCE_NAMES.join('|')}>\``);
       }
-      await withServices(config, log, async (services) => {
-        const r = await services.papers.ingest(sub, source).catch((e: Error) => {
-          // An unreachable or malformed source is the operator's input problem: say it in one line.
-          throw e instanceof SourceUnavailable || /^not (JSON|an Atom feed)|^expected/.test(e.message)
-            ? new UsageError(e.message)
-            : e;
-        });
-        const reasons = Object.entries(r.skippedReasons).map(([why, n]) => `${n} ${why}`);
-        console.log(
-          `Ingested ${sub} (${source}): ${r.entries} entries, ${r.new} new, ${r.updated} updated, ` +
-            `${r.unchanged} unchanged, ${r.skipped} skipped${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
-        );
-      });
+      const progress = createProgress('ingest');
+      await withServices(
+        config,
+        log,
+        async (services) => {
+          const r = await services.papers
+            .ingest(sub, source, (p) =>
+              progress.update(p.step === 'merging' && p.report ? ingestCounts(p.report) : { phase: STEPS[p.step] }),
+            )
+            .catch((e: Error) => {
+              // An unreachable or malformed source is the operator's input problem: say it in one line.
+              throw e instanceof SourceUnavailable || /^not (JSON|an Atom feed)|^expected/.test(e.message)
+                ? new UsageError(e.message)
+                : e;
+            });
+          progress.update(ingestCounts(r));
+          progress.end();
+          const reasons = Object.entries(r.skippedReasons).map(([why, n]) => `${n} ${why}`);
+          console.log(
+            `Ingested ${sub} (${source}): ${r.entries} entries, ${r.new} new, ${r.updated} updated, ` +
+              `${r.unchanged} unchanged, ${r.skipped} skipped${reasons.length ? ` (${reasons.join('; ')})` : ''}`,
+          );
+        },
+        { progress },
+      );
       return;
     }
     case 'rank': {
@@ -181,13 +255,54 @@ function parseAt(value: string | undefined): Date {
   return at;
 }
 
-/** Opens the servers and services for one command, and closes them however the command ends. */
-async function withServices(config: Config, log: Logger, fn: (services: Services) => Promise<void>) {
-  const { services, close } = await openServices(config, log);
+/** What a progress line says during each step of opening the database and reading a source. */
+const STEPS: Record<PrepareProgress['step'], string> = {
+  migrating: 'migrating the database',
+  merging: 'loading the seed papers',
+  reading: 'reading the source',
+  ranking: 'refreshing trend scores',
+};
+
+/** An ingest's counts so far, as a progress line shows them. */
+function ingestCounts(r: Readonly<IngestReport>): ProgressUpdate {
+  return {
+    phase: undefined,
+    done: r.new + r.updated + r.unchanged + r.skipped,
+    total: r.entries,
+    unit: 'entries',
+    counts: [
+      ['new', r.new],
+      ['updated', r.updated],
+      ['unchanged', r.unchanged],
+      ['skipped', r.skipped],
+    ],
+  };
+}
+
+/**
+ * Opens the servers and services for one command, and closes them however the command ends. With
+ * `progress`, its line tells what is happening while they open (starting local servers takes a
+ * while), and is ended if the command fails, so the error starts on a line of its own.
+ */
+async function withServices(
+  config: Config,
+  log: Logger,
+  fn: (services: Services, prepared: Awaited<ReturnType<typeof openServices>>['prepared']) => Promise<void>,
+  opts: { progress?: Progress; onPrepare?: (p: PrepareProgress) => void } = {},
+) {
+  const { progress } = opts;
+  progress?.update({ phase: 'opening the database and queues' });
+  const onPrepare =
+    opts.onPrepare ?? (progress ? (p: PrepareProgress) => progress.update({ phase: STEPS[p.step] }) : undefined);
+  const { services, prepared, close } = await openServices(config, log, { onPrepare }).catch((e) => {
+    progress?.end();
+    throw e;
+  });
   onStop(close);
   try {
-    await fn(services);
+    await fn(services, prepared);
   } finally {
+    progress?.end();
     // The handler stays until the servers are down: an early stop meanwhile waits for the same close.
     await close();
     stopHandler = undefined;

@@ -5,22 +5,34 @@ import type { Config } from './core/config.ts';
 import type { Logger } from './core/logger.ts';
 import { migrate } from './core/migrate.ts';
 import { type Infrastructure, resolveInfrastructure } from './local/stack.ts';
-import { loadSeeds } from './papers/ingest.ts';
+import { type IngestProgress, loadSeeds } from './papers/ingest.ts';
 import { startScheduler } from './scheduler/index.ts';
 import { startWorkers } from './worker/index.ts';
 
+/** Where preparing the database is: migrating, then the seed papers' steps. */
+export type PrepareProgress = { step: 'migrating' } | IngestProgress;
+
 /** Brings the schema up to date and loads the seed papers; safe to run from every process at once. */
-export async function prepareDatabase(s: Services) {
+export async function prepareDatabase(s: Services, onProgress?: (p: PrepareProgress) => void) {
+  onProgress?.({ step: 'migrating' });
   const applied = await migrate(s.db);
   if (applied.length) s.log.info({ applied }, 'migrations applied');
-  const seeds = await loadSeeds(s.db, s.clock.now());
+  const seeds = await loadSeeds(s.db, s.clock.now(), { onProgress });
   for (const r of seeds) if (r.new || r.updated) s.log.info(r, 'seed papers loaded');
+  onProgress?.({ step: 'ranking' });
   await s.papers.refreshTrends();
   return { applied, seeds };
 }
 
-/** Opens the servers (local ones when none are configured) and the services on them. */
-export async function openServices(config: Config, log: Logger, opts: { share?: boolean } = {}) {
+/**
+ * Opens the servers (local ones when none are configured) and the services on them, with the
+ * database prepared (unless `prepare: false`); `onPrepare` hears how that goes.
+ */
+export async function openServices(
+  config: Config,
+  log: Logger,
+  opts: { share?: boolean; onPrepare?: (p: PrepareProgress) => void; prepare?: boolean } = {},
+) {
   const infra = await resolveInfrastructure(config, log, opts);
   const services = composeServices(config, infra, log);
   let closing: Promise<void> | undefined;
@@ -32,13 +44,14 @@ export async function openServices(config: Config, log: Logger, opts: { share?: 
     })();
     return closing;
   };
+  let prepared: Awaited<ReturnType<typeof prepareDatabase>> | undefined;
   try {
-    await prepareDatabase(services);
+    if (opts.prepare !== false) prepared = await prepareDatabase(services, opts.onPrepare);
   } catch (e) {
     await close();
     throw e;
   }
-  return { infra, services, close };
+  return { infra, services, prepared, close };
 }
 
 export interface Running {

@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { ParsedMail } from 'mailparser';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../services/core/paths.ts';
+import { freePort } from '../services/local/ports.ts';
 import { createHarness, eventually, type Harness, linkIn, parse, pathOf } from './support/harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -11,18 +13,63 @@ const ARTIFACTS = path.join(ROOT, 'test-results');
 const haveBrowser = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1';
 if (!haveBrowser) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
+interface Looks {
+  /** Computed colours: the body's background, the background actually behind the element looked at
+   * (its own or the nearest ancestor's that is not see-through), and the element's text. */
+  body: string;
+  background: string;
+  text: string;
+  /** How wide the document is: wider than the window means a horizontal scroll bar. */
+  scrollWidth: number;
+}
+
+/** How the page in `p` looks to a reader (evaluated as a string: these files have no DOM types). */
+async function looks(p: Page, selector = 'body'): Promise<Looks> {
+  return (await p.evaluate(`(() => {
+    const el = document.querySelector(${JSON.stringify(selector)}) ?? document.body;
+    let behind = el;
+    while (behind.parentElement && getComputedStyle(behind).backgroundColor === 'rgba(0, 0, 0, 0)') {
+      behind = behind.parentElement;
+    }
+    return {
+      body: getComputedStyle(document.body).backgroundColor,
+      background: getComputedStyle(behind).backgroundColor,
+      text: getComputedStyle(el).color,
+      scrollWidth: document.documentElement.scrollWidth,
+    };
+  })()`)) as Looks;
+}
+
+/** Perceived lightness (0 black … 255 white) of an opaque CSS colour; undefined when see-through. */
+function lightness(color: string): number | undefined {
+  const [r = 0, g = 0, b = 0, a = 1] = (color.match(/[\d.]+/g) ?? []).map(Number);
+  if (a < 1) return undefined;
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+const dark = (color: string) => (lightness(color) ?? 255) < 60;
+const light = (color: string) => (lightness(color) ?? 0) > 200;
+
 /** The pages in a real browser with JavaScript turned off: every step is a plain form. */
 describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
   let h: Harness;
   let browser: Browser;
   let page: Page;
+  /** The same reader with the system set to dark. */
+  let darkPage: Page;
   let base = '';
   const email = 'browser@example.org';
+  /** The newest mail to the test's reader. */
+  const newest = () => parse(h.sink.to(email).at(-1)!);
 
   beforeAll(async () => {
-    h = await createHarness();
+    // Links in mail point at the real server, so the browser can follow them from the mailbox page
+    // and from the digest itself; the mail catcher keeps its messages for that page.
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    h = await createHarness({ mailbox: true, env: { PUBLIC_URL: base } });
     h.startWorkers();
-    base = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    await h.app.listen({ port, host: '127.0.0.1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -35,7 +82,8 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
         '--disable-sync',
       ],
     });
-    page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+    page = await (await browser.newContext({ javaScriptEnabled: false, colorScheme: 'light' })).newPage();
+    darkPage = await (await browser.newContext({ javaScriptEnabled: false, colorScheme: 'dark' })).newPage();
   });
   afterAll(async () => {
     await browser?.close();
@@ -57,31 +105,87 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     await eventually(async () => expect(h.sink.to(email)).toHaveLength(1));
   });
 
-  it('confirms through the mailed link', async () => {
-    const mail = await parse(h.sink.to(email)[0]!);
-    await open(linkIn(mail, '/confirm/'));
+  it('reads the confirmation on the local mailbox page and follows its link from there', async () => {
+    await page.goto(`${base}/mailbox`);
+    expect(await heading()).toBe('Local mailbox');
+    await page.click('a:has-text("Confirm your Paperboy subscription")');
+    expect(await heading()).toBe('Confirm your Paperboy subscription');
+    // The message's own HTML, in its sandboxed frame.
+    await page.frameLocator('iframe').locator('text=Yes, send me papers').waitFor({ timeout: 5000 });
+    await page.click(`.card a[href^="${base}/confirm/"]`);
     expect(await heading()).toBe('You are subscribed');
   });
 
-  it('renders the digest at phone and desktop widths', async () => {
+  it('renders the digest at phone and desktop widths, without a horizontal scroll', async () => {
     await h.services.digests.runNow(new Date('2026-03-03T06:00:30Z')); // due 07:00 Berlin
-    const digest = await parse(h.sink.to(email).at(-1)!);
+    const digest = await newest();
     expect(digest.subject).toMatch(/trending papers today/);
+    // Nothing in it depends on images being shown.
+    expect(digest.html).not.toMatch(/<img(?![^>]*\balt=)/i);
     mkdirSync(ARTIFACTS, { recursive: true });
     for (const width of [375, 1024]) {
       await page.setViewportSize({ width, height: 900 });
       await page.setContent(digest.html as string);
-      const overflow = await page.evaluate(
-        // biome-ignore lint/suspicious/noExplicitAny: runs in the browser
-        () => (globalThis as any).document.documentElement.scrollWidth - (globalThis as any).innerWidth,
-      );
-      expect(overflow, `horizontal scroll at ${width}px`).toBeLessThanOrEqual(0);
+      const l = await looks(page, '.paper-title a');
+      expect(l.scrollWidth, `horizontal scroll at ${width}px`).toBeLessThanOrEqual(width);
+      expect(light(l.body) && light(l.background), `background ${l.body}, behind the text ${l.background}`).toBe(true);
+      expect(dark(l.text), `paper title ${l.text}`).toBe(true);
       await page.screenshot({ path: path.join(ARTIFACTS, `digest-${width}.png`), fullPage: true });
     }
   });
 
+  it('renders the digest and the pages dark for a reader who prefers dark', async () => {
+    const digest = await newest();
+    for (const width of [375, 1024]) {
+      await darkPage.setViewportSize({ width, height: 900 });
+      await darkPage.setContent(digest.html as string);
+      const l = await looks(darkPage, '.paper-title a');
+      expect(dark(l.body) && dark(l.background), `background ${l.body}, behind the text ${l.background}`).toBe(true);
+      expect(light(l.text), `paper title ${l.text}`).toBe(true);
+      expect(l.scrollWidth, `horizontal scroll at ${width}px`).toBeLessThanOrEqual(width);
+      await darkPage.screenshot({ path: path.join(ARTIFACTS, `digest-${width}-dark.png`), fullPage: true });
+    }
+    for (const url of [`${base}/`, `${base}${pathOf(linkIn(digest, '/manage/'))}`]) {
+      await darkPage.goto(url);
+      const l = await looks(darkPage, 'h1');
+      expect(dark(l.body) && dark(l.background), `${url}: background ${l.body}, ${l.background}`).toBe(true);
+      expect(light(l.text), `${url}: heading ${l.text}`).toBe(true);
+    }
+    // The same page stays light for everyone else.
+    await page.goto(`${base}/`);
+    const lightHome = await looks(page, 'h1');
+    expect(light(lightHome.body), `background ${lightHome.body}`).toBe(true);
+    expect(dark(lightHome.text), `heading ${lightHome.text}`).toBe(true);
+  });
+
+  it('shows the archive: the days, a day with its papers, and the digest in the browser', async () => {
+    await page.setViewportSize({ width: 1024, height: 900 });
+    await page.goto(`${base}/digests`);
+    expect(await heading()).toBe('Archive');
+    // The seed papers became news on the day they were loaded (the harness clock's).
+    const day = page.locator('a[href="/digests/2026-03-02"]');
+    expect(await day.textContent()).toBe('Monday, 2 March 2026');
+    await day.click();
+    expect(await heading()).toBe('Trending papers · Monday, 2 March 2026');
+    expect(await page.locator('.card a[href^="https://arxiv.org/"]').count()).toBeGreaterThan(5);
+
+    const digest = await newest();
+    const titles = titlesIn(digest);
+    expect(titles.length).toBeGreaterThan(0);
+    await page.setContent(digest.html as string);
+    await page.click('a:has-text("View in browser")');
+    expect(new URL(page.url()).pathname).toMatch(/^\/d\//);
+    expect(page.url()).toBe(linkIn(digest, '/d/'));
+    expect(await page.locator('.paper-title a').allTextContents()).toEqual(titles);
+    expect(await page.locator('a:has-text("View in browser")').count()).toBe(0);
+
+    await darkPage.goto(page.url());
+    const web = await looks(darkPage, '.paper-title a');
+    expect(dark(web.body) && dark(web.background) && light(web.text), JSON.stringify(web)).toBe(true);
+  });
+
   it('changes preferences, unsubscribes with one button and undoes it', async () => {
-    const digest = await parse(h.sink.to(email).at(-1)!);
+    const digest = await newest();
     await page.setViewportSize({ width: 1024, height: 900 });
     await open(linkIn(digest, '/manage/'));
     expect(await page.inputValue('#topics')).toBe('lora, robotics');
@@ -101,3 +205,8 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     expect(await heading()).toBe('You are subscribed again');
   });
 });
+
+/** The paper titles of a digest, in order, from its plain-text part. */
+function titlesIn(mail: ParsedMail): string[] {
+  return [...(mail.text ?? '').matchAll(/^\d+\. (.+)$/gm)].map((m) => m[1] as string);
+}

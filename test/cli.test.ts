@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness, parse, runCli, subscribeAndConfirm } from './support/harness.ts';
 
+/** A command's stderr as progress lines: plain lines, none redrawn in place, each naming the command. */
+function progressLines(stderr: string): string[] {
+  expect(stderr).not.toMatch(/[\r\x1b]/);
+  const lines = stderr.split('\n').filter(Boolean);
+  for (const line of lines) expect(line).toMatch(/^(digest run|ingest|seed): /);
+  return lines;
+}
+
 describe('paperboy CLI', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -16,17 +24,28 @@ describe('paperboy CLI', () => {
     const early = await runCli(['digest', 'run', '--at', '2026-03-03T05:30:00Z'], h.env);
     expect(early.code).toBe(0);
     expect(early.stdout).toMatch(/0 due, 0 sent/);
+    expect(progressLines(early.stderr).at(-1)).toMatch(/^digest run: 0\/0 due · \d+ s$/);
 
     const run = await runCli(['digest', 'run', '--at', '2026-03-03T08:00:00Z'], h.env);
-    expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/2 due, 2 sent, 0 skipped/);
+    expect(run.stdout).toBe(
+      'Digest run at 2026-03-03T08:00:00.000Z: 2 due, 2 sent, 0 skipped (nothing new), 0 deferred, 0 failed, 0 bounced\n',
+    );
+    // Not a terminal: plain lines on stderr (no bar redrawn in place), the last one with the counts.
+    expect(progressLines(run.stderr).at(-1)).toMatch(/^digest run: 2\/2 due · 2 sent · \d+ s$/);
     const two = await parse(h.sink.to('two@example.org').at(-1)!);
     expect(two.subject).toMatch(/^3 trending papers today · Tuesday, 3 March$/);
 
     const again = await runCli(['digest', 'run', '--at', '2026-03-03T08:30:00Z'], h.env);
     expect(again.stdout).toMatch(/0 due, 0 sent/);
     expect(h.sink.to('one@example.org').filter((m) => m.raw.includes('Message-ID: <digest.'))).toHaveLength(1);
+  });
+
+  it('seed reports its progress on stderr and says so on stdout', async () => {
+    const seed = await runCli(['seed'], h.env);
+    expect(seed.code, seed.stderr).toBe(0);
+    expect(seed.stdout).toBe('Seed papers are loaded.\n');
+    expect(progressLines(seed.stderr).at(-1)).toMatch(/^seed: 271\/271 entries · 270 unchanged · 1 skipped · \d+ s$/);
   });
 
   it('refuses a bad time and a bad setting with a message naming it', async () => {
@@ -59,6 +78,15 @@ describe('paperboy CLI', () => {
     const gone = await runCli(['subscriber', 'show', '--email', 'two@example.org'], h.env);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain('no subscriber with the address two@example.org');
+  });
+
+  it('check says whether PostgreSQL, Redis and SMTP answer, in its exit code too', async () => {
+    const ok = await runCli(['check'], h.env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe('postgres: ok\nredis: ok\nsmtp: ok\n');
+    const down = await runCli(['check'], { ...h.env, SMTP_URL: 'smtp://127.0.0.1:9' });
+    expect(down.code).toBe(1);
+    expect(down.stdout).toContain('smtp: unreachable');
   });
 
   it('prints help', async () => {

@@ -92,7 +92,9 @@ describe('ingesting paper sources', () => {
 
   it('runs from the command line with a summary', async () => {
     const out = await runCli(['ingest', fixture('arxiv-cs-lg.atom'), '--source', 'arxiv'], h.env);
-    expect(out.stderr).toBe('');
+    // Progress on stderr (plain lines, as it is not a terminal) ends with the counts.
+    expect(out.stderr).toMatch(/^ingest: 4\/4 entries · 3 unchanged · 1 skipped · \d+ s\n$/m);
+    expect(out.stderr).not.toMatch(/[\r\x1b]/);
     expect(out.stdout).toMatch(
       /^Ingested .*arxiv-cs-lg\.atom \(arxiv\): 4 entries, 0 new, 0 updated, 3 unchanged, 1 skipped \(1 not an arXiv id\)/,
     );

@@ -21,6 +21,11 @@ RETURNING s.id, due.next_send_at AS was_due,
                    paperboy_last_due_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)) AS due_at,
           ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
 
+-- name: count-due-subscribers
+-- How many active subscribers are due at $1: the total a `digest run` shows its progress against.
+-- It walks the same partial index as the claim (subscribers_due_key_idx), not the whole table.
+SELECT count(*)::integer AS n FROM subscribers WHERE status = 'active' AND next_send_at <= $1;
+
 -- name: insert-deliveries
 -- One delivery per (subscriber, digest day); a day already planned is not planned again. One due
 -- longer ago than the maximum age ($4 seconds before $5) is recorded as skipped, not sent late.

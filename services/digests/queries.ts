@@ -3,6 +3,7 @@ import { loadQueries } from '../core/sql.ts';
 /** The named queries of digests.sql: planning, sending, sweeping. */
 export const digestSql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'claim-due-subscribers',
+  'count-due-subscribers',
   'insert-deliveries',
   'settle-planned-deliveries',
   'load-deliveries',

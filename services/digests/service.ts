@@ -16,6 +16,11 @@ export interface DigestRunSummary {
   bounced: number;
 }
 
+/** A `digest run` so far, and how many were due when it started (when counted). */
+export interface DigestRunProgress extends DigestRunSummary {
+  total?: number;
+}
+
 /** BullMQ's name for the retry policy in services/digests/retry.ts, set on every worker. */
 export const DIGEST_BACKOFF = 'digest';
 
@@ -95,10 +100,21 @@ export function createDigestService(deps: DigestServiceDeps) {
     /**
      * Plans and sends in this process everything due at `at`, as if the clock read that time, and
      * returns when done. Temporary failures are handed to the workers to retry later.
+     * `onProgress` hears the running counts after each batch is planned and after it is sent, with
+     * the number due counted beforehand (others may plan some of them meanwhile, or more may
+     * become due, so it is a guide, not a promise).
      */
-    async runNow(at: Date): Promise<DigestRunSummary> {
+    async runNow(at: Date, onProgress?: (p: DigestRunProgress) => void): Promise<DigestRunSummary> {
       const s: DigestRunSummary = { due: 0, sent: 0, skipped: 0, deferred: 0, failed: 0, bounced: 0 };
-      const planned = await planner.planAll(at, async (b) => {
+      const total = onProgress
+        ? (await deps.db.query<{ n: number }>(sql['count-due-subscribers'], [at])).rows[0]?.n
+        : undefined;
+      const report = () => onProgress?.({ ...s, total });
+      report();
+      await planner.planAll(at, async (b) => {
+        s.due += b.claimed;
+        s.skipped += b.skipped;
+        report();
         if (!b.queued.length) return;
         const r = await sender.sendBatch(b.queued, { now: at });
         s.sent += r.sent;
@@ -109,9 +125,8 @@ export function createDigestService(deps: DigestServiceDeps) {
         if (r.deferred.length) {
           await enqueue(r.deferred, `retry_${sendJobId(r.deferred)}`, { delay: retryDelayMs(deps.retry, 1) });
         }
+        report();
       });
-      s.due = planned.claimed;
-      s.skipped += planned.skipped;
       return s;
     },
   };

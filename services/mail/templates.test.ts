@@ -35,6 +35,28 @@ describe('email templates', () => {
     expect(text).toContain('Unsubscribe: https://paperboy.example/u/abc');
   });
 
+  it('supports dark mode and fetches nothing when opened', async () => {
+    for (const { html } of [
+      await renderDigest(templates, recipient),
+      await templates.render('confirm', {
+        email: recipient.email,
+        scheduleText: 'every day at 08:00 UTC',
+        confirmUrl: 'https://paperboy.example/confirm/abc',
+        manageUrl: recipient.manageUrl,
+        ttlText: '7 days',
+      }),
+    ]) {
+      expect(html).toContain('<meta name="color-scheme" content="light dark">');
+      expect(html).toContain('<meta name="supported-color-schemes" content="light dark">');
+      expect(html).toMatch(/@media \(prefers-color-scheme: dark\) \{\s+body, [^{]+ \{ background-color: #0d1117/);
+      // The light version sets its own background, so a client that inverts colours has one to invert.
+      expect(html).toMatch(/<body[^>]*style="[^"]*background-color:#ffffff/);
+      // No web fonts, no images without words, no comments meant for whoever edits the template.
+      expect(html).not.toMatch(/<link\b|@import|<img(?![^>]*\balt=)/i);
+      expect(html).not.toContain('Both schemes are supported');
+    }
+  });
+
   it('writes only http(s) links', () => {
     expect(safeUrl('https://arxiv.org/abs/1')).toBe('https://arxiv.org/abs/1');
     expect(safeUrl('javascript:alert(1)')).toBe('#');

@@ -30,6 +30,11 @@ export function createEmailTemplates(dir = path.join(paths.templates, 'emails'))
       ignoreIncludes: false,
       includePath: dir,
       validationLevel: 'strict',
+      // Comments in the templates are for whoever edits them, not for readers' mail clients.
+      keepComments: false,
+      // No web-font stylesheet: the font stack is system fonts, and a mail that fetches nothing
+      // when opened reads the same with remote content blocked and tells nobody it was opened.
+      fonts: {},
     });
     if (errors.length) throw new Error(`${file}: ${errors.map((e) => e.formattedMessage).join('; ')}`);
     const text = readFileSync(path.join(dir, `${name}.txt.hbs`), 'utf8');

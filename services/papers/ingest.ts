@@ -31,10 +31,28 @@ export interface IngestReport {
 }
 
 /**
+ * Where a read of a source is, for a command showing progress: reading it, merging its entries
+ * (with the counts so far, a live view that changes as the merge goes on: copy what you keep), or
+ * refreshing trend scores.
+ */
+export interface IngestProgress {
+  step: 'reading' | 'merging' | 'ranking';
+  report?: Readonly<IngestReport>;
+}
+
+export type OnIngestProgress = (p: IngestProgress) => void;
+
+/**
  * Merges a parsed source into the papers table in one transaction: one row per paper (matched by
  * arXiv id, else normalised title), and one observation of its signals per run.
  */
-export async function ingestPapers(db: Db, source: string, parsed: Parsed, now: Date): Promise<IngestReport> {
+export async function ingestPapers(
+  db: Db,
+  source: string,
+  parsed: Parsed,
+  now: Date,
+  onProgress?: OnIngestProgress,
+): Promise<IngestReport> {
   const report: IngestReport = {
     source,
     entries: parsed.entries,
@@ -49,6 +67,7 @@ export async function ingestPapers(db: Db, source: string, parsed: Parsed, now: 
     report.skippedReasons[reason] = (report.skippedReasons[reason] ?? 0) + 1;
   };
   for (const s of parsed.skipped) skip(s.reason);
+  onProgress?.({ step: 'merging', report });
 
   await db.tx(async (client) => {
     for (const input of parsed.papers) {
@@ -92,6 +111,7 @@ export async function ingestPapers(db: Db, source: string, parsed: Parsed, now: 
         if ((e as { code?: string }).code !== '23505') throw e;
         skip('title or arXiv id already belongs to another paper');
       }
+      onProgress?.({ step: 'merging', report });
     }
   });
   return report;
@@ -125,13 +145,17 @@ export async function recordIngestRun(db: Queryable, run: IngestRun): Promise<vo
 }
 
 /** Loads every seed page under `seeds/`; running it again changes nothing. */
-export async function loadSeeds(db: Db, now: Date, dir = paths.seeds): Promise<IngestReport[]> {
+export async function loadSeeds(
+  db: Db,
+  now: Date,
+  { dir = paths.seeds, onProgress }: { dir?: string; onProgress?: OnIngestProgress } = {},
+): Promise<IngestReport[]> {
   const reports: IngestReport[] = [];
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.txt'))
     .sort()) {
     const parsed = parseSeedPage(readFileSync(path.join(dir, file), 'utf8'));
-    reports.push({ ...(await ingestPapers(db, 'seed', parsed, now)), source: `seed:${file}` });
+    reports.push({ ...(await ingestPapers(db, 'seed', parsed, now, onProgress)), source: `seed:${file}` });
   }
   return reports;
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { type FetchOptions, readSource } from './fetch.ts';
-import { type IngestReport, type IngestRun, ingestPapers, recordIngestRun } from './ingest.ts';
+import { type IngestReport, type IngestRun, ingestPapers, type OnIngestProgress, recordIngestRun } from './ingest.ts';
 import { refreshTrends as refresh } from './ranking.ts';
 import { SOURCE_PARSERS, type SourceName } from './sources/index.ts';
 
@@ -22,7 +22,12 @@ export function createPaperService({ db, clock, log, sources, fetch }: PaperServ
    * Reads one source from a path or URL and merges it into the papers table; the run, whether it
    * worked or failed, is kept in `ingest_runs`.
    */
-  async function merge(location: string, source: SourceName, now: Date): Promise<IngestReport> {
+  async function merge(
+    location: string,
+    source: SourceName,
+    now: Date,
+    onProgress?: OnIngestProgress,
+  ): Promise<IngestReport> {
     const startedAt = clock.now();
     const record = (outcome: IngestRun['outcome']) =>
       // The history is for the operator: losing a row of it must not fail the ingest itself.
@@ -30,8 +35,9 @@ export function createPaperService({ db, clock, log, sources, fetch }: PaperServ
         log.warn({ source, err: (e as Error).message }, 'ingest run not recorded'),
       );
     try {
+      onProgress?.({ step: 'reading' });
       const parsed = SOURCE_PARSERS[source](await readSource(location, fetch));
-      const report = await ingestPapers(db, source, parsed, now);
+      const report = await ingestPapers(db, source, parsed, now, onProgress);
       log.info({ location, ...report }, 'ingested');
       await record({ report });
       return report;
@@ -44,10 +50,11 @@ export function createPaperService({ db, clock, log, sources, fetch }: PaperServ
   return {
     refreshTrends,
 
-    /** One source by hand: merged, then trend scores refreshed. */
-    async ingest(location: string, source: SourceName): Promise<IngestReport> {
+    /** One source by hand: merged, then trend scores refreshed; `onProgress` hears each step. */
+    async ingest(location: string, source: SourceName, onProgress?: OnIngestProgress): Promise<IngestReport> {
       const now = clock.now();
-      const report = await merge(location, source, now);
+      const report = await merge(location, source, now, onProgress);
+      onProgress?.({ step: 'ranking', report });
       await refreshTrends(now);
       return report;
     },

@@ -53,6 +53,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** SMTP errors the sink answers for some recipients. */
   reject?: (recipient: string) => { code: number; message: string } | undefined;
+  /** Keep caught mail on disk too and serve it at /mailbox, as a local install does. */
+  mailbox?: boolean;
 }
 
 export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -60,8 +62,9 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   const database = await createScratchDatabase(inject('adminDatabaseUrl'), 'paperboy_test');
   const databaseUrl = database.url;
 
-  const sink = await MailCatcher.start({ reject: opts.reject });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-data-'));
+  const mailboxDir = opts.mailbox ? path.join(dataDir, 'mail') : undefined;
+  const sink = await MailCatcher.start({ reject: opts.reject, dir: mailboxDir });
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: inject('redisUrl'),
@@ -83,7 +86,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   const log = createLogger(config.logLevel);
   const services = composeServices(
     config,
-    { databaseUrl, redisUrl: env.REDIS_URL as string, smtpUrl: sink.url },
+    { databaseUrl, redisUrl: env.REDIS_URL as string, smtpUrl: sink.url, mailboxDir },
     log,
     clock,
   );
