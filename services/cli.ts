@@ -22,6 +22,9 @@ Commands:
   seed                       Load the seed papers from seeds/ (idempotent)
   digest run [--at <time>]   Plan and send every digest due at <time> (ISO 8601; default now),
                              as if the clock read that time; prints how many were sent
+  digest preview --email <address> [--at <time>] [--html]
+                             Print the digest that subscriber would get (text, or its HTML);
+                             records and sends nothing
   ingest <path|url> --source <seed|hf|arxiv>
                              Read one paper source by hand; prints new, updated, unchanged, skipped
   rank --email <address> [--at <time>]
@@ -45,6 +48,7 @@ function parseCommandLine(argv: string[]) {
         at: { type: 'string' },
         source: { type: 'string' },
         email: { type: 'string' },
+        html: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -129,7 +133,22 @@ async function main(argv: string[]) {
       return;
     }
     case 'digest': {
-      if (sub !== 'run') throw new UsageError('expected `paperboy digest run [--at <time>]`');
+      if (sub === 'preview') {
+        if (!values.email)
+          throw new UsageError('expected `paperboy digest preview --email <address> [--at <time>] [--html]`');
+        const email = values.email;
+        const at = parseAt(values.at);
+        await withServices(config, log, async (services) => {
+          const digest = await services.ranking.render(email, at);
+          if (!digest) {
+            console.log('Nothing new: no digest would be sent.');
+            return;
+          }
+          console.log(values.html ? digest.html : `Subject: ${digest.subject}\n\n${digest.text}`);
+        });
+        return;
+      }
+      if (sub !== 'run') throw new UsageError('expected `paperboy digest run|preview`');
       const at = parseAt(values.at);
       const progress = createProgress('digest run');
       await withServices(

@@ -21,6 +21,21 @@ describe('paperboy CLI', () => {
   afterAll(async () => h?.close());
 
   it('digest run --at sends what is due at that time, prints the count and exits', async () => {
+    // The preview first: the digest two@ would get, sent to nobody, recorded nowhere.
+    const preview = await runCli(
+      ['digest', 'preview', '--email', 'two@example.org', '--at', '2026-03-03T08:00:00Z'],
+      h.env,
+    );
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toMatch(/^Subject: 3 trending papers today · Tuesday, 3 March\n\n/);
+    expect(preview.stdout).toContain('1. ');
+    const html = await runCli(
+      ['digest', 'preview', '--email', 'two@example.org', '--at', '2026-03-03T08:00:00Z', '--html'],
+      h.env,
+    );
+    expect(html.stdout).toMatch(/^<!doctype html>/i);
+    expect(h.sink.to('two@example.org').filter((m) => m.raw.includes('Message-ID: <digest.'))).toHaveLength(0);
+
     const early = await runCli(['digest', 'run', '--at', '2026-03-03T05:30:00Z'], h.env);
     expect(early.code).toBe(0);
     expect(early.stdout).toMatch(/0 due, 0 sent/);

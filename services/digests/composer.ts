@@ -14,6 +14,10 @@ import { type DeliveryRow, digestRecipient } from './sender.ts';
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
  * operator's question "what would this person get, and why?" without recording anything.
  */
+/** The calendar day (YYYY-MM-DD) it is in `timeZone` at `at`. */
+const localDay = (at: Date, timeZone: string) =>
+  new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+
 export function createComposer({
   db,
   rankWindowDays,
@@ -28,7 +32,26 @@ export function createComposer({
   templates: EmailTemplates;
 }) {
   const subscribers = createSubscriberRepository(db);
+  /** What a subscriber would get now, and why, without recording anything. */
+  async function preview(email: string, at: Date) {
+    const s = await subscribers.findByEmail(Email.parse(email));
+    if (!s) throw new NotFound(`no subscriber with the address ${email}`);
+    const since = rankSince(at, rankWindowDays);
+    const alreadySent = (await db.query<{ n: number }>(sql['count-sent-papers'], [s.id])).rows[0]?.n ?? 0;
+    return {
+      email: s.email,
+      status: s.status,
+      topics: s.topics,
+      maxPapers: s.max_papers,
+      since,
+      alreadySent,
+      picks: await previewPicks(db, s.id, since),
+    };
+  }
+
   return {
+    preview,
+
     /** A digest's web version, behind the token of its "View in browser" link. */
     async webVersion(token: string): Promise<string> {
       const id = tokens.verify('view-digest', token);
@@ -38,20 +61,31 @@ export function createComposer({
       return html;
     },
 
-    async preview(email: string, at: Date) {
-      const s = await subscribers.findByEmail(Email.parse(email));
-      if (!s) throw new NotFound(`no subscriber with the address ${email}`);
-      const since = rankSince(at, rankWindowDays);
-      const alreadySent = (await db.query<{ n: number }>(sql['count-sent-papers'], [s.id])).rows[0]?.n ?? 0;
-      return {
+    /**
+     * The digest a subscriber would be sent at `at`, rendered (subject, HTML, text), or undefined
+     * when there is nothing new for them; records nothing.
+     */
+    async render(email: string, at: Date) {
+      const p = await preview(email, at);
+      const s = await subscribers.findByEmail(p.email);
+      if (!s || p.picks.length === 0) return undefined;
+      return renderDigest(templates, {
         email: s.email,
-        status: s.status,
-        topics: s.topics,
-        maxPapers: s.max_papers,
-        since,
-        alreadySent,
-        picks: await previewPicks(db, s.id, since),
-      };
+        digestDate: localDay(at, s.timezone),
+        frequency: s.frequency,
+        sendHour: s.send_hour,
+        sendWeekday: s.send_weekday,
+        timezone: s.timezone,
+        papers: p.picks.map((x) => ({
+          position: x.position,
+          title: x.title,
+          abstract: x.abstract,
+          reason: x.reason,
+          arxivId: x.arxiv_id,
+        })),
+        unsubscribeUrl: links.unsubscribe(s.id),
+        manageUrl: links.manage(s.id),
+      });
     },
   };
 }

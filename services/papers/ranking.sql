@@ -67,7 +67,7 @@ SELECT m.delivery_id, r.subscriber_id, r.paper_id, r.place, r.reason
 
 -- name: preview-picks
 -- What one subscriber would get now, with the numbers behind each pick, for operators.
-SELECT r.place AS position, r.reason, p.id, p.title, p.arxiv_id, round(p.trend_score::numeric, 4) AS trend_score
+SELECT r.place AS position, r.reason, p.id, p.title, p.abstract, p.arxiv_id, round(p.trend_score::numeric, 4) AS trend_score
   FROM paperboy_pick_for(ARRAY[$1::bigint], $2) r
   JOIN papers p ON p.id = r.paper_id
  ORDER BY r.place;

@@ -33,6 +33,7 @@ export interface PreviewPick {
   reason: string;
   id: number;
   title: string;
+  abstract: string;
   arxiv_id: string | null;
   trend_score: string;
 }
