@@ -167,13 +167,18 @@ export function createDigestSender(deps: SenderDeps) {
           else claimed.push({ d, attempts: a });
         }
       };
+      // A lane with nothing to send waits for a claim in flight (another lane's) before giving up,
+      // so the last chunk of a batch is still sent by every lane.
       const take = async () => {
         for (;;) {
           const c = claimed.shift();
-          if (c || next >= rows.length) return c;
-          claiming ??= claimMore().finally(() => {
-            claiming = undefined;
-          });
+          if (c) return c;
+          if (!claiming) {
+            if (next >= rows.length) return undefined;
+            claiming = claimMore().finally(() => {
+              claiming = undefined;
+            });
+          }
           await claiming;
         }
       };
