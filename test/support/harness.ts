@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../services/api/app.ts';
 import { composeServices, type Services } from '../../services/compose.ts';
 import type { Clock } from '../../services/core/clock.ts';
-import { type Config, EnvSchema, loadConfig } from '../../services/core/config.ts';
+import { type Config, loadConfig } from '../../services/core/config.ts';
 import { createLogger } from '../../services/core/logger.ts';
 import { ROOT } from '../../services/core/paths.ts';
 import { type CaughtMail, MailCatcher } from '../../services/local/mailcatcher.ts';
