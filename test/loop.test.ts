@@ -191,6 +191,11 @@ describe('subscription and digest loop', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.body).toMatch(/^paperboy_subscribers\{status="unsubscribed"\} 1$/m);
     expect(res.body).toMatch(/^paperboy_deliveries\{status="sent"\} 4$/m);
+    expect(res.body).toMatch(/^paperboy_mails\{kind="digest",status="sent"\} 4$/m);
+    expect(res.body).toMatch(/^paperboy_mails\{kind="digest",status="bounced"\} 0$/m);
+    // Each confirmation mail this file caused, sent by the workers' mail queue.
+    expect(res.body).toMatch(/^paperboy_mails\{kind="signup",status="sent"\} [1-9]\d*$/m);
+    expect(res.body).toMatch(/^paperboy_mails\{kind="signup",status="failed"\} 0$/m);
     expect(res.body).toMatch(/^paperboy_smtp_send_seconds\{quantile="0\.99"\} [\d.e-]+$/m);
     expect(res.body).toMatch(/^paperboy_queue_jobs\{queue="digest",state="waiting"\} \d+$/m);
     expect(res.body).toMatch(/^paperboy_http_requests_total\{route="\/api\/subscriptions",status="202"\} 1$/m);

@@ -1,4 +1,12 @@
-import { type ConnectionOptions, type Job, type JobsOptions, Queue, Worker, type WorkerOptions } from 'bullmq';
+import {
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+  MetricsTime,
+  Queue,
+  Worker,
+  type WorkerOptions,
+} from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
@@ -99,8 +107,15 @@ export function createWorker<Q extends QueueName>(
       if (!schema || !handler) throw new Error(`queue ${queue} has no job named ${job.name}`);
       return handler(schema.parse(job.data), job);
     },
-    // Stalled-job checks are queue-wide: every worker uses the same interval.
-    { stalledInterval: 30_000, ...opts, connection: connection as ConnectionOptions, prefix },
+    // Stalled-job checks are queue-wide: every worker uses the same interval. Completed and failed
+    // jobs are counted per minute for two weeks (BullMQ's metrics; /metrics reports the totals).
+    {
+      stalledInterval: 30_000,
+      metrics: { maxDataPoints: MetricsTime.TWO_WEEKS },
+      ...opts,
+      connection: connection as ConnectionOptions,
+      prefix,
+    },
   );
   worker.on('closed', () => connection.disconnect());
   return worker;

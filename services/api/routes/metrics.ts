@@ -38,6 +38,12 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
     labelNames: ['quantile'],
     registers: [registry],
   });
+  const mails = new Gauge({
+    name: 'paperboy_mails',
+    help: 'Mails by kind and outcome: digests (sent, failed, bounced) from PostgreSQL; signup replies (confirmations and reminders; sent, failed) counted by the mail queue over the last two weeks',
+    labelNames: ['kind', 'status'],
+    registers: [registry],
+  });
   const queued = new Gauge({
     name: 'paperboy_queue_jobs',
     help: 'Jobs in each queue, by state',
@@ -59,13 +65,19 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
         digestSql['delivery-stats'],
       )
     ).rows;
+    mails.reset();
+    for (const status of ['sent', 'failed', 'bounced']) mails.set({ kind: 'digest', status }, 0);
     for (const r of stats) {
       deliveries.set({ status: r.status }, r.n);
+      if (['sent', 'failed', 'bounced'].includes(r.status)) mails.set({ kind: 'digest', status: r.status }, r.n);
       if (r.status === 'sent' && r.p50 !== null) {
         latency.set({ quantile: '0.5' }, r.p50);
         latency.set({ quantile: '0.99' }, r.p99 ?? r.p50);
       }
     }
+    const mailQueue = services.queues.get('mail');
+    mails.set({ kind: 'signup', status: 'sent' }, (await mailQueue.getMetrics('completed')).meta.count);
+    mails.set({ kind: 'signup', status: 'failed' }, (await mailQueue.getMetrics('failed')).meta.count);
     queued.reset();
     for (const name of ['mail', 'digest', 'ingest'] as QueueName[]) {
       const counts = await services.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
