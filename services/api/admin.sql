@@ -1,8 +1,9 @@
 -- What the operator's status page (/admin) reads: reports over several tables, written elsewhere.
 
 -- name: digest-days
--- The last $1 days that had digests, newest first: every delivery planned for the day (due) and
--- how many of them are in each state; still owed = queued or being sent.
+-- The last $1 days that had digests since $2, newest first: every delivery planned for the day
+-- (due) and how many of them are in each state; still owed = queued or being sent. The BRIN index
+-- on digest_date keeps this to the recent part of the table.
 SELECT digest_date AS day,
        count(*)::integer AS due,
        count(*) FILTER (WHERE status = 'sent')::integer AS sent,
@@ -11,6 +12,7 @@ SELECT digest_date AS day,
        count(*) FILTER (WHERE status = 'skipped')::integer AS skipped,
        count(*) FILTER (WHERE status IN ('queued', 'sending'))::integer AS owed
   FROM deliveries
+ WHERE digest_date >= $2::date
  GROUP BY digest_date
  ORDER BY digest_date DESC
  LIMIT $1;

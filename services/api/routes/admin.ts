@@ -98,7 +98,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
         bounced: number;
         skipped: number;
         owed: number;
-      }>(sql['digest-days'], [LIMITS.days]),
+      }>(sql['digest-days'], [LIMITS.days, new Date(services.clock.now().getTime() - 4 * LIMITS.days * 86_400_000)]),
       services.db.query<{
         source: string;
         location: string;
