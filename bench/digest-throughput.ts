@@ -114,7 +114,10 @@ const { rows: sampleRows } = await db.query<{
   [SAMPLE],
 );
 const transport = nodemailer.createTransport({ url: bench.sink.url, pool: true, maxConnections: 8 });
-const naiveQueue = new Queue('naive', { connection: new Redis(bench.redisUrl), prefix: bench.config.queuePrefix });
+// BullMQ leaves connections it was given open: they are closed below, before Redis stops.
+const producer = new Redis(bench.redisUrl);
+const consumer = new Redis(bench.redisUrl, { maxRetriesPerRequest: null });
+const naiveQueue = new Queue('naive', { connection: producer, prefix: bench.config.queuePrefix });
 const naiveStart = performance.now();
 let naiveDone = 0;
 const naiveWorker = new Worker(
@@ -160,7 +163,7 @@ const naiveWorker = new Worker(
     naiveDone++;
   },
   {
-    connection: new Redis(bench.redisUrl, { maxRetriesPerRequest: null }),
+    connection: consumer,
     prefix: bench.config.queuePrefix,
     concurrency: 8,
   },
@@ -170,6 +173,8 @@ while (naiveDone < sampleRows.length) await new Promise((r) => setTimeout(r, 50)
 const naiveRate = sampleRows.length / ((performance.now() - naiveStart) / 1000);
 await naiveWorker.close();
 await naiveQueue.close();
+producer.disconnect();
+consumer.disconnect();
 transport.close();
 
 // --- Raw SMTP limit ---------------------------------------------------------------------------
