@@ -97,7 +97,7 @@ async function main(argv: string[]) {
       // servers this configuration points at answer, or exit 1 naming those that do not.
       const { services, close } = await openServices(config, log, { prepare: false });
       try {
-        const { ready, checks } = await readiness(services);
+        const { ready, checks } = await readiness(services, 5000);
         console.log(
           Object.entries(checks)
             .map(([k, v]) => `${k}: ${v}`)

@@ -97,8 +97,8 @@ describe('paperboy CLI', () => {
 
   it('check says whether PostgreSQL, Redis and SMTP answer, in its exit code too', async () => {
     const ok = await runCli(['check'], h.env);
-    expect(ok.code).toBe(0);
     expect(ok.stdout).toBe('postgres: ok\nredis: ok\nsmtp: ok\n');
+    expect(ok.code).toBe(0);
     const down = await runCli(['check'], { ...h.env, SMTP_URL: 'smtp://127.0.0.1:9' });
     expect(down.code).toBe(1);
     expect(down.stdout).toContain('smtp: unreachable');
