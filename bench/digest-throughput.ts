@@ -34,12 +34,12 @@ import {
   rawSmtpLimit,
   saveResult,
   startPaperboyProcess,
+  ZONES,
 } from './support.ts';
 
 const N = arg('subscribers', 10_000);
 const PAPERS = arg('papers', 3000);
 const SAMPLE = Math.min(arg('sample', 500), N);
-const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: '200', SMTP_MAX_CONNECTIONS: '8' });
 const { services: s } = bench;

@@ -10,12 +10,20 @@
  */
 import { digestSql as sql } from '../services/digests/queries.ts';
 import { rankSince } from '../services/papers/ranking.ts';
-import { analyzeSetUp, arg, benchServices, explainNested, insertPapers, saveResult, TOPICS } from './support.ts';
+import {
+  analyzeSetUp,
+  arg,
+  benchServices,
+  explainNested,
+  insertPapers,
+  insertSubscribers,
+  saveResult,
+  ZONES,
+} from './support.ts';
 
 const N = arg('subscribers', 1_000_000);
 const PAPERS = arg('papers', 3000);
 const STEP = Math.min(arg('step', 100_000), N);
-const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: '200' });
 const { db, planner } = bench.services;
@@ -24,16 +32,7 @@ await insertPapers(db, PAPERS, 7);
 await bench.services.papers.refreshTrends(new Date());
 const T = new Date();
 const setUpStart = performance.now();
-for (let done = 0; done < N; done += 100_000) {
-  await db.query(
-    `INSERT INTO subscribers (email, status, timezone, topics, next_send_at, confirmed_at)
-     SELECT 'r' || ($4::int + i) || '@example.org', 'active', ($1::text[])[1 + i % 6],
-            CASE WHEN i % 3 = 0 THEN '{}'::text[] ELSE ARRAY[($2::text[])[1 + i % 12], ($2::text[])[1 + (i * 5) % 12]] END,
-            $3::timestamptz, $3::timestamptz
-       FROM generate_series(1, least(100000, $5::int - $4::int)) AS i`,
-    [ZONES, TOPICS, T, done, N],
-  );
-}
+await insertSubscribers(db, N, T, ZONES);
 await analyzeSetUp(db);
 console.log(`set-up: ${((performance.now() - setUpStart) / 1000).toFixed(0)} s`);
 

@@ -12,6 +12,8 @@ import { freePort } from '../services/local/ports.ts';
 import { prepareDatabase } from '../services/main.ts';
 import { cleanEnv, createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
 
+export { explainNested } from '../test/support/servers.ts';
+
 /**
  * Real servers for a benchmark: BENCH_DATABASE_URL / BENCH_REDIS_URL when set, otherwise a
  * throwaway embedded PostgreSQL and a redis-server child, as the tests use. Each run gets a fresh
@@ -176,6 +178,9 @@ export function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+/** Time zones the synthetic subscribers live in. */
+export const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'Asia/Kolkata', 'America/Los_Angeles'];
+
 /** Topics the synthetic papers and subscribers share, as real readers share interests. */
 export const TOPICS = [
   'lora',
@@ -214,28 +219,6 @@ export async function insertPapers(db: Services['db'], n: number, days: number) 
  */
 export async function analyzeSetUp(db: Services['db']) {
   await db.query('ANALYZE papers, subscribers');
-}
-
-/**
- * The plans a statement runs, including those of the SQL functions it calls, which EXPLAIN alone
- * shows as one opaque node: auto_explain reports each back as a notice.
- */
-export async function explainNested(db: Services['db'], text: string, params: unknown[]): Promise<string> {
-  const client = await db.pool.connect();
-  const plans: string[] = [];
-  client.on('notice', (n) => plans.push(String(n.message)));
-  try {
-    await client.query("LOAD 'auto_explain'");
-    await client.query('SET auto_explain.log_min_duration = 0');
-    await client.query('SET auto_explain.log_nested_statements = on');
-    await client.query("SET auto_explain.log_level = 'notice'");
-    await client.query('BEGIN');
-    await client.query(text, params);
-    await client.query('ROLLBACK');
-  } finally {
-    client.release(true);
-  }
-  return plans.join('\n');
 }
 
 /** `n` active subscribers due at `due`: a third without topics, the rest with two. */

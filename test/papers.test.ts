@@ -6,6 +6,7 @@ import { freePort } from '../services/local/ports.ts';
 import { ingestPapers } from '../services/papers/ingest.ts';
 import type { PaperInput } from '../services/papers/model.ts';
 import { createHarness, type Harness, parse, runCli, subscribeAndConfirm } from './support/harness.ts';
+import { explainNested } from './support/servers.ts';
 
 const fixture = (name: string) => path.join(ROOT, 'test/fixtures', name);
 
@@ -252,22 +253,12 @@ describe('ranking at scale', () => {
 
   it('uses indexes, not a scan of every paper, to pick one subscriber’s papers among 100k', async () => {
     // The function runs as its own plan: auto_explain reports it back as a notice.
-    const client = await h.services.db.pool.connect();
-    const plans: string[] = [];
-    client.on('notice', (n) => plans.push(String(n.message)));
-    try {
-      await client.query("LOAD 'auto_explain'");
-      await client.query('SET auto_explain.log_min_duration = 0');
-      await client.query('SET auto_explain.log_nested_statements = on');
-      await client.query("SET auto_explain.log_level = 'notice'");
-      await client.query(
-        `SELECT r.* FROM subscribers s, paperboy_pick_for(ARRAY[s.id], now() - interval '14 days') r
-          WHERE s.email = 'scale@example.org'`,
-      );
-    } finally {
-      client.release(true);
-    }
-    const plan = plans.join('\n');
+    const plan = await explainNested(
+      h.services.db,
+      `SELECT r.* FROM subscribers s, paperboy_pick_for(ARRAY[s.id], now() - interval '14 days') r
+        WHERE s.email = 'scale@example.org'`,
+      [],
+    );
     expect(plan).toMatch(/paperboy_pick_for|topic_papers/);
     expect(plan).not.toMatch(/Seq Scan on papers/);
     expect(plan).toMatch(/papers_(search|trend)_idx/);

@@ -68,3 +68,25 @@ export function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in EnvSchema.shape)));
   return { ...base, ...env };
 }
+
+/**
+ * The plans a statement runs, including those of the SQL functions it calls, which EXPLAIN alone
+ * shows as one opaque node: auto_explain reports each back as a notice.
+ */
+export async function explainNested(db: { pool: pg.Pool }, text: string, params: unknown[]): Promise<string> {
+  const client = await db.pool.connect();
+  const plans: string[] = [];
+  client.on('notice', (n) => plans.push(String(n.message)));
+  try {
+    await client.query("LOAD 'auto_explain'");
+    await client.query('SET auto_explain.log_min_duration = 0');
+    await client.query('SET auto_explain.log_nested_statements = on');
+    await client.query("SET auto_explain.log_level = 'notice'");
+    await client.query('BEGIN');
+    await client.query(text, params);
+    await client.query('ROLLBACK');
+  } finally {
+    client.release(true);
+  }
+  return plans.join('\n');
+}
