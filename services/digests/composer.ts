@@ -32,10 +32,15 @@ export function createComposer({
   templates: EmailTemplates;
 }) {
   const subscribers = createSubscriberRepository(db);
-  /** What a subscriber would get now, and why, without recording anything. */
-  async function preview(email: string, at: Date) {
+  const find = async (email: string) => {
     const s = await subscribers.findByEmail(Email.parse(email));
     if (!s) throw new NotFound(`no subscriber with the address ${email}`);
+    return s;
+  };
+
+  /** What a subscriber would get now, and why, without recording anything. */
+  async function preview(email: string, at: Date) {
+    const s = await find(email);
     const since = rankSince(at, rankWindowDays);
     const alreadySent = (await db.query<{ n: number }>(sql['count-sent-papers'], [s.id])).rows[0]?.n ?? 0;
     return {
@@ -66,9 +71,9 @@ export function createComposer({
      * when there is nothing new for them; records nothing.
      */
     async render(email: string, at: Date) {
-      const p = await preview(email, at);
-      const s = await subscribers.findByEmail(p.email);
-      if (!s || p.picks.length === 0) return undefined;
+      const s = await find(email);
+      const picks = await previewPicks(db, s.id, rankSince(at, rankWindowDays));
+      if (picks.length === 0) return undefined;
       return renderDigest(templates, {
         email: s.email,
         digestDate: localDay(at, s.timezone),
@@ -76,7 +81,7 @@ export function createComposer({
         sendHour: s.send_hour,
         sendWeekday: s.send_weekday,
         timezone: s.timezone,
-        papers: p.picks.map((x) => ({
+        papers: picks.map((x) => ({
           position: x.position,
           title: x.title,
           abstract: x.abstract,
