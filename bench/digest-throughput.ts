@@ -24,6 +24,7 @@ import { paths } from '../services/core/paths.ts';
 import { renderDigest } from '../services/digests/renderer.ts';
 import { createMimeWriter } from '../services/mail/mime.ts';
 import { createEmailTemplates } from '../services/mail/templates.ts';
+import { PaperboyProcess } from '../test/support/process.ts';
 import {
   analyzeSetUp,
   arg,
@@ -33,7 +34,6 @@ import {
   percentile,
   rawSmtpLimit,
   saveResult,
-  startPaperboyProcess,
   ZONES,
 } from './support.ts';
 
@@ -56,12 +56,12 @@ await analyzeSetUp(db);
 // --- Paperboy ---------------------------------------------------------------------------
 // As deployed: this process plans, as the scheduler does; a `paperboy start` worker process sends.
 const redis = new Redis(bench.redisUrl);
-const worker = await startPaperboyProcess(bench.settings, 'worker');
+const worker = await PaperboyProcess.start({ ...bench.settings, ROLES: 'worker', PORT: '0' }, { echoStderr: true });
 let peakRedis = 0;
 // The worker's resident memory through the run (every 100 ms): flat, or growing with the list?
 const rssOverTime: number[] = [];
 const sample = async () => {
-  rssOverTime.push(worker.rssMiB());
+  rssOverTime.push(worker.memoryMiB('VmRSS'));
   const info = await redis.info('memory');
   peakRedis = Math.max(peakRedis, Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0));
 };
@@ -91,8 +91,8 @@ for (;;) {
 const totalMs = performance.now() - t0;
 clearInterval(sampler);
 await sample();
-const peakRss = worker.peakRssMiB();
-await worker.stop();
+const peakRss = worker.memoryMiB('VmHWM');
+await worker.kill('SIGTERM');
 const { rows: stats } = await db.query<{ sent: number; ms: number[] }>(
   "SELECT count(*)::int AS sent, array_agg(extract(epoch FROM sent_at - claimed_at) * 1000 ORDER BY 1) AS ms FROM deliveries WHERE status = 'sent'",
 );

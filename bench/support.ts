@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { composeServices, type Services } from '../services/compose.ts';
@@ -10,7 +10,7 @@ import { ROOT } from '../services/core/paths.ts';
 import { MailCatcher } from '../services/local/mailcatcher.ts';
 import { freePort } from '../services/local/ports.ts';
 import { prepareDatabase } from '../services/main.ts';
-import { cleanEnv, createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
+import { createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
 
 export { explainNested } from '../test/support/servers.ts';
 
@@ -100,37 +100,6 @@ export async function startSink(): Promise<Sink> {
   }
   const catcher = await MailCatcher.start({ port, discard: true });
   return { url: catcher.url, port, kind: 'built-in catcher (discarding)', stop: () => catcher.stop() };
-}
-
-/**
- * `paperboy start` as a separate process with the bench's settings and `roles`; resolves once it
- * runs. Its peak RSS is read from /proc when it stops.
- */
-export async function startPaperboyProcess(settings: Record<string, string>, roles: string) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
-    env: cleanEnv({ ...settings, ROLES: roles, PORT: '0' }),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d) => String(d).includes('Paperboy is running') && resolve());
-    child.once('exit', (code) => reject(new Error(`paperboy exited with ${code}`)));
-  });
-  const status = (field: string) =>
-    Math.round(
-      Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) /
-        1024,
-    );
-  return {
-    /** Resident memory now, MiB (VmRSS). */
-    rssMiB: () => status('VmRSS'),
-    /** Peak resident memory so far, MiB (VmHWM). */
-    peakRssMiB: () => status('VmHWM'),
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 /** Pumps prebuilt messages straight into the sink with Postfix's smtp-source: the raw SMTP limit. */

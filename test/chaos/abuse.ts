@@ -8,7 +8,7 @@ import { createTokens } from '../../services/core/tokens.ts';
 import { freePort } from '../../services/local/ports.ts';
 import { cleanEnv } from '../support/servers.ts';
 import { prepare, progress, type ScenarioOptions, type ScenarioResult, workerEnv } from './scenarios.ts';
-import { type ChaosStack, PaperboyProcess } from './stack.ts';
+import { type ChaosStack, startProcess } from './stack.ts';
 
 const row = (r: Partial<ScenarioResult> & Pick<ScenarioResult, 'scenario' | 'injected' | 'seconds' | 'notes'>) => ({
   subscribers: 0,
@@ -57,8 +57,8 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       SIGNUP_LIMIT_PER_ADDRESS: '3',
       SIGNUP_LIMIT_WINDOW_SECONDS: '3600',
     };
-    const api = await PaperboyProcess.start({ ...env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
-    const worker = await PaperboyProcess.start(workerEnv(env));
+    const api = await startProcess({ ...env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+    const worker = await startProcess(workerEnv(env));
     const t0 = performance.now();
     const base = `http://127.0.0.1:${port}`;
     const statuses = new Map<number, number>();
@@ -153,8 +153,8 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
        VALUES ('reader@example.org', 'active', now() - interval '1 minute', now())`,
     );
-    const api = await PaperboyProcess.start({ ...s.env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
-    const worker = await PaperboyProcess.start(workerEnv(s.env));
+    const api = await startProcess({ ...s.env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+    const worker = await startProcess(workerEnv(s.env));
     try {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline && (await progress(s.db)).sent < 1) await new Promise((r) => setTimeout(r, 200));
@@ -205,7 +205,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
   'forged-tokens': async (stack, o) => {
     const s = await prepare(stack, 'tokens');
     const port = await freePort();
-    const api = await PaperboyProcess.start({ ...s.env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+    const api = await startProcess({ ...s.env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
     const t0 = performance.now();
     try {
       await s.db.query(

@@ -7,7 +7,7 @@ import { migrate } from '../../services/core/migrate.ts';
 import { createQueues } from '../../services/core/queues.ts';
 import { DIGEST_TICK } from '../../services/scheduler/index.ts';
 import { createScratchDatabase } from '../support/servers.ts';
-import { type ChaosStack, PaperboyProcess } from './stack.ts';
+import { type ChaosStack, type PaperboyProcess, startProcess } from './stack.ts';
 
 /** One row of the results table. */
 export interface ScenarioResult {
@@ -156,7 +156,7 @@ async function deliveryRun(
   try {
     const recipients = await addSubscribers(s.db, opts.n);
     await opts.before?.({ stack, db: s.db, env: s.env, n: opts.n, notes });
-    ctx = { stack, db: s.db, env: s.env, n: opts.n, notes, worker: await PaperboyProcess.start(workerEnv(s.env)) };
+    ctx = { stack, db: s.db, env: s.env, n: opts.n, notes, worker: await startProcess(workerEnv(s.env)) };
     await opts.fault(ctx);
     const settled = await untilSettled(s.db, opts.n, opts.timeoutMs ?? 300_000);
     if (!settled) notes.push('did not settle in time');
@@ -208,7 +208,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
         for (const mark of marks) {
           await untilSent(ctx.db, ctx.n, mark);
           await ctx.worker.kill('SIGKILL');
-          ctx.worker = await PaperboyProcess.start(workerEnv(ctx.env));
+          ctx.worker = await startProcess(workerEnv(ctx.env));
         }
       },
     }),
@@ -308,7 +308,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       n: o.subscribers,
       fault: async (ctx) => {
         const port = 20000 + Math.floor(Math.random() * 20000);
-        api = await PaperboyProcess.start({
+        api = await startProcess({
           ...ctx.env,
           ROLES: 'api',
           PORT: String(port),
@@ -368,7 +368,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
           "SELECT count(*)::int AS sending FROM deliveries WHERE status = 'sending'",
         );
         ctx.notes.push(`stopped in ${(ms / 1000).toFixed(1)} s, ${rows[0]?.sending ?? 0} left in sending`);
-        ctx.worker = await PaperboyProcess.start(workerEnv(ctx.env));
+        ctx.worker = await startProcess(workerEnv(ctx.env));
       },
     }),
 };

@@ -1,13 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../services/core/logger.ts';
-import { ROOT } from '../../services/core/paths.ts';
 import { freePort } from '../../services/local/ports.ts';
 import { type LocalPostgres, startLocalPostgres } from '../../services/local/postgres.ts';
 import { type LocalRedis, startLocalRedis } from '../../services/local/redis.ts';
-import { cleanEnv } from '../support/servers.ts';
+import { PaperboyProcess } from '../support/process.ts';
 import { FaultySink } from './sink.ts';
 
 /**
@@ -52,40 +50,8 @@ export async function startChaosStack() {
 
 export type ChaosStack = Awaited<ReturnType<typeof startChaosStack>>;
 
-/** `paperboy start` as its own process, as an operator runs it. */
-export class PaperboyProcess {
-  exited: Promise<number | null>;
-  private constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
-  }
+export { PaperboyProcess };
 
-  static async start(env: Record<string, string>): Promise<PaperboyProcess> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d) => {
-      stderr = (stderr + String(d)).slice(-4000);
-      if (process.env.CHAOS_LOG_LEVEL) process.stderr.write(d);
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d) => String(d).includes('Paperboy is running') && resolve());
-      child.once('exit', (code) => reject(new Error(`paperboy exited with ${code} before running: ${stderr}`)));
-    });
-    return new PaperboyProcess(child);
-  }
-
-  get running() {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Sends `signal` and resolves with how long the process took to exit, in ms. */
-  async kill(signal: NodeJS.Signals): Promise<number> {
-    if (!this.running) return 0;
-    const t0 = performance.now();
-    this.child.kill(signal);
-    await this.exited;
-    return performance.now() - t0;
-  }
-}
+/** A Paperboy process for a scenario; its logs pass through when CHAOS_LOG_LEVEL is set. */
+export const startProcess = (env: Record<string, string>) =>
+  PaperboyProcess.start(env, { echoStderr: Boolean(process.env.CHAOS_LOG_LEVEL) });

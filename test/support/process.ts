@@ -1,0 +1,50 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../../services/core/paths.ts';
+import { cleanEnv } from './servers.ts';
+
+/** `paperboy start` as its own process, as an operator runs it. */
+export class PaperboyProcess {
+  exited: Promise<number | null>;
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+
+  /** Starts it with `env` and resolves once it runs; `echoStderr` passes its logs through. */
+  static async start(env: Record<string, string>, opts: { echoStderr?: boolean } = {}): Promise<PaperboyProcess> {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr = (stderr + String(d)).slice(-4000);
+      if (opts.echoStderr) process.stderr.write(d);
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d) => String(d).includes('Paperboy is running') && resolve());
+      child.once('exit', (code) => reject(new Error(`paperboy exited with ${code} before running: ${stderr}`)));
+    });
+    return new PaperboyProcess(child);
+  }
+
+  /** Resident memory now (`VmRSS`) or at its peak so far (`VmHWM`), MiB, from /proc. */
+  memoryMiB(field: 'VmRSS' | 'VmHWM'): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
+  }
+
+  get running() {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends `signal` and resolves with how long the process took to exit, in ms. */
+  async kill(signal: NodeJS.Signals): Promise<number> {
+    if (!this.running) return 0;
+    const t0 = performance.now();
+    this.child.kill(signal);
+    await this.exited;
+    return performance.now() - t0;
+  }
+}
