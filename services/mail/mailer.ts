@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { createSmtpPool, SmtpError } from './smtp-pool.ts';
+
+export { SmtpError };
 
 export interface OutgoingMail {
   to: string;
@@ -11,21 +14,6 @@ export interface OutgoingMail {
 export interface SentMail {
   messageId: string;
   response: string;
-}
-
-/** An SMTP failure with its reply code, so callers can tell temporary (4xx) from permanent (5xx). */
-export class SmtpError extends Error {
-  constructor(
-    message: string,
-    readonly responseCode: number | undefined,
-    readonly response: string | undefined,
-  ) {
-    super(message);
-  }
-
-  get permanent(): boolean {
-    return this.responseCode !== undefined && this.responseCode >= 500;
-  }
 }
 
 export interface Mailer {
@@ -52,16 +40,17 @@ const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
 /** The envelope sender: the address inside MAIL_FROM. */
 export const addressOf = (from: string) => /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
 
+/**
+ * One pool of SMTP sessions for everything the worker sends. Digests arrive built (`mime.ts`);
+ * one-off mails are composed by nodemailer's MailComposer. Both go out through the same sessions,
+ * so `SMTP_MAX_CONNECTIONS` and `SMTP_RATE_PER_SECOND` bound all of it, and both are DKIM-signed
+ * when a key is configured.
+ */
 export function createMailer(smtpUrl: string, opts: MailerOptions): Mailer {
-  const transport = nodemailer.createTransport({
-    url: smtpUrl,
-    pool: true,
+  const pool = createSmtpPool(smtpUrl, {
     maxConnections: opts.maxConnections ?? 5,
     maxMessages: opts.maxMessages ?? 1000,
-    ...(opts.ratePerSecond ? { rateDelta: 1000, rateLimit: opts.ratePerSecond } : {}),
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
+    ratePerSecond: opts.ratePerSecond ?? 0,
     ...(opts.dkim
       ? {
           dkim: {
@@ -73,22 +62,24 @@ export function createMailer(smtpUrl: string, opts: MailerOptions): Mailer {
       : {}),
   });
   const envelopeFrom = addressOf(opts.from);
-  const deliver = async (message: Parameters<typeof transport.sendMail>[0]): Promise<SentMail> => {
-    try {
-      const info = await transport.sendMail(message);
-      return { messageId: info.messageId, response: info.response };
-    } catch (e) {
-      const err = e as { message: string; responseCode?: number; response?: string };
-      throw new SmtpError(err.message, err.responseCode, err.response);
-    }
-  };
   return {
-    send: (m) => deliver({ from: opts.from, to: m.to, subject: oneLine(m.subject), html: m.html, text: m.text }),
-    async sendRaw(to, raw, messageId) {
-      const sent = await deliver({ envelope: { from: envelopeFrom, to: [to] }, raw });
-      return { ...sent, messageId };
+    async send(m) {
+      const node = new MailComposer({
+        from: opts.from,
+        to: m.to,
+        subject: oneLine(m.subject),
+        html: m.html,
+        text: m.text,
+      }).compile();
+      const raw = await node.build();
+      const { response } = await pool.send(envelopeFrom, m.to, raw);
+      return { messageId: node.messageId(), response };
     },
-    verify: () => transport.verify().catch(() => false),
-    close: () => transport.close(),
+    async sendRaw(to, raw, messageId) {
+      const { response } = await pool.send(envelopeFrom, to, raw);
+      return { messageId, response };
+    },
+    verify: () => pool.verify(),
+    close: () => pool.close(),
   };
 }
