@@ -29,6 +29,8 @@ import {
   analyzeSetUp,
   arg,
   benchServices,
+  cpuBetween,
+  cpuSeconds,
   insertPapers,
   insertSubscribers,
   percentile,
@@ -56,7 +58,12 @@ await analyzeSetUp(db);
 // --- Paperboy ---------------------------------------------------------------------------
 // As deployed: this process plans, as the scheduler does; a `paperboy start` worker process sends.
 const redis = new Redis(bench.redisUrl);
-const worker = await PaperboyProcess.start({ ...bench.settings, ROLES: 'worker', PORT: '0' }, { echoStderr: true });
+// BENCH_WORKER_PROFILE=dir writes the worker's CPU profile there (node --cpu-prof).
+const profileDir = process.env.BENCH_WORKER_PROFILE;
+const worker = await PaperboyProcess.start(
+  { ...bench.settings, ROLES: 'worker', PORT: '0' },
+  { echoStderr: true, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] },
+);
 let peakRedis = 0;
 // The worker's resident memory through the run (every 100 ms): flat, or growing with the list?
 const rssOverTime: number[] = [];
@@ -67,6 +74,8 @@ const sample = async () => {
 };
 const sampler = setInterval(() => void sample(), 100);
 
+const roles = { planner: process.pid, worker: worker.pid };
+const cpuBefore = cpuSeconds(roles);
 const t0 = performance.now();
 let batches = 0;
 const planStarted = performance.now();
@@ -89,6 +98,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 100));
 }
 const totalMs = performance.now() - t0;
+const cpuDuringRun = cpuBetween(cpuBefore, cpuSeconds(roles));
 clearInterval(sampler);
 await sample();
 const peakRss = worker.memoryMiB('VmHWM');
@@ -230,6 +240,8 @@ const result = {
       (_, i) => rssOverTime[Math.floor(((i + 1) * rssOverTime.length) / 10) - 1],
     ),
     peakRedisMiB: +(peakRedis / 2 ** 20).toFixed(1),
+    // Where the run's time went: CPU seconds per process, out of seconds × cores.
+    cpuSecondsDuringRun: cpuDuringRun,
     planned: planned.claimed,
   },
   naive: { recipients: sampleRows.length, digestsPerSecond: Math.round(naiveRate) },

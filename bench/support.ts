@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { composeServices, type Services } from '../services/compose.ts';
@@ -119,6 +119,42 @@ export function rawSmtpLimit(sink: Sink, messages: number, bytes: number, sessio
   ]);
   return messages / ((performance.now() - t0) / 1000);
 }
+
+/**
+ * CPU seconds used so far by each part of the set-up (Linux /proc): `roles` names processes by
+ * pid, and PostgreSQL, Redis and the sink are found by their command lines. Two snapshots taken
+ * around a phase tell where its time went.
+ */
+export function cpuSeconds(roles: Record<string, number>): Record<string, number> {
+  const tick = 100; // USER_HZ, 100 on every Linux
+  const byPid = new Map(Object.entries(roles).map(([name, pid]) => [pid, name]));
+  const out: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1');
+      const name =
+        byPid.get(Number(entry)) ??
+        (cmd.startsWith('postgres') || cmd.includes('/postgres\0')
+          ? 'postgres'
+          : cmd.includes('redis-server')
+            ? 'redis'
+            : cmd.includes('smtp-sink')
+              ? 'sink'
+              : undefined);
+      if (!name) continue;
+      const fields = readFileSync(`/proc/${entry}/stat`, 'latin1').split(') ')[1]?.split(' ') ?? [];
+      out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // the process ended between listing and reading
+    }
+  }
+  return out;
+}
+
+/** What each part used between two `cpuSeconds` snapshots, in seconds. */
+export const cpuBetween = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, +(v - (before[k] ?? 0)).toFixed(1)]));
 
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;

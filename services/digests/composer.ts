@@ -8,7 +8,7 @@ import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
 import { digestSql as sql } from './queries.ts';
 import { renderDigest } from './renderer.ts';
-import { type DeliveryRow, digestRecipient } from './sender.ts';
+import { digestRecipient, loadDeliveries } from './sender.ts';
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
@@ -60,7 +60,7 @@ export function createComposer({
     /** A digest's web version, behind the token of its "View in browser" link. */
     async webVersion(token: string): Promise<string> {
       const id = tokens.verify('view-digest', token);
-      const d = (await db.query<DeliveryRow>(sql['load-deliveries'], [[id], true])).rows[0];
+      const [d] = await loadDeliveries(db, [id], true);
       if (!d) throw new NotFound('This digest is no longer available.', 'digest_gone');
       const { html } = await renderDigest(templates, digestRecipient(d, links, false));
       return html;

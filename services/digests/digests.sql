@@ -49,19 +49,25 @@ UPDATE deliveries d
 RETURNING d.id, d.status;
 
 -- name: load-deliveries
--- What rendering needs for each delivery of $1: recipient, preferences and papers in order; only
--- those still owed to an active subscriber, unless $2 (a digest's web version, whatever its state).
+-- What rendering needs for each delivery of $1: recipient, preferences, and its papers as ids
+-- and reasons in order; only those still owed to an active subscriber, unless $2 (a digest's web
+-- version, whatever its state). The papers themselves come from load-papers, once per batch: a
+-- batch's digests share a few hundred papers between them.
 SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
        s.send_weekday, s.timezone,
-       json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'arxivId', p.arxiv_id,
-                                  'reason', dp.reason) ORDER BY dp.position) AS papers
+       array_agg(dp.paper_id ORDER BY dp.position) AS paper_ids,
+       array_agg(dp.position ORDER BY dp.position) AS positions,
+       array_agg(dp.reason ORDER BY dp.position) AS reasons
   FROM deliveries d
   JOIN subscribers s ON s.id = d.subscriber_id
   JOIN delivery_papers dp ON dp.delivery_id = d.id
-  JOIN papers p ON p.id = dp.paper_id
  WHERE d.id = ANY($1::bigint[]) AND ($2 OR (d.status IN ('queued', 'sending') AND s.status = 'active'))
  GROUP BY d.id, s.id
  ORDER BY d.id;
+
+-- name: load-papers
+-- The papers of $1, as a digest shows them; ids as text, as the bigint arrays of load-deliveries come.
+SELECT id::text AS id, title, abstract, arxiv_id FROM papers WHERE id = ANY($1::bigint[]);
 
 -- name: claim-deliveries
 -- Takes a few deliveries of $1 for sending, right before their messages go out: those queued, or
@@ -96,9 +102,12 @@ SELECT id FROM deliveries
  LIMIT $3;
 
 -- name: mark-sent
--- The SMTP server accepted the message.
-UPDATE deliveries SET status = 'sent', sent_at = now(), message_id = $2, smtp_response = $3, last_error = NULL
- WHERE id = $1 AND status = 'sending';
+-- The SMTP server accepted these messages: ids $1 with their Message-IDs $2 and its replies $3.
+-- Sends finishing together are recorded in one statement, one commit.
+UPDATE deliveries d
+   SET status = 'sent', sent_at = now(), message_id = t.message_id, smtp_response = t.response, last_error = NULL
+  FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t (id, message_id, response)
+ WHERE d.id = t.id AND d.status = 'sending';
 
 -- name: mark-deferred
 -- A temporary failure (4xx, connection): back to queued until $4 for the next attempt, or failed

@@ -23,6 +23,79 @@ export interface SendReport {
   released: number;
 }
 
+/** A delivery as load-deliveries returns it: its papers as ids and reasons, in order. */
+interface DeliveryRecord extends Omit<DeliveryRow, 'papers'> {
+  paper_ids: string[];
+  positions: number[];
+  reasons: string[];
+}
+
+/**
+ * The deliveries of `ids` with their papers, ready to render: those still owed, or all of them
+ * with `anyState` (a digest's web version). Each paper is read once however many digests carry it.
+ */
+export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): Promise<DeliveryRow[]> {
+  const records = (await db.query<DeliveryRecord>(sql['load-deliveries'], [ids, anyState])).rows;
+  const paperIds = [...new Set(records.flatMap((r) => r.paper_ids))];
+  const papers = new Map(
+    (
+      await db.query<{ id: string; title: string; abstract: string; arxiv_id: string | null }>(sql['load-papers'], [
+        paperIds,
+      ])
+    ).rows.map((p) => [p.id, p]),
+  );
+  return records.map(({ paper_ids, positions, reasons, ...d }) => ({
+    ...d,
+    papers: paper_ids.flatMap((id, i) => {
+      const p = papers.get(id);
+      return p
+        ? [
+            {
+              position: positions[i] ?? i + 1,
+              title: p.title,
+              abstract: p.abstract,
+              arxivId: p.arxiv_id,
+              reason: reasons[i] ?? '',
+            },
+          ]
+        : [];
+    }),
+  }));
+}
+
+/**
+ * Records accepted sends. Those that finish while a write is under way go together in the next
+ * one: one statement and one commit for several messages, with no waiting added to any of them.
+ */
+function createSentRecorder(db: Db) {
+  type Entry = { id: number; messageId: string; response: string; resolve: () => void; reject: (e: unknown) => void };
+  let pending: Entry[] = [];
+  let writing = false;
+  const write = async () => {
+    writing = true;
+    while (pending.length) {
+      const group = pending;
+      pending = [];
+      try {
+        await db.query(sql['mark-sent'], [
+          group.map((e) => e.id),
+          group.map((e) => e.messageId),
+          group.map((e) => e.response),
+        ]);
+        for (const e of group) e.resolve();
+      } catch (err) {
+        for (const e of group) e.reject(err);
+      }
+    }
+    writing = false;
+  };
+  return (id: number, messageId: string, response: string) =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({ id, messageId, response, resolve, reject });
+      if (!writing) void write();
+    });
+}
+
 export interface DeliveryRow {
   id: number;
   digest_date: string;
@@ -84,6 +157,7 @@ export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'lo
  */
 export function createDigestSender(deps: SenderDeps) {
   const { db, mailer, templates, links, log } = deps;
+  const recordSent = createSentRecorder(db);
   const domain = mailDomain(deps.from);
   const fromAddress = addressOf(deps.from);
   const fromName = deps.from.includes('<')
@@ -116,7 +190,7 @@ export function createDigestSender(deps: SenderDeps) {
     });
     try {
       const info = await mailer.sendRaw(d.email, raw, messageId);
-      await db.query(sql['mark-sent'], [d.id, info.messageId, info.response]);
+      await recordSent(d.id, info.messageId, info.response);
       report.sent++;
     } catch (e) {
       if (e instanceof SmtpError && e.permanent) {
@@ -145,7 +219,7 @@ export function createDigestSender(deps: SenderDeps) {
     ): Promise<SendReport> {
       const report: SendReport = { sent: 0, deferred: [], failed: 0, bounced: 0, stale: 0, notOwed: 0, released: 0 };
       report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
-      const rows = (await db.query<DeliveryRow>(sql['load-deliveries'], [ids, false])).rows;
+      const rows = await loadDeliveries(db, ids, false);
       report.notOwed += ids.length - rows.length - report.stale;
       // Deliveries are claimed a lane's worth at a time, just before they are sent, so a worker
       // that dies holds only that many in `sending` until their lease runs out.

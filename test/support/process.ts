@@ -11,9 +11,15 @@ export class PaperboyProcess {
     this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
   }
 
-  /** Starts it with `env` and resolves once it runs; `echoStderr` passes its logs through. */
-  static async start(env: Record<string, string>, opts: { echoStderr?: boolean } = {}): Promise<PaperboyProcess> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
+  /**
+   * Starts it with `env` and resolves once it runs; `echoStderr` passes its logs through,
+   * `nodeArgs` go to node itself (e.g. `--cpu-prof`).
+   */
+  static async start(
+    env: Record<string, string>,
+    opts: { echoStderr?: boolean; nodeArgs?: string[] } = {},
+  ): Promise<PaperboyProcess> {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
       env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -27,6 +33,10 @@ export class PaperboyProcess {
       child.once('exit', (code) => reject(new Error(`paperboy exited with ${code} before running: ${stderr}`)));
     });
     return new PaperboyProcess(child);
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
   }
 
   /** Resident memory now (`VmRSS`) or at its peak so far (`VmHWM`), MiB, from /proc. */
