@@ -266,4 +266,57 @@ describe('ranking at scale', () => {
     expect(picks.picks).toHaveLength(10);
     expect(picks.picks[0]?.reason).toMatch(/^matches: robot learning/);
   });
+
+  it('picks the same from lists a planning run remembered as from lists ranked for each batch', async () => {
+    const db = h.services.db;
+    await db.query(
+      `INSERT INTO subscribers (email, status, timezone, topics, max_papers, next_send_at, confirmed_at)
+       SELECT 'lists' || i || '@example.org', 'active', 'UTC',
+              CASE i % 5 WHEN 0 THEN '{}'::text[] WHEN 1 THEN '{robot learning}' WHEN 2 THEN '{language models}'
+                         WHEN 3 THEN '{language models, robot learning}' ELSE '{topic 5}' END, 3 + i % 8,
+              '2026-06-10T08:00:00Z', now()
+         FROM generate_series(1, 40) AS i`,
+    );
+    const ids = (
+      await db.query<{ id: number }>("SELECT id FROM subscribers WHERE email LIKE 'lists%' ORDER BY id")
+    ).rows.map((r) => r.id);
+    const since = new Date(Date.now() - 14 * 86_400_000);
+    const pick = async (run: string | null) =>
+      (
+        await db.query(
+          'SELECT subscriber_id, paper_id, place, reason FROM paperboy_pick_for($1::bigint[], $2, 200, $3::uuid) ORDER BY 1, 3',
+          [ids, since, run],
+        )
+      ).rows;
+    const fresh = await pick(null);
+    expect(fresh.length).toBeGreaterThan(200);
+    // A run remembers its lists batch by batch; the first batch's sets are ranked once, the
+    // second batch adds only the sets the first did not have.
+    const run = '00000000-0000-4000-8000-000000000001';
+    const remember = (subset: number[]) =>
+      db.query(
+        `INSERT INTO ranked_lists (run_id, topics, ids, matched)
+         SELECT $1, l.topics, l.ids, l.matched
+           FROM paperboy_lists_for(ARRAY(SELECT s.id FROM subscribers s WHERE s.id = ANY($2::bigint[])
+                  AND NOT EXISTS (SELECT 1 FROM ranked_lists r WHERE r.run_id = $1 AND r.topics = s.topics)), $3) l
+         ON CONFLICT (run_id, topics) DO NOTHING`,
+        [run, subset, since],
+      );
+    expect((await remember(ids.filter((_, i) => i % 5 < 2))).rowCount).toBe(2);
+    expect((await remember(ids)).rowCount).toBe(3);
+    expect(await pick(run)).toEqual(fresh);
+    await db.query('DELETE FROM ranked_lists');
+  });
+
+  it('keeps ranked lists for the length of a planning run only', async () => {
+    const seen: number[] = [];
+    await h.services.planner.planAll(new Date(), async () => {
+      seen.push(
+        (await h.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ranked_lists')).rows[0]?.n ?? 0,
+      );
+    });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    expect((await h.services.db.query('SELECT 1 FROM ranked_lists')).rowCount).toBe(0);
+  });
 });

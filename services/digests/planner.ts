@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../core/db.ts';
-import { pickForDeliveries, rankSince } from '../papers/ranking.ts';
+import { forgetRankedLists, pickForDeliveries, rankSince } from '../papers/ranking.ts';
 import { digestSql as sql } from './queries.ts';
 
 export interface PlannedBatch {
@@ -32,7 +33,8 @@ export interface PlannerOptions {
 }
 
 export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: PlannerOptions) {
-  async function planBatch(at: Date, after?: Cursor): Promise<PlannedBatch> {
+  /** One batch; `runId` names the planning run whose ranked lists it may reuse and add to. */
+  async function planBatch(at: Date, after?: Cursor, runId?: string): Promise<PlannedBatch> {
     return db.tx(async (client) => {
       const due = await client.query<{ id: number; digest_date: string; due_at: Date; was_due: Date }>(
         sql['claim-due-subscribers'],
@@ -57,7 +59,7 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
       const owed = inserted.rows.filter((r) => r.status === 'queued');
       const ids = owed.map((r) => r.id);
       if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: late, last };
-      await pickForDeliveries(client, owed, rankSince(at, rankWindowDays));
+      await pickForDeliveries(client, owed, rankSince(at, rankWindowDays), runId);
       const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
       const queued = settled.rows
         .filter((r) => r.status === 'queued')
@@ -72,15 +74,21 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
     /** Plans every digest due at `at`, handing each committed batch to `onBatch`. */
     async planAll(at: Date, onBatch: (b: PlannedBatch) => Promise<void>) {
       const total = { claimed: 0, queued: 0, skipped: 0 };
+      const runId = randomUUID();
       let after: Cursor | undefined;
-      for (;;) {
-        const b = await planBatch(at, after);
-        after = b.last;
-        if (b.claimed === 0) return total;
-        total.claimed += b.claimed;
-        total.queued += b.queued.length;
-        total.skipped += b.skipped;
-        await onBatch(b);
+      try {
+        for (;;) {
+          const b = await planBatch(at, after, runId);
+          after = b.last;
+          if (b.claimed === 0) return total;
+          total.claimed += b.claimed;
+          total.queued += b.queued.length;
+          total.skipped += b.skipped;
+          await onBatch(b);
+        }
+      } finally {
+        // Dropping a cache must not hide the error that ended the run; old lists are purged anyway.
+        await forgetRankedLists(db, runId).catch(() => {});
       }
     },
   };

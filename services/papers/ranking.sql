@@ -56,13 +56,30 @@ UPDATE papers p
 UPDATE papers SET trend_score = 0
  WHERE fresh_at < $1::timestamptz - interval '60 days' AND trend_score <> 0;
 
+-- name: remember-ranked-lists
+-- Ranks, for planning run $1, the topic sets among subscribers $2 it has no list for yet, from
+-- papers news since $3 (see migration 010): each set once per run, not once per batch.
+INSERT INTO ranked_lists (run_id, topics, ids, matched)
+SELECT $1, l.topics, l.ids, l.matched
+  FROM paperboy_lists_for(
+         ARRAY(SELECT s.id FROM subscribers s
+                WHERE s.id = ANY($2::bigint[])
+                  AND NOT EXISTS (SELECT 1 FROM ranked_lists r WHERE r.run_id = $1 AND r.topics = s.topics)),
+         $3) l
+ON CONFLICT (run_id, topics) DO NOTHING;
+
+-- name: forget-ranked-lists
+-- A planning run's lists once it ends, and those of runs that never ended (a planner killed).
+DELETE FROM ranked_lists WHERE run_id = $1 OR created_at < now() - interval '1 day';
+
 -- name: pick-papers-for-deliveries
 -- Chooses and records the papers of a batch of new deliveries ($1, for the subscribers in $3, in
 -- the same order; see paperboy_pick_for): only papers that became news since $2, never one sent
--- to the subscriber before. The pairs come from the caller, so no lookup in deliveries is needed.
+-- to the subscriber before, from the lists planning run $4 remembered (NULL: none). The pairs
+-- come from the caller, so no lookup in deliveries is needed.
 INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
 SELECT m.delivery_id, r.subscriber_id, r.paper_id, r.place, r.reason
-  FROM paperboy_pick_for($3::bigint[], $2) r
+  FROM paperboy_pick_for($3::bigint[], $2, 200, $4::uuid) r
   JOIN unnest($1::bigint[], $3::bigint[]) AS m (delivery_id, subscriber_id) ON m.subscriber_id = r.subscriber_id;
 
 -- name: preview-picks

@@ -4,6 +4,8 @@ import { loadQueries } from '../core/sql.ts';
 const sql = loadQueries(new URL('./ranking.sql', import.meta.url), [
   'refresh-trend-scores',
   'retire-old-scores',
+  'remember-ranked-lists',
+  'forget-ranked-lists',
   'pick-papers-for-deliveries',
   'preview-picks',
 ]);
@@ -15,17 +17,25 @@ export async function refreshTrends(db: Queryable, at: Date): Promise<number> {
   return refreshed.rowCount ?? 0;
 }
 
-/** Chooses and records the papers of newly planned deliveries, from papers news since `since`. */
+/**
+ * Chooses and records the papers of newly planned deliveries, from papers news since `since`.
+ * Within a planning run (`runId`), each topic set is ranked once and its list kept for the run's
+ * later batches; `forgetRankedLists` drops them when the run ends.
+ */
 export async function pickForDeliveries(
   db: Queryable,
   deliveries: { id: number; subscriber_id: number }[],
   since: Date,
+  runId?: string,
 ): Promise<void> {
-  await db.query(sql['pick-papers-for-deliveries'], [
-    deliveries.map((d) => d.id),
-    since,
-    deliveries.map((d) => d.subscriber_id),
-  ]);
+  const subscribers = deliveries.map((d) => d.subscriber_id);
+  if (runId) await db.query(sql['remember-ranked-lists'], [runId, subscribers, since]);
+  await db.query(sql['pick-papers-for-deliveries'], [deliveries.map((d) => d.id), since, subscribers, runId ?? null]);
+}
+
+/** Drops a planning run's ranked lists, and any left by runs that never ended. */
+export async function forgetRankedLists(db: Queryable, runId: string): Promise<void> {
+  await db.query(sql['forget-ranked-lists'], [runId]);
 }
 
 export interface PreviewPick {
