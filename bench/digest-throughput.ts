@@ -90,11 +90,11 @@ const planned = await s.planner.planAll(T, async (b) => {
     );
 });
 const planMs = performance.now() - planStarted;
+// Done when nothing is owed: a look at the partial index of owed deliveries, not a count over
+// the whole table (which, ten times a second, took PostgreSQL CPU from the run it measures).
 for (;;) {
-  const { rows } = await db.query<{ sent: number; owed: number }>(
-    "SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status IN ('queued', 'sending'))::int AS owed FROM deliveries",
-  );
-  if (rows[0]?.owed === 0) break;
+  const { rowCount } = await db.query("SELECT 1 FROM deliveries WHERE status IN ('queued', 'sending') LIMIT 1");
+  if (rowCount === 0) break;
   await new Promise((r) => setTimeout(r, 100));
 }
 const totalMs = performance.now() - t0;
