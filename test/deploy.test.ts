@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { EnvSchema } from '../services/core/config.ts';
 import { ROOT } from '../services/core/paths.ts';
+import { NODE_FLAGS } from './support/process.ts';
 
 /**
  * The deployment files, checked without a Docker engine: what `docker compose config` would
@@ -71,5 +72,13 @@ describe('Dockerfile', () => {
     for (const dir of ['bin', 'services', 'templates', 'migrations', 'seeds']) {
       expect(dockerfile).toContain(`COPY ${dir} ./${dir}`);
     }
+  });
+});
+
+describe('Node flags', () => {
+  it('are the same for npm start, the image and the processes tests and benchmarks start', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.start).toBe(`node ${NODE_FLAGS.join(' ')} bin/paperboy.mjs start`);
+    expect(dockerfile).toMatch(new RegExp(`^ENV .*NODE_OPTIONS=${NODE_FLAGS.join(' ')}$`, 'm'));
   });
 });

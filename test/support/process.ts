@@ -4,6 +4,14 @@ import path from 'node:path';
 import { ROOT } from '../../services/core/paths.ts';
 import { cleanEnv } from './servers.ts';
 
+/**
+ * The Node flags Paperboy runs with (`npm start`, the image's NODE_OPTIONS): a heap cap. Left to
+ * itself on a machine with a lot of memory, V8 lets the heap grow to gigabytes before collecting
+ * in earnest, so a worker's resident memory followed the length of the run; capped, it stays flat
+ * (bench/digest-throughput.ts). A worker's live data is a few tens of megabytes.
+ */
+export const NODE_FLAGS = ['--max-old-space-size=512'];
+
 /** `paperboy start` as its own process, as an operator runs it. */
 export class PaperboyProcess {
   exited: Promise<number | null>;
@@ -19,7 +27,8 @@ export class PaperboyProcess {
     env: Record<string, string>,
     opts: { echoStderr?: boolean; nodeArgs?: string[] } = {},
   ): Promise<PaperboyProcess> {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
+    const args = [...NODE_FLAGS, ...(opts.nodeArgs ?? []), path.join(ROOT, 'bin/paperboy.mjs'), 'start'];
+    const child = spawn(process.execPath, args, {
       env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
