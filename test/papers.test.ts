@@ -309,13 +309,21 @@ describe('ranking at scale', () => {
   });
 
   it('keeps ranked lists for the length of a planning run only', async () => {
+    // Due an hour from now (the papers here are recent), long after the harness clock, so its
+    // scheduled ticks leave them to this run.
+    const at = new Date(Date.now() + 3_600_000);
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, timezone, topics, next_send_at, confirmed_at)
+       SELECT 'run' || i || '@example.org', 'active', 'UTC', ARRAY['robot learning'], $1, now()
+         FROM generate_series(1, 5) AS i`,
+      [at],
+    );
     const seen: number[] = [];
-    await h.services.planner.planAll(new Date(), async () => {
+    await h.services.planner.planAll(at, async () => {
       seen.push(
         (await h.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ranked_lists')).rows[0]?.n ?? 0,
       );
     });
-    expect(seen.length).toBeGreaterThan(0);
     expect(Math.max(...seen)).toBeGreaterThan(0);
     expect((await h.services.db.query('SELECT 1 FROM ranked_lists')).rowCount).toBe(0);
   });

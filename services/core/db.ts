@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Sql } from './sql.ts';
 
 // bigint (int8) columns hold ids and counts that fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
@@ -7,7 +8,7 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 
 /** Anything that runs a query: the pool, or one client inside a transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: Sql, params?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
 export interface Db extends Queryable {
@@ -23,7 +24,8 @@ export function createDb(connectionString: string, opts: { max?: number; onError
   pool.on('error', (e) => opts.onError?.(e));
   return {
     pool,
-    query: (sql, params) => pool.query(sql, params),
+    query: (sql, params) =>
+      typeof sql === 'string' ? pool.query(sql, params) : pool.query({ ...sql, values: params }),
     async tx(fn) {
       const client = await pool.connect();
       try {

@@ -57,7 +57,7 @@ export interface Queues {
 export function redisOptions(role: 'producer' | 'worker'): RedisOptions {
   return role === 'worker'
     ? { maxRetriesPerRequest: null }
-    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
+    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, enableAutoPipelining: true };
 }
 
 export function createQueues(redisUrl: string, prefix: string): Queues {

@@ -28,6 +28,10 @@ UPDATE t SET x = $1
     expect(loadQueries(file, ['first-query', 'second']).second).toContain('UPDATE');
     expect(() => loadQueries(file, ['first-query', 'second', 'third'])).toThrow(/missing queries third/);
     expect(() => loadQueries(file, ['first-query'])).toThrow(/unexpected queries second/);
+    // A prepared query carries a statement name, unique across files by the file's name.
+    const q = loadQueries(file, ['first-query', 'second'], { prepared: ['second'] });
+    expect(q.second).toEqual({ name: 'q/second', text: 'UPDATE t SET x = $1' });
+    expect(q['first-query']).toBe('SELECT 1\n  FROM t;');
   });
 
   it('rejects a query defined twice or left empty', () => {

@@ -1,22 +1,26 @@
 import type { Queryable } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
 
-const sql = loadQueries(new URL('./subscribers.sql', import.meta.url), [
-  'upsert-signup',
-  'find-by-email',
-  'find-by-id',
-  'suppression-of',
-  'mark-signup-mail-sent',
-  'activate',
-  'update-preferences',
-  'set-status',
-  'cancel-queued-deliveries',
-  'export-deliveries',
-  'erase',
-  'suppress-address',
-  'find-unsent-signups',
-  'count-by-status',
-]);
+const sql = loadQueries(
+  new URL('./subscribers.sql', import.meta.url),
+  [
+    'upsert-signup',
+    'find-by-email',
+    'find-by-id',
+    'suppression-of',
+    'mark-signup-mail-sent',
+    'activate',
+    'update-preferences',
+    'set-status',
+    'cancel-queued-deliveries',
+    'export-deliveries',
+    'erase',
+    'suppress-address',
+    'find-unsent-signups',
+    'count-by-status',
+  ],
+  { prepared: ['upsert-signup'] },
+);
 
 export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
 
