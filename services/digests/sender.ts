@@ -151,9 +151,10 @@ export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'lo
 
 /**
  * Sends a batch of planned deliveries. Deliveries are claimed in PostgreSQL a few at a time right
- * before their messages go out, and each is marked right after its own, so a batch run twice (a stalled job, a retry, the
- * sweeper) sends each digest once; only a crash between the server's 250 and the commit can
- * repeat one, with the same Message-ID.
+ * before their messages go out, and each is marked sent as soon as the server accepts it (with
+ * any others accepted meanwhile), so a batch run twice (a stalled job, a retry, the sweeper) sends
+ * each digest once; only a crash between the server's 250 and the commit can repeat one, with the
+ * same Message-ID.
  */
 export function createDigestSender(deps: SenderDeps) {
   const { db, mailer, templates, links, log } = deps;
