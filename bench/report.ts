@@ -19,7 +19,7 @@ for (const r of results) {
   if (r.benchmark === 'digest-throughput') {
     const p = r.paperboy;
     rows.push(
-      `| digests, ${r.setup.subscribers.toLocaleString('en')} subscribers | ${p.digestsPerSecond} digests/s (${p.seconds} s; p50/p99 ${p.claimToAcceptedMs.p50}/${p.claimToAcceptedMs.p99} ms; worker peak RSS ${p.workerPeakRssMiB} MiB; Redis ${p.peakRedisMiB} MiB; planning ${p.planningMsPerBatch} ms per 200) | naive ${r.naive.digestsPerSecond}/s; raw SMTP ${r.rawSmtp.messagesPerSecond ?? '–'}/s; SMTP client ${r.smtpClient.messagesPerSecond}/s | ${r.ratios.paperboyOverNaive}× naive; ${r.ratios.paperboyOfRawSmtp ?? '–'} of raw SMTP; ${r.ratios.paperboyOfSmtpClient} of the SMTP client | ${m} | \`${r.command}\` |`,
+      `| digests, ${r.setup.subscribers.toLocaleString('en')} subscribers | ${p.digestsPerSecond} digests/s (${p.seconds} s; p50/p99 ${p.claimToAcceptedMs.p50}/${p.claimToAcceptedMs.p99} ms; worker peak RSS ${p.workerPeakRssMiB} MiB; Redis ${p.peakRedisMiB} MiB; planning ${p.planningMsPerBatch} ms per 200)${r.sendOnly ? `; sending alone ${r.sendOnly.digestsPerSecond}/s` : ''} | naive ${r.naive.digestsPerSecond}/s; raw SMTP ${r.rawSmtp.messagesPerSecond ?? '–'}/s; SMTP client ${r.smtpClient.messagesPerSecond}/s | ${r.ratios.paperboyOverNaive}× naive${r.ratios.sendOnlyOverNaive ? ` (sending alone: ${r.ratios.sendOnlyOverNaive}×)` : ''}; ${r.ratios.paperboyOfRawSmtp ?? '–'} of raw SMTP; ${r.ratios.paperboyOfSmtpClient} of the SMTP client | ${m} | \`${r.command}\` |`,
     );
   } else if (r.benchmark === 'planning-scale') {
     const p = r.paperboy;
