@@ -5,6 +5,7 @@ import { ROOT } from '../services/core/paths.ts';
 import { freePort } from '../services/local/ports.ts';
 import { ingestPapers } from '../services/papers/ingest.ts';
 import type { PaperInput } from '../services/papers/model.ts';
+import { rememberRankedLists } from '../services/papers/ranking.ts';
 import { createHarness, type Harness, parse, runCli, subscribeAndConfirm } from './support/harness.ts';
 import { explainNested } from './support/servers.ts';
 
@@ -293,17 +294,15 @@ describe('ranking at scale', () => {
     // A run remembers its lists batch by batch; the first batch's sets are ranked once, the
     // second batch adds only the sets the first did not have.
     const run = '00000000-0000-4000-8000-000000000001';
-    const remember = (subset: number[]) =>
-      db.query(
-        `INSERT INTO ranked_lists (run_id, topics, ids, matched)
-         SELECT $1, l.topics, l.ids, l.matched
-           FROM paperboy_lists_for(ARRAY(SELECT s.id FROM subscribers s WHERE s.id = ANY($2::bigint[])
-                  AND NOT EXISTS (SELECT 1 FROM ranked_lists r WHERE r.run_id = $1 AND r.topics = s.topics)), $3) l
-         ON CONFLICT (run_id, topics) DO NOTHING`,
-        [run, subset, since],
-      );
-    expect((await remember(ids.filter((_, i) => i % 5 < 2))).rowCount).toBe(2);
-    expect((await remember(ids)).rowCount).toBe(3);
+    expect(
+      await rememberRankedLists(
+        db,
+        run,
+        ids.filter((_, i) => i % 5 < 2),
+        since,
+      ),
+    ).toBe(2);
+    expect(await rememberRankedLists(db, run, ids, since)).toBe(3);
     expect(await pick(run)).toEqual(fresh);
     await db.query('DELETE FROM ranked_lists');
   });

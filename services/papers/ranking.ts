@@ -29,8 +29,21 @@ export async function pickForDeliveries(
   runId?: string,
 ): Promise<void> {
   const subscribers = deliveries.map((d) => d.subscriber_id);
-  if (runId) await db.query(sql['remember-ranked-lists'], [runId, subscribers, since]);
+  if (runId) await rememberRankedLists(db, runId, subscribers, since);
   await db.query(sql['pick-papers-for-deliveries'], [deliveries.map((d) => d.id), since, subscribers, runId ?? null]);
+}
+
+/**
+ * Ranks, for planning run `runId`, the topic sets among `subscriberIds` it has no list for yet;
+ * returns how many lists it added.
+ */
+export async function rememberRankedLists(
+  db: Queryable,
+  runId: string,
+  subscriberIds: number[],
+  since: Date,
+): Promise<number> {
+  return (await db.query(sql['remember-ranked-lists'], [runId, subscriberIds, since])).rowCount ?? 0;
 }
 
 /** Drops a planning run's ranked lists, and any left by runs that never ended. */
