@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import DKIM from 'nodemailer/lib/dkim';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection, { type SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
+import { withFastDotStuffing } from './dot-stuffing.ts';
 
 /**
  * A pool of SMTP sessions for messages that are already built: nodemailer's SMTP client
@@ -10,6 +11,24 @@ import SMTPConnection, { type SMTPConnectionOptions } from 'nodemailer/lib/smtp-
  * three times the CPU per message of the SMTP exchange itself, on a machine where the worker's
  * CPU is the limit.
  */
+
+/**
+ * nodemailer's SMTP client, its DATA stream given the native dot-stuffing of `dot-stuffing.ts`.
+ * The stream comes from an internal method of SMTPConnection; should a nodemailer release rename it,
+ * the pool uses SMTPConnection as it is (`fastDotStuffing` then says false, and a test fails).
+ */
+type SendStreamFactory = (this: SMTPConnection, callback: unknown) => Transform;
+const createSendStream = (SMTPConnection.prototype as unknown as { _createSendStream?: SendStreamFactory })
+  ._createSendStream;
+
+class Connection extends SMTPConnection {
+  _createSendStream(callback: unknown): Transform {
+    return withFastDotStuffing((createSendStream as SendStreamFactory).call(this, callback));
+  }
+}
+
+export const fastDotStuffing = typeof createSendStream === 'function';
+const SmtpClient = fastDotStuffing ? Connection : SMTPConnection;
 
 export interface PoolOptions {
   maxConnections: number;
@@ -86,7 +105,7 @@ export function createSmtpPool(smtpUrl: string, opts: PoolOptions) {
 
   const connect = (): Promise<Session> =>
     new Promise((resolve, reject) => {
-      const conn = new SMTPConnection(connectionOptions);
+      const conn = new SmtpClient(connectionOptions);
       const session: Session = { conn, messages: 0, dead: false };
       let settled = false;
       const fail = (e: unknown) => {
