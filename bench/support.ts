@@ -216,12 +216,7 @@ export async function insertPapers(db: Services['db'], n: number, days: number) 
   );
 }
 
-/**
- * Statistics for the tables a set-up filled, and only those. Analysed while still empty,
- * deliveries would look empty to the planner: the foreign-key check of each new delivery_papers
- * row would be planned as a scan of it, and PostgreSQL keeps that plan for the connection's life,
- * so every planning batch would take longer than the one before.
- */
+/** Statistics for the tables a set-up filled (papers, subscribers), as autovacuum would keep them live. */
 export async function analyzeSetUp(db: Services['db']) {
   await db.query('ANALYZE papers, subscribers');
 }

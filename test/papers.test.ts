@@ -234,6 +234,46 @@ describe('ranking', () => {
     );
     expect(out.stdout).toContain('Nothing new: no digest would be sent.');
   });
+
+  it('forgets the picks of a deleted paper or delivery, and every pick of an erased subscriber', async () => {
+    const db = h.services.db;
+    const { id } = (await db.query<{ id: number }>("SELECT id FROM subscribers WHERE email = 'robots@example.org'"))
+      .rows[0]!;
+    const picks = async () =>
+      (
+        await db.query<{ digest_date: string; paper: string }>(
+          `SELECT d.digest_date, split_part(p.title, ':', 1) AS paper
+             FROM delivery_papers dp JOIN deliveries d ON d.id = dp.delivery_id JOIN papers p ON p.id = dp.paper_id
+            WHERE dp.subscriber_id = $1 ORDER BY d.digest_date, dp.position`,
+          [id],
+        )
+      ).rows.map((r) => `${r.digest_date} ${r.paper}`);
+    const orphans = async () =>
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM delivery_papers dp
+            WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = dp.delivery_id)
+               OR NOT EXISTS (SELECT 1 FROM papers p WHERE p.id = dp.paper_id)`,
+        )
+      ).rows[0]?.n;
+    expect(await picks()).toEqual([
+      '2026-06-10 Echo',
+      '2026-06-10 Alpha',
+      '2026-06-10 Bravo',
+      '2026-06-11 Delta',
+      '2026-06-11 Charlie',
+    ]);
+    await db.query("DELETE FROM papers WHERE arxiv_id = '2606.00003'");
+    expect(await picks()).toEqual(['2026-06-10 Echo', '2026-06-10 Alpha', '2026-06-10 Bravo', '2026-06-11 Delta']);
+    await db.query("DELETE FROM deliveries WHERE subscriber_id = $1 AND digest_date = '2026-06-10'", [id]);
+    expect(await picks()).toEqual(['2026-06-11 Delta']);
+    expect(await orphans()).toBe(0);
+    // Erasing reaches the picks through the subscriber's deliveries.
+    await h.services.manage.erase(h.services.tokens.sign('manage', id));
+    const left = await db.query('SELECT count(*)::int AS n FROM delivery_papers WHERE subscriber_id = $1', [id]);
+    expect(left.rows[0]?.n).toBe(0);
+    expect(await orphans()).toBe(0);
+  });
 });
 
 describe('ranking at scale', () => {

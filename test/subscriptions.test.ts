@@ -258,6 +258,10 @@ describe('subscriptions', () => {
         'SELECT count(*)::int AS n FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE s.id IS NULL',
       );
       expect(leftovers.rows[0]?.n).toBe(0);
+      const papersLeft = await db().query(
+        'SELECT count(*)::int AS n FROM delivery_papers dp LEFT JOIN deliveries d ON d.id = dp.delivery_id WHERE d.id IS NULL',
+      );
+      expect(papersLeft.rows[0]?.n).toBe(0);
 
       // Old links stop working: a clear 404 page, never a 500.
       const gone = await h.app.inject({ method: 'GET', url: manage });
