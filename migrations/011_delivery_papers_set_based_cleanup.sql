@@ -2,8 +2,8 @@
 -- each one: a lookup and a row lock on its delivery, and on its paper, per row. That was a third
 -- of planning's time (17 of 53 ms per batch of 200 on the benchmark machine).
 --
--- Both references hold by construction: the only writer, pick-papers-for-deliveries, inserts the
--- papers of deliveries created earlier in the same transaction, chosen from the papers table.
+-- Both references hold by construction: the only writer, plan-deliveries (digests.sql), inserts
+-- the papers of deliveries the same statement creates, chosen from the papers table.
 -- What the keys also did is cascade deletes, which these statement-level triggers now do, once
 -- per statement and set-based: erasing a subscriber (through deliveries) or deleting a delivery
 -- drops its papers, and deleting papers drops them from the record of what was sent. (TRUNCATE

@@ -26,27 +26,40 @@ RETURNING s.id, due.next_send_at AS was_due,
 -- It walks the same partial index as the claim (subscribers_due_key_idx), not the whole table.
 SELECT count(*)::integer AS n FROM subscribers WHERE status = 'active' AND next_send_at <= $1;
 
--- name: insert-deliveries
--- One delivery per (subscriber, digest day); a day already planned is not planned again. One due
--- longer ago than the maximum age ($4 seconds before $5) is recorded as skipped, not sent late.
-INSERT INTO deliveries (subscriber_id, digest_date, due_at, status, last_error)
-SELECT id, day, due,
-       CASE WHEN due < $5::timestamptz - make_interval(secs => $4) THEN 'skipped' ELSE 'queued' END,
-       CASE WHEN due < $5::timestamptz - make_interval(secs => $4) THEN 'too late: due at ' || due END
-  FROM unnest($1::bigint[], $2::date[], $3::timestamptz[]) AS t (id, day, due)
-ON CONFLICT (subscriber_id, digest_date) DO NOTHING
-RETURNING id, subscriber_id, status;
-
--- name: settle-planned-deliveries
--- Records how many papers each new delivery holds; one with none is skipped, not mailed empty.
-UPDATE deliveries d
-   SET paper_count = c.n,
-       status = CASE WHEN c.n = 0 THEN 'skipped' ELSE d.status END,
-       last_error = CASE WHEN c.n = 0 THEN 'no new papers' END
-  FROM (SELECT ids.id, (SELECT count(*) FROM delivery_papers dp WHERE dp.delivery_id = ids.id) AS n
-          FROM unnest($1::bigint[]) AS ids (id)) c
- WHERE d.id = c.id
-RETURNING d.id, d.status;
+-- name: plan-deliveries
+-- Records a batch's digests: one delivery per (subscriber $1, local day $2, due at $3) with the
+-- papers paperboy_pick_for chooses for it among papers news since $6, from the lists planning
+-- run $7 remembered (NULL: none). The papers are chosen first, so each delivery is written once,
+-- with its final status and paper count:
+-- - a day already planned is not planned again;
+-- - one due longer ago than the maximum age ($4 seconds before $5) is skipped, not sent late;
+-- - one with no new papers is skipped, not mailed empty.
+WITH due AS (
+  SELECT t.id, t.day, t.due, t.due < $5::timestamptz - make_interval(secs => $4) AS late
+    FROM unnest($1::bigint[], $2::date[], $3::timestamptz[]) AS t (id, day, due)
+),
+picks AS MATERIALIZED (
+  SELECT * FROM paperboy_pick_for(ARRAY(SELECT id FROM due WHERE NOT late), $6::timestamptz, 200, $7::uuid)
+),
+counts AS (
+  SELECT subscriber_id, count(*)::integer AS n FROM picks GROUP BY subscriber_id
+),
+planned AS (
+  INSERT INTO deliveries (subscriber_id, digest_date, due_at, paper_count, status, last_error)
+  SELECT d.id, d.day, d.due, coalesce(c.n, 0),
+         CASE WHEN d.late OR c.n IS NULL THEN 'skipped' ELSE 'queued' END,
+         CASE WHEN d.late THEN 'too late: due at ' || d.due WHEN c.n IS NULL THEN 'no new papers' END
+    FROM due d LEFT JOIN counts c ON c.subscriber_id = d.id
+  ON CONFLICT (subscriber_id, digest_date) DO NOTHING
+  RETURNING id, subscriber_id, status, last_error
+),
+recorded AS (
+  INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
+  SELECT pl.id, pk.subscriber_id, pk.paper_id, pk.place, pk.reason
+    FROM picks pk JOIN planned pl ON pl.subscriber_id = pk.subscriber_id
+   WHERE pl.status = 'queued'
+)
+SELECT id, status, last_error FROM planned;
 
 -- name: load-deliveries
 -- What rendering needs for each delivery of $1: recipient, preferences, and its papers as ids

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../core/db.ts';
-import { forgetRankedLists, pickForDeliveries, rankSince } from '../papers/ranking.ts';
+import { forgetRankedLists, rankSince, rememberRankedLists } from '../papers/ranking.ts';
 import { digestSql as sql } from './queries.ts';
 
 export interface PlannedBatch {
@@ -20,8 +20,8 @@ export interface Cursor {
 }
 
 /**
- * Plans due digests one batch per transaction: claim due subscribers, write one delivery per
- * (subscriber, local day), pick and record its papers, advance next_send_at, commit. Jobs are
+ * Plans due digests one batch per transaction: claim due subscribers (advancing next_send_at),
+ * pick their papers and write one delivery per (subscriber, local day) with them, commit. Jobs are
  * enqueued only after the commit, so Redis never carries work PostgreSQL does not know about.
  */
 export interface PlannerOptions {
@@ -45,27 +45,26 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
         a.was_due < b.was_due || (a.was_due.getTime() === b.was_due.getTime() && a.id < b.id) ? b : a,
       );
       const last = { nextSendAt: lastRow.was_due, id: lastRow.id };
-      const inserted = await client.query<{ id: number; subscriber_id: number; status: string }>(
-        sql['insert-deliveries'],
-        [
-          due.rows.map((r) => r.id),
-          due.rows.map((r) => r.digest_date),
-          due.rows.map((r) => r.due_at),
-          maxAgeSeconds,
-          at,
-        ],
-      );
-      const late = inserted.rows.filter((r) => r.status === 'skipped').length;
-      const owed = inserted.rows.filter((r) => r.status === 'queued');
-      const ids = owed.map((r) => r.id);
-      if (ids.length === 0) return { claimed: due.rows.length, queued: [], skipped: late, last };
-      await pickForDeliveries(client, owed, rankSince(at, rankWindowDays), runId);
-      const settled = await client.query<{ id: number; status: string }>(sql['settle-planned-deliveries'], [ids]);
-      const queued = settled.rows
+      const since = rankSince(at, rankWindowDays);
+      if (runId) {
+        const tooLate = at.getTime() - maxAgeSeconds * 1000;
+        const onTime = due.rows.filter((r) => r.due_at.getTime() >= tooLate).map((r) => r.id);
+        if (onTime.length) await rememberRankedLists(client, runId, onTime, since);
+      }
+      const planned = await client.query<{ id: number; status: string }>(sql['plan-deliveries'], [
+        due.rows.map((r) => r.id),
+        due.rows.map((r) => r.digest_date),
+        due.rows.map((r) => r.due_at),
+        maxAgeSeconds,
+        at,
+        since,
+        runId ?? null,
+      ]);
+      const queued = planned.rows
         .filter((r) => r.status === 'queued')
         .map((r) => r.id)
         .sort((a, b) => a - b);
-      return { claimed: due.rows.length, queued, skipped: late + settled.rows.length - queued.length, last };
+      return { claimed: due.rows.length, queued, skipped: planned.rows.length - queued.length, last };
     });
   }
 

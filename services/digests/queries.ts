@@ -4,8 +4,7 @@ import { loadQueries } from '../core/sql.ts';
 export const digestSql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'claim-due-subscribers',
   'count-due-subscribers',
-  'insert-deliveries',
-  'settle-planned-deliveries',
+  'plan-deliveries',
   'load-deliveries',
   'load-papers',
   'claim-deliveries',

@@ -72,16 +72,6 @@ ON CONFLICT (run_id, topics) DO NOTHING;
 -- A planning run's lists once it ends, and those of runs that never ended (a planner killed).
 DELETE FROM ranked_lists WHERE run_id = $1 OR created_at < now() - interval '1 day';
 
--- name: pick-papers-for-deliveries
--- Chooses and records the papers of a batch of new deliveries ($1, for the subscribers in $3, in
--- the same order; see paperboy_pick_for): only papers that became news since $2, never one sent
--- to the subscriber before, from the lists planning run $4 remembered (NULL: none). The pairs
--- come from the caller, so no lookup in deliveries is needed.
-INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
-SELECT m.delivery_id, r.subscriber_id, r.paper_id, r.place, r.reason
-  FROM paperboy_pick_for($3::bigint[], $2, 200, $4::uuid) r
-  JOIN unnest($1::bigint[], $3::bigint[]) AS m (delivery_id, subscriber_id) ON m.subscriber_id = r.subscriber_id;
-
 -- name: preview-picks
 -- What one subscriber would get now, with the numbers behind each pick, for operators.
 SELECT r.place AS position, r.reason, p.id, p.title, p.abstract, p.arxiv_id, round(p.trend_score::numeric, 4) AS trend_score

@@ -6,7 +6,6 @@ const sql = loadQueries(new URL('./ranking.sql', import.meta.url), [
   'retire-old-scores',
   'remember-ranked-lists',
   'forget-ranked-lists',
-  'pick-papers-for-deliveries',
   'preview-picks',
 ]);
 
@@ -18,24 +17,10 @@ export async function refreshTrends(db: Queryable, at: Date): Promise<number> {
 }
 
 /**
- * Chooses and records the papers of newly planned deliveries, from papers news since `since`.
- * Within a planning run (`runId`), each topic set is ranked once and its list kept for the run's
- * later batches; `forgetRankedLists` drops them when the run ends.
- */
-export async function pickForDeliveries(
-  db: Queryable,
-  deliveries: { id: number; subscriber_id: number }[],
-  since: Date,
-  runId?: string,
-): Promise<void> {
-  const subscribers = deliveries.map((d) => d.subscriber_id);
-  if (runId) await rememberRankedLists(db, runId, subscribers, since);
-  await db.query(sql['pick-papers-for-deliveries'], [deliveries.map((d) => d.id), since, subscribers, runId ?? null]);
-}
-
-/**
  * Ranks, for planning run `runId`, the topic sets among `subscriberIds` it has no list for yet;
- * returns how many lists it added.
+ * returns how many lists it added. Within a run each topic set is ranked once and its list kept
+ * for the run's later batches (`paperboy_pick_for` reads them); `forgetRankedLists` drops them
+ * when the run ends.
  */
 export async function rememberRankedLists(
   db: Queryable,
