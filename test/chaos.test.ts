@@ -25,8 +25,8 @@ describe('faults during a digest run', () => {
     await stack?.stop();
   });
 
-  const run = async (name: string) => {
-    const r = await (scenarios[name] as (typeof scenarios)[string])(stack, options);
+  const run = async (name: string, subscribers = N) => {
+    const r = await (scenarios[name] as (typeof scenarios)[string])(stack, { ...options, subscribers });
     results.push(r);
     expect(r.notes).not.toMatch(/did not settle|marked failed|did not recover/);
     expect(r.lost).toBe(0);
@@ -70,9 +70,12 @@ describe('faults during a digest run', () => {
     await run('redis-restarted-empty');
   }, 180_000);
 
-  it('recovers from a PostgreSQL restart without restarting the service', async () => {
-    const r = await run('postgres-restarted');
+  it('recovers from a PostgreSQL restart without restarting the service, and sends nothing twice', async () => {
+    // Enough subscribers that messages are in flight when PostgreSQL goes: their sends are
+    // recorded once it is back, not sent again after their lease.
+    const r = await run('postgres-restarted', Math.max(N, 3000));
     expect(r.notes).toContain('api answered 202 again without a restart');
+    expect(r.duplicates).toBe(0);
   }, 180_000);
 
   it('stops within its bound on SIGTERM, and the next worker finishes the run', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
-import { AppError, TooManyRequests } from '../core/errors.ts';
+import { AppError, isUnavailable, TooManyRequests } from '../core/errors.ts';
 import type { Pages } from './pages.ts';
 
 declare module 'fastify' {
@@ -68,16 +68,6 @@ function mapError(err: unknown): Mapped {
     return { status: fe.statusCode, error: CODES[fe.statusCode] ?? 'bad_request', message: fe.message };
   }
   return { status: 500, error: 'internal', message: 'Something went wrong on our side. Please try again later.' };
-}
-
-/** A lost PostgreSQL or Redis connection: a temporary condition, answered 503, not a bug. */
-function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001'].includes(
-      e.code ?? '',
-    ) || /Connection is closed|enableOfflineQueue|Connection terminated|connect ECONNREFUSED/.test(e.message ?? '')
-  );
 }
 
 /** The one error handler: domain and validation errors become 4xx; anything else a 500 without detail. */

@@ -37,3 +37,16 @@ export class TooManyRequests extends AppError {
     super(429, 'rate_limited', message);
   }
 }
+
+/**
+ * A lost PostgreSQL or Redis connection, or a server still starting: a temporary condition, not a
+ * bug. The api answers it with 503; a worker waits it out where giving up would cost a resend.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001'].includes(
+      e.code ?? '',
+    ) || /Connection is closed|enableOfflineQueue|Connection terminated|connect ECONNREFUSED/.test(e.message ?? '')
+  );
+}

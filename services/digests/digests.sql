@@ -51,7 +51,7 @@ planned AS (
          CASE WHEN d.late THEN 'too late: due at ' || d.due WHEN c.n IS NULL THEN 'no new papers' END
     FROM due d LEFT JOIN counts c ON c.subscriber_id = d.id
   ON CONFLICT (subscriber_id, digest_date) DO NOTHING
-  RETURNING id, subscriber_id, status, last_error
+  RETURNING id, subscriber_id, status
 ),
 recorded AS (
   INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
@@ -59,7 +59,7 @@ recorded AS (
     FROM picks pk JOIN planned pl ON pl.subscriber_id = pk.subscriber_id
    WHERE pl.status = 'queued'
 )
-SELECT id, status, last_error FROM planned;
+SELECT id, status FROM planned;
 
 -- name: load-deliveries
 -- What rendering needs for each delivery of $1: recipient, preferences, and its papers as ids

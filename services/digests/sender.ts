@@ -1,4 +1,5 @@
 import type { Db } from '../core/db.ts';
+import { isUnavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { addressOf, type Mailer, SmtpError } from '../mail/mailer.ts';
 import { createMimeWriter, formatAddress } from '../mail/mime.ts';
@@ -66,22 +67,40 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
 /**
  * Records accepted sends. Those that finish while a write is under way go together in the next
  * one: one statement and one commit for several messages, with no waiting added to any of them.
+ *
+ * The server has accepted these messages, so a record that fails for want of PostgreSQL (a
+ * restart, a lost connection) is tried again until it answers, for up to `retryForMs` (the
+ * lease): given up, the deliveries stay in `sending` and are sent again once their lease runs
+ * out. Marking is idempotent (only rows still in `sending` change), so a retry after a commit
+ * whose answer was lost changes nothing.
  */
-function createSentRecorder(db: Db) {
+function createSentRecorder(db: Db, retryForMs: number) {
   type Entry = { id: number; messageId: string; response: string; resolve: () => void; reject: (e: unknown) => void };
   let pending: Entry[] = [];
   let writing = false;
-  const write = async () => {
-    writing = true;
-    while (pending.length) {
-      const group = pending;
-      pending = [];
+  const markSent = async (group: Entry[]) => {
+    const giveUpAt = Date.now() + retryForMs;
+    for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
         await db.query(sql['mark-sent'], [
           group.map((e) => e.id),
           group.map((e) => e.messageId),
           group.map((e) => e.response),
         ]);
+        return;
+      } catch (err) {
+        if (!isUnavailable(err) || Date.now() + wait > giveUpAt) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
+  const write = async () => {
+    writing = true;
+    while (pending.length) {
+      const group = pending;
+      pending = [];
+      try {
+        await markSent(group);
         for (const e of group) e.resolve();
       } catch (err) {
         for (const e of group) e.reject(err);
@@ -158,7 +177,7 @@ export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'lo
  */
 export function createDigestSender(deps: SenderDeps) {
   const { db, mailer, templates, links, log } = deps;
-  const recordSent = createSentRecorder(db);
+  const recordSent = createSentRecorder(db, deps.leaseSeconds * 1000);
   const domain = mailDomain(deps.from);
   const fromAddress = addressOf(deps.from);
   const fromName = deps.from.includes('<')
