@@ -69,17 +69,17 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
  * one: one statement and one commit for several messages, with no waiting added to any of them.
  *
  * The server has accepted these messages, so a record that fails for want of PostgreSQL (a
- * restart, a lost connection) is tried again until it answers, for up to `retryForMs` (the
- * lease): given up, the deliveries stay in `sending` and are sent again once their lease runs
- * out. Marking is idempotent (only rows still in `sending` change), so a retry after a commit
- * whose answer was lost changes nothing.
+ * restart, a lost connection) is tried again, every two seconds at most, until it answers: given
+ * up, the deliveries would stay in `sending` and be sent again once their lease ran out. Nothing
+ * else in a batch can proceed without the database meanwhile; a worker stopped while waiting
+ * leaves them to the lease, as a crash does. Marking is idempotent (only rows still in `sending`
+ * change), so a retry after a commit whose answer was lost changes nothing.
  */
-function createSentRecorder(db: Db, retryForMs: number) {
+function createSentRecorder(db: Db) {
   type Entry = { id: number; messageId: string; response: string; resolve: () => void; reject: (e: unknown) => void };
   let pending: Entry[] = [];
   let writing = false;
   const markSent = async (group: Entry[]) => {
-    const giveUpAt = Date.now() + retryForMs;
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
         await db.query(sql['mark-sent'], [
@@ -89,7 +89,7 @@ function createSentRecorder(db: Db, retryForMs: number) {
         ]);
         return;
       } catch (err) {
-        if (!isUnavailable(err) || Date.now() + wait > giveUpAt) throw err;
+        if (!isUnavailable(err)) throw err;
         await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -177,7 +177,7 @@ export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'lo
  */
 export function createDigestSender(deps: SenderDeps) {
   const { db, mailer, templates, links, log } = deps;
-  const recordSent = createSentRecorder(db, deps.leaseSeconds * 1000);
+  const recordSent = createSentRecorder(db);
   const domain = mailDomain(deps.from);
   const fromAddress = addressOf(deps.from);
   const fromName = deps.from.includes('<')
