@@ -1,17 +1,43 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A TCP port on loopback that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The local ports the kernel hands to outgoing connections (Linux; the usual range elsewhere). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {}
+  return [32768, 60999];
+}
+
+/** Binds `port` on loopback (0: any) and lets it go; the port bound, or undefined when taken. */
+const probe = (port: number) =>
+  new Promise<number | undefined>((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
+
+/**
+ * A TCP port on loopback that nothing listens on right now, for a server started a moment later.
+ * It is chosen outside the ephemeral range: a port from inside it can be taken in that moment by
+ * any outgoing connection on the machine (a database client, say), and the server then fails to
+ * listen.
+ */
+export async function freePort(): Promise<number> {
+  const [lo, hi] = ephemeralRange();
+  const [from, to] = lo > 11_000 ? [10_000, lo - 1] : [hi + 1, 65_535];
+  for (let i = 0; i < 50 && to - from > 1000; i++) {
+    const port = await probe(from + Math.floor(Math.random() * (to - from + 1)));
+    if (port) return port;
+  }
+  const any = await probe(0);
+  if (!any) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
 }
 
 export function isAlive(pid: number | undefined): boolean {
