@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createDb, type Db } from '../../services/core/db.ts';
 import { migrate } from '../../services/core/migrate.ts';
 import { createQueues } from '../../services/core/queues.ts';
+import { freePort } from '../../services/local/ports.ts';
 import { DIGEST_TICK } from '../../services/scheduler/index.ts';
 import { createScratchDatabase } from '../support/servers.ts';
 import { type ChaosStack, type PaperboyProcess, startProcess } from './stack.ts';
@@ -307,7 +308,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       injected: 'PostgreSQL stopped mid-run and started again 2 s later',
       n: o.subscribers,
       fault: async (ctx) => {
-        const port = 20000 + Math.floor(Math.random() * 20000);
+        const port = await freePort();
         api = await startProcess({
           ...ctx.env,
           ROLES: 'api',
