@@ -46,13 +46,11 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
       );
       const last = { nextSendAt: lastRow.was_due, id: lastRow.id };
       const since = rankSince(at, rankWindowDays);
-      if (runId) {
-        const tooLate = at.getTime() - maxAgeSeconds * 1000;
-        const onTime = due.rows.filter((r) => r.due_at.getTime() >= tooLate).map((r) => r.id);
-        if (onTime.length) await rememberRankedLists(client, runId, onTime, since);
-      }
+      const ids = due.rows.map((r) => r.id);
+      // Lists for every claimed subscriber's topics; plan-deliveries decides who is too late.
+      if (runId) await rememberRankedLists(client, runId, ids, since);
       const planned = await client.query<{ id: number; status: string }>(sql['plan-deliveries'], [
-        due.rows.map((r) => r.id),
+        ids,
         due.rows.map((r) => r.digest_date),
         due.rows.map((r) => r.due_at),
         maxAgeSeconds,
