@@ -28,7 +28,7 @@ for (const r of results) {
     );
   } else if (r.benchmark === 'signup-api') {
     rows.push(
-      `| signup API | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number }) => x.requestsPerSecond).join(', ')} req/s) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,
+      `| signup API, ${r.setup.connections} connections | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number }) => x.requestsPerSecond).join(', ')} req/s) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,
     );
   } else if (r.benchmark === 'ranking') {
     rows.push(

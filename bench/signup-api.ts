@@ -4,6 +4,10 @@
  * in the same run, a bare Fastify route answering the same request as the ceiling.
  *
  *   npx tsx bench/signup-api.ts [--seconds 10] [--connections 50] [--rounds 3]
+ *
+ * The signups that arrive together are written together (one rate-limit call, one statement, one
+ * queued job per batch), so the figure depends on how many requests are in flight: run it at more
+ * than one --connections to see the curve.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -94,5 +98,6 @@ const result = {
   ratios: { paperboyOfBare: +(paperboy.requestsPerSecond / bare.requestsPerSecond).toFixed(2) },
 };
 console.log(JSON.stringify(result, null, 2));
-console.log(`written to ${saveResult('signup-api', result)}`);
+// One result file per concurrency: 50 connections is the reference row, others sit beside it.
+console.log(`written to ${saveResult(CONNECTIONS === 50 ? 'signup-api' : `signup-api-${CONNECTIONS}c`, result)}`);
 process.exit(0);

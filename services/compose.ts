@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from './core/clock.ts';
 import type { Config } from './core/config.ts';
+import { createCounters } from './core/counters.ts';
 import { createDb } from './core/db.ts';
 import type { Logger } from './core/logger.ts';
 import { createQueues } from './core/queues.ts';
@@ -44,8 +45,10 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     blockedDomains: config.blockedEmailDomains,
   });
   const manage = createManageService({ db, tokens, clock });
+  const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({
     db,
+    counters,
     mailer,
     templates,
     links,
@@ -100,6 +103,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     signups,
     manage,
     signupMails,
+    counters,
     planner,
     sender,
     digests,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignupInput } from '../services/subscribers/schemas.ts';
 import {
   createHarness,
   eventually,
@@ -371,6 +372,106 @@ describe('signup rate limits', () => {
     expect(res.statusCode).toBe(429);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.body).toContain('Too many signups for this address');
+  });
+});
+
+describe('signups in batches', () => {
+  let h: Harness;
+  const refuseOnce = new Set<string>();
+  beforeAll(async () => {
+    h = await createHarness({
+      env: { SIGNUP_LIMIT_PER_ADDRESS: '2', SIGNUP_LIMIT_WINDOW_SECONDS: '600' },
+      reject: (rcpt) => (refuseOnce.delete(rcpt) ? { code: 451, message: '4.3.0 Try again later' } : undefined),
+    });
+    h.startWorkers();
+  });
+  afterAll(async () => h?.close());
+
+  // Calls made in the same turn of the event loop go to PostgreSQL and the queue as one batch.
+  const together = (signups: Array<[object, string?]>) =>
+    Promise.allSettled(
+      signups.map(([body, ip]) => h.services.signups.signup(SignupInput.parse(body), ip ?? '10.9.0.1')),
+    );
+  const row = async (email: string) =>
+    // biome-ignore lint/suspicious/noExplicitAny: a raw row, checked field by field
+    (await h.services.db.query<any>('SELECT * FROM subscribers WHERE email = $1', [email])).rows[0];
+  const subjects = async (email: string) => Promise.all(h.sink.to(email).map(async (m) => (await parse(m)).subject));
+  const signupJobs = async () =>
+    (await h.services.queues.get('mail').getJobs(['completed', 'active', 'waiting', 'delayed'])).filter(
+      (j) => j.name === 'signup',
+    );
+
+  it('records a batch in one statement and one job, each signup with its own answer', async () => {
+    await subscribeAndConfirm(h, 'settled@example.org');
+    const results = await together([
+      [{ email: 'first@example.org', topics: ['lora'] }],
+      [{ email: 'second@example.org', frequency: 'weekly', weekday: 5 }],
+      [{ email: 'twice@example.org', hour: 5 }],
+      [{ email: 'TWICE@example.org', hour: 6 }],
+      [{ email: 'settled@example.org', hour: 3, topics: ['hijack'] }],
+    ]);
+    expect(results.map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
+
+    expect(await row('first@example.org')).toMatchObject({ status: 'pending', topics: ['lora'] });
+    expect(await row('second@example.org')).toMatchObject({ status: 'pending', frequency: 'weekly', send_weekday: 5 });
+    // The same address twice in a batch is one row, and the later signup wins, as one after the other would.
+    const { rows } = await h.services.db.query("SELECT send_hour FROM subscribers WHERE email = 'twice@example.org'");
+    expect(rows).toEqual([{ send_hour: 6 }]);
+    // An active subscription in the batch keeps its preferences.
+    expect(await row('settled@example.org')).toMatchObject({ status: 'active', send_hour: 8, topics: [] });
+
+    const ids = await Promise.all(
+      ['first', 'second', 'twice', 'settled'].map(async (n) => (await row(`${n}@example.org`)).id as number),
+    );
+    const jobs = (await signupJobs()).filter((j) => j.data.subscriberIds?.includes(ids[0]));
+    expect(jobs.map((j) => [...j.data.subscriberIds].sort((a: number, b: number) => a - b))).toEqual([
+      [...ids].sort((a, b) => a - b),
+    ]);
+    await eventually(async () => {
+      expect(await subjects('first@example.org')).toEqual(['Confirm your Paperboy subscription']);
+      expect(await subjects('second@example.org')).toEqual(['Confirm your Paperboy subscription']);
+      expect(await subjects('twice@example.org')).toEqual(['Confirm your Paperboy subscription']);
+      expect((await subjects('settled@example.org')).at(-1)).toBe('You are already subscribed to Paperboy');
+    });
+  });
+
+  it('counts each signup of a batch against the limits in turn', async () => {
+    const results = await together([
+      [{ email: 'limited@example.org' }, '10.9.1.1'],
+      [{ email: 'limited@example.org' }, '10.9.1.2'],
+      [{ email: 'limited@example.org' }, '10.9.1.3'],
+      [{ email: 'other@example.org' }, '10.9.1.4'],
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? 202 : (r.reason as { status: number }).status))).toEqual([
+      202, 202, 429, 202,
+    ]);
+    const [again] = await together([[{ email: 'limited@example.org' }, '10.9.1.5']]);
+    expect(again?.status).toBe('rejected');
+    await eventually(async () => expect(h.sink.to('other@example.org')).toHaveLength(1));
+    // Two accepted signups for one address in one batch are one reply.
+    expect(h.sink.to('limited@example.org')).toHaveLength(1);
+  });
+
+  it('sends the rest of a batch when one reply fails, and retries only that one', async () => {
+    const before = await h.services.counters.read();
+    refuseOnce.add('flaky@example.org');
+    const results = await together([
+      [{ email: 'steady-1@example.org' }],
+      [{ email: 'flaky@example.org' }],
+      [{ email: 'steady-2@example.org' }],
+    ]);
+    expect(results.map((r) => r.status)).toEqual(Array(3).fill('fulfilled'));
+    // The counter moves once a job run has finished its mails: three sent means the retry is done.
+    await eventually(async () => {
+      const now = await h.services.counters.read();
+      expect((now.signup_mails_sent ?? 0) - (before.signup_mails_sent ?? 0)).toBe(3);
+    }, 15_000);
+    expect(refuseOnce.has('flaky@example.org')).toBe(false);
+    for (const email of ['steady-1@example.org', 'flaky@example.org', 'steady-2@example.org']) {
+      expect(h.sink.to(email)).toHaveLength(1);
+    }
+    const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/^paperboy_mails\{kind="signup",status="failed"\} 0$/m);
   });
 });
 

@@ -1,12 +1,4 @@
-import {
-  type ConnectionOptions,
-  type Job,
-  type JobsOptions,
-  MetricsTime,
-  Queue,
-  Worker,
-  type WorkerOptions,
-} from 'bullmq';
+import { type ConnectionOptions, type Job, type JobsOptions, Queue, Worker, type WorkerOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 
@@ -18,8 +10,14 @@ const ids = z.array(z.number().int().positive()).min(1);
  */
 export const queueRegistry = {
   mail: {
-    /** The reply to a signup: confirmation link, or a reminder to an active subscriber. */
-    signup: z.object({ subscriberId: z.number().int().positive() }),
+    /**
+     * The replies to a batch of signups: a confirmation link, or a reminder to an active
+     * subscriber. Jobs queued before signups were batched carry one `subscriberId`.
+     */
+    signup: z.union([
+      z.object({ subscriberIds: ids }),
+      z.object({ subscriberId: z.number().int().positive() }).transform((d) => ({ subscriberIds: [d.subscriberId] })),
+    ]),
   },
   ingest: {
     /** Reads every configured paper source and refreshes trend scores. */
@@ -107,11 +105,9 @@ export function createWorker<Q extends QueueName>(
       if (!schema || !handler) throw new Error(`queue ${queue} has no job named ${job.name}`);
       return handler(schema.parse(job.data), job);
     },
-    // Stalled-job checks are queue-wide: every worker uses the same interval. Completed and failed
-    // jobs are counted per minute for two weeks (BullMQ's metrics; /metrics reports the totals).
+    // Stalled-job checks are queue-wide: every worker uses the same interval.
     {
       stalledInterval: 30_000,
-      metrics: { maxDataPoints: MetricsTime.TWO_WEEKS },
       ...opts,
       connection: connection as ConnectionOptions,
       prefix,

@@ -2,16 +2,35 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TooManyRequests } from './errors.ts';
 
-// Counts a hit on each key in turn, starting its window on the first hit, and stops at the first
-// key past its limit: returns that key's position (1-based) and the time left in its window, or
-// {0, 0}. One round trip for every limit a request is subject to; ioredis sends it by SHA.
+// For each request in turn (a group of keys), counts a hit on each of its keys, starting a key's
+// window on its first hit, and stops that request at its first key past its limit. Answers two
+// numbers per request: that key's position in the request (1-based) and the time left in its
+// window, or 0, 0. One round trip for a whole batch of requests; ioredis sends it by SHA.
+// ARGV: the number of requests, each one's number of keys, then window (ms) and limit per key.
 const HITS = `
-for i = 1, #KEYS do
-  local n = redis.call('INCR', KEYS[i])
-  if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1]) end
-  if n > tonumber(ARGV[2 * i]) then return {i, redis.call('PTTL', KEYS[i])} end
+local requests = tonumber(ARGV[1])
+local base = requests + 1
+local out = {}
+local k = 0
+for r = 1, requests do
+  local size = tonumber(ARGV[1 + r])
+  local over, ttl = 0, 0
+  for i = 1, size do
+    local key = k + i
+    if over == 0 then
+      local n = redis.call('INCR', KEYS[key])
+      if n == 1 then redis.call('PEXPIRE', KEYS[key], ARGV[base + 2 * key - 1]) end
+      if n > tonumber(ARGV[base + 2 * key]) then
+        over = i
+        ttl = redis.call('PTTL', KEYS[key])
+      end
+    end
+  end
+  k = k + size
+  out[#out + 1] = over
+  out[#out + 1] = ttl
 end
-return {0, 0}`;
+return out`;
 
 export interface Limit {
   /** Hits allowed per window. */
@@ -27,7 +46,7 @@ export interface Check {
   message: string;
 }
 
-type WithHits = Redis & { paperboyHits(...args: (string | number)[]): Promise<[number, number]> };
+type WithHits = Redis & { paperboyHits(...args: (string | number)[]): Promise<number[]> };
 
 /**
  * Fixed-window counters in Redis, shared by every api process. Keys are hashed, so Redis never
@@ -38,19 +57,32 @@ export function createRateLimiter(redis: Redis, prefix: string) {
   if (typeof r.paperboyHits !== 'function') redis.defineCommand('paperboyHits', { lua: HITS });
   const keyOf = (scope: string, key: string) =>
     `${prefix}:ratelimit:${scope}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+  /**
+   * Counts each request's hits, in order, against its checks; answers, per request, the
+   * TooManyRequests for its first check past its limit (its later checks are then not counted).
+   */
+  async function hitEach(requests: Check[][]): Promise<Array<TooManyRequests | undefined>> {
+    if (requests.length === 0) return [];
+    const checks = requests.flat();
+    const answer = await r.paperboyHits(
+      checks.length,
+      ...checks.map((c) => keyOf(c.scope, c.key)),
+      requests.length,
+      ...requests.map((checks) => checks.length),
+      ...checks.flatMap((c) => [c.limit.windowSeconds * 1000, c.limit.max]),
+    );
+    return requests.map((checks, i) => {
+      const check = checks[(answer[2 * i] ?? 0) - 1];
+      const ttl = answer[2 * i + 1] ?? 0;
+      return check && new TooManyRequests(check.message, Math.max(1, Math.ceil(ttl / 1000)));
+    });
+  }
   return {
-    /**
-     * Counts one hit against each check, in order; throws TooManyRequests for the first one past
-     * its limit (later checks are then not counted).
-     */
+    hitEach,
+    /** Counts one request against its checks; throws TooManyRequests for the first one past its limit. */
     async hit(...checks: Check[]): Promise<void> {
-      const [over, ttl] = await r.paperboyHits(
-        checks.length,
-        ...checks.map((c) => keyOf(c.scope, c.key)),
-        ...checks.flatMap((c) => [c.limit.windowSeconds * 1000, c.limit.max]),
-      );
-      const check = checks[over - 1];
-      if (check) throw new TooManyRequests(check.message, Math.max(1, Math.ceil(ttl / 1000)));
+      const [refused] = await hitEach([checks]);
+      if (refused) throw refused;
     },
   };
 }

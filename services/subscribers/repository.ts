@@ -4,7 +4,7 @@ import { loadQueries } from '../core/sql.ts';
 const sql = loadQueries(
   new URL('./subscribers.sql', import.meta.url),
   [
-    'upsert-signup',
+    'upsert-signups',
     'find-by-email',
     'find-by-id',
     'suppression-of',
@@ -19,7 +19,7 @@ const sql = loadQueries(
     'find-unsent-signups',
     'count-by-status',
   ],
-  { prepared: ['upsert-signup'] },
+  { prepared: ['upsert-signups'] },
 );
 
 export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
@@ -66,11 +66,24 @@ const prefParams = (p: Preferences) => [p.timezone, p.hour, p.frequency, p.weekd
 
 export function createSubscriberRepository(db: Queryable) {
   return {
-    /** Returns the subscriber id; an active subscription keeps its preferences. */
-    async upsertSignup(email: string, prefs: Preferences): Promise<number> {
-      const row = (await db.query<{ id: number }>(sql['upsert-signup'], [email, ...prefParams(prefs)])).rows[0];
-      if (!row) throw new Error('signup neither written nor found');
-      return row.id;
+    /**
+     * Records signups, one per address, in one statement; returns each address's subscriber id.
+     * An active subscription keeps its preferences.
+     */
+    async upsertSignups(signups: ReadonlyArray<{ email: string; prefs: Preferences }>): Promise<Map<string, number>> {
+      const rows = signups.map(({ email, prefs: p }) => ({
+        email,
+        timezone: p.timezone,
+        send_hour: p.hour,
+        frequency: p.frequency,
+        send_weekday: p.weekday,
+        max_papers: p.maxPapers,
+        topics: p.topics,
+      }));
+      const result = await db.query<{ id: number; email: string }>(sql['upsert-signups'], [JSON.stringify(rows)]);
+      const ids = new Map(result.rows.map((r) => [r.email, r.id]));
+      if (ids.size !== new Set(rows.map((r) => r.email)).size) throw new Error('signups neither written nor found');
+      return ids;
     },
     async findByEmail(email: string): Promise<Subscriber | undefined> {
       const row = (await db.query<{ id: number }>(sql['find-by-email'], [email])).rows[0];

@@ -1,10 +1,18 @@
--- name: upsert-signup
--- Records a signup in one statement whatever the address's state (so every answer takes the
--- same path): new, pending, paused, unsubscribed and bounced addresses become pending with the
--- given preferences; an active subscription is left untouched. Returns the subscriber id.
-WITH written AS (
+-- name: upsert-signups
+-- Records a batch of signups in one statement, whatever each address's state (so every answer
+-- takes the same path): new, pending, paused, unsubscribed and bounced addresses become pending
+-- with the given preferences; an active subscription is left untouched. $1 is a JSON array of
+-- {email, timezone, send_hour, frequency, send_weekday, max_papers, topics}, one per address (an
+-- address twice in one statement is an error). Rows are written in address order, so two batches
+-- sharing addresses lock them in the same order. Returns every address's subscriber id.
+WITH input AS (
+  SELECT *
+    FROM jsonb_to_recordset($1::jsonb) AS i(email text, timezone text, send_hour smallint, frequency text,
+                                            send_weekday smallint, max_papers smallint, topics text[])
+),
+written AS (
   INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics)
-  VALUES ($1, $2, $3, $4, $5, $6, $7)
+  SELECT email, timezone, send_hour, frequency, send_weekday, max_papers, topics FROM input ORDER BY email
   ON CONFLICT (email) DO UPDATE
      SET status = 'pending',
          timezone = EXCLUDED.timezone,
@@ -17,11 +25,17 @@ WITH written AS (
          paused_at = NULL,
          updated_at = now()
    WHERE s.status <> 'active'
-  RETURNING id
+  RETURNING id, email
 )
-SELECT id FROM written
+SELECT id, email FROM written
 UNION ALL
-SELECT id FROM subscribers WHERE email = $1 AND NOT EXISTS (SELECT 1 FROM written);
+-- Active subscriptions, left as they were (the statement's snapshot sees them, not the new rows):
+-- one index lookup per address the insert did not return. (Matching all of them at once with
+-- `email = ANY (...)` grew slower with the table while other batches were being written.)
+SELECT s.id, s.email
+  FROM input i
+  CROSS JOIN LATERAL (SELECT id, email FROM subscribers WHERE email = i.email) s
+ WHERE NOT EXISTS (SELECT 1 FROM written w WHERE w.email = i.email);
 
 -- name: find-by-email
 -- One subscriber by normalised address.

@@ -20,7 +20,7 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
 
   const workers: Worker[] = [
     createWorker('mail', redisUrl, prefix, {
-      signup: async ({ subscriberId }) => s.signupMails.send(subscriberId),
+      signup: async ({ subscriberIds }, job) => s.signupMails.sendJob(subscriberIds, job),
     }),
     createWorker('ingest', redisUrl, prefix, {
       sources: async () => s.papers.runConfigured(),

@@ -87,13 +87,23 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
           else count(status);
         }),
       ]);
-      // The confirmation mails the accepted signups caused, once the worker has sent them.
+      // The confirmation mails the accepted signups caused, once the worker has sent them. The
+      // victim's accepted signups get one mail each, or one between them when they arrived in the
+      // same batch.
+      const to = (pred: (a: string) => boolean) => stack.sink.accepted.filter((a) => pred(a.to)).length;
       const deadline = Date.now() + 60_000;
-      const expected = 20 + 3 + legitAccepted;
-      while (Date.now() < deadline && stack.sink.accepted.length < expected)
+      const expected = 20 + 1 + legitAccepted;
+      while (
+        Date.now() < deadline &&
+        to((a) => a !== 'victim@example.org') +
+          Math.min(
+            1,
+            to((a) => a === 'victim@example.org'),
+          ) <
+          expected
+      )
         await new Promise((r) => setTimeout(r, 200));
       await new Promise((r) => setTimeout(r, 1000));
-      const to = (pred: (a: string) => boolean) => stack.sink.accepted.filter((a) => pred(a.to)).length;
       const victimMails = to((a) => a === 'victim@example.org');
       const floodMails = to((a) => a.startsWith('flood'));
       const legitMails = new Set(stack.sink.accepted.filter((a) => a.to.startsWith('legit')).map((a) => a.to)).size;

@@ -40,7 +40,7 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
   });
   const mails = new Gauge({
     name: 'paperboy_mails',
-    help: 'Mails by kind and outcome: digests (sent, failed, bounced) from PostgreSQL; signup replies (confirmations and reminders; sent, failed) counted by the mail queue over the last two weeks',
+    help: 'Mails by kind and outcome: digests (sent, failed, bounced) from PostgreSQL; signup replies (confirmations and reminders; sent, and failed after their last attempt) counted in Redis by the workers',
     labelNames: ['kind', 'status'],
     registers: [registry],
   });
@@ -75,9 +75,9 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
         latency.set({ quantile: '0.99' }, r.p99 ?? r.p50);
       }
     }
-    const mailQueue = services.queues.get('mail');
-    mails.set({ kind: 'signup', status: 'sent' }, (await mailQueue.getMetrics('completed')).meta.count);
-    mails.set({ kind: 'signup', status: 'failed' }, (await mailQueue.getMetrics('failed')).meta.count);
+    const counted = await services.counters.read();
+    mails.set({ kind: 'signup', status: 'sent' }, counted.signup_mails_sent ?? 0);
+    mails.set({ kind: 'signup', status: 'failed' }, counted.signup_mails_failed ?? 0);
     queued.reset();
     for (const name of ['mail', 'digest', 'ingest'] as QueueName[]) {
       const counts = await services.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
