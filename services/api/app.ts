@@ -54,8 +54,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const pages = createPages();
   const deps: AppDeps = { services, pages };
   app.setErrorHandler(errorHandler(pages));
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });

@@ -7,10 +7,15 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Form fields arrive as strings and empty inputs as ''; both mean "not given". */
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
+/** Zone names already checked: a few hundred at most, and building a formatter costs far more. */
+const knownZones = new Set<string>();
+
 export function isTimezone(tz: string): boolean {
+  if (knownZones.has(tz)) return true;
   if (tz.length > 64 || CONTROL.test(tz)) return false;
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
+    knownZones.add(tz);
     return true;
   } catch {
     return false;

@@ -14,11 +14,18 @@ import type { AppDeps } from '../app.ts';
 const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
   const registry = new Registry();
   const subscribers = createSubscriberRepository(services.db);
-  const requests = new Counter({
+  // Requests are counted in a plain map and handed to prom-client at scrape time: labelling a
+  // prom-client counter on every request cost a fifth of a signup's time in the api process.
+  const answered = new Map<string, { route: string; status: string; n: number }>();
+  new Counter({
     name: 'paperboy_http_requests_total',
     help: 'HTTP requests answered by this process, by route and status',
     labelNames: ['route', 'status'],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { route, status, n } of answered.values()) this.inc({ route, status }, n);
+    },
   });
   const byStatus = new Gauge({
     name: 'paperboy_subscribers',
@@ -51,8 +58,13 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
     registers: [registry],
   });
 
-  app.addHook('onResponse', async (req, reply) => {
-    requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    const key = `${reply.statusCode} ${route}`;
+    const seen = answered.get(key);
+    if (seen) seen.n++;
+    else answered.set(key, { route, status: String(reply.statusCode), n: 1 });
+    done();
   });
 
   app.get('/metrics', async (_req, reply) => {

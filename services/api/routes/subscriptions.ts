@@ -6,6 +6,8 @@ import { hourOptions } from '../forms.ts';
 import { errors, SignupAccepted } from '../schemas.ts';
 
 const CHECK_INBOX = 'Check your inbox: we sent a link to confirm the address. Nothing else is sent until it is used.';
+/** The API's answer to every accepted signup, serialised once (it is the same for everyone). */
+const ACCEPTED = JSON.stringify(SignupAccepted.parse({ status: 'pending', message: CHECK_INBOX }));
 
 export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
   app.get('/', { config: { page: true }, schema: { hide: true } }, async (_req, reply) =>
@@ -32,7 +34,11 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { 
     },
     async (req, reply) => {
       await services.signups.signup(req.body, req.ip);
-      return reply.code(202).send({ status: 'pending' as const, message: CHECK_INBOX });
+      // Fastify sends a string with a JSON type as it is, past the schema's serialiser.
+      return reply
+        .code(202)
+        .type('application/json; charset=utf-8')
+        .send(ACCEPTED as never);
     },
   );
 
