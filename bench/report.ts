@@ -7,7 +7,8 @@ const dir = path.join(ROOT, 'bench/results');
 // biome-ignore lint/suspicious/noExplicitAny: result files are whatever the benchmarks wrote
 const results: any[] = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
-  .sort()
+  // Numbers in names in numeric order: signup-api-50c before signup-api-100c.
+  .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
   .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')));
 
 const rows: string[] = [
@@ -28,7 +29,7 @@ for (const r of results) {
     );
   } else if (r.benchmark === 'signup-api') {
     rows.push(
-      `| signup API, ${r.setup.connections} connections | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number }) => x.requestsPerSecond).join(', ')} req/s) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,
+      `| signup API, ${r.setup.connections} connections | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number; latencyMs: { p99: number } }) => `${x.requestsPerSecond} (p99 ${x.latencyMs.p99} ms)`).join(', ')}) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,
     );
   } else if (r.benchmark === 'ranking') {
     rows.push(

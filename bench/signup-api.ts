@@ -3,11 +3,11 @@
  * (validate, write PostgreSQL, enqueue the confirmation mail), rate limits set out of the way;
  * in the same run, a bare Fastify route answering the same request as the ceiling.
  *
- *   npx tsx bench/signup-api.ts [--seconds 10] [--connections 50] [--rounds 3]
+ *   npx tsx bench/signup-api.ts [--seconds 10] [--connections 50,100,200] [--rounds 3]
  *
  * The signups that arrive together are written together (one rate-limit call, one statement, one
- * queued job per batch), so the figure depends on how many requests are in flight: run it at more
- * than one --connections to see the curve.
+ * queued job per batch), so the figure depends on how many requests are in flight: each level of
+ * --connections is a run of its own (both servers), with its own result file.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -17,10 +17,11 @@ import { freePort } from '../services/local/ports.ts';
 import { arg, cpuBetween, cpuSeconds, saveResult } from './support.ts';
 
 const SECONDS = arg('seconds', 10);
-const CONNECTIONS = arg('connections', 50);
+const at = process.argv.indexOf('--connections');
+const LEVELS = (at > 0 ? String(process.argv[at + 1]) : '50,100,200').split(',').map(Number);
 const ROUNDS = arg('rounds', 3);
 
-async function run(mode: 'paperboy' | 'bare') {
+async function run(mode: 'paperboy' | 'bare', connections: number) {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -52,7 +53,7 @@ async function run(mode: 'paperboy' | 'bare') {
     const cpuBefore = cpuSeconds(roles);
     const result = await autocannon({
       url: `http://127.0.0.1:${port}`,
-      connections: CONNECTIONS,
+      connections,
       duration: SECONDS,
       requests: [
         {
@@ -82,22 +83,23 @@ async function run(mode: 'paperboy' | 'bare') {
   return { ...median, rounds: rounds.map((r) => ({ requestsPerSecond: r.requestsPerSecond, latencyMs: r.latencyMs })) };
 }
 
-const paperboy = await run('paperboy');
-const bare = await run('bare');
-const result = {
-  benchmark: 'signup-api',
-  command: `npx tsx bench/signup-api.ts --seconds ${SECONDS} --connections ${CONNECTIONS} --rounds ${ROUNDS}`,
-  setup: {
-    seconds: SECONDS,
-    connections: CONNECTIONS,
-    rounds: ROUNDS,
-    loadGenerator: 'autocannon, in the benchmark process; each server in its own process',
-  },
-  paperboy,
-  bareFastify: bare,
-  ratios: { paperboyOfBare: +(paperboy.requestsPerSecond / bare.requestsPerSecond).toFixed(2) },
-};
-console.log(JSON.stringify(result, null, 2));
-// One result file per concurrency: 50 connections is the reference row, others sit beside it.
-console.log(`written to ${saveResult(CONNECTIONS === 50 ? 'signup-api' : `signup-api-${CONNECTIONS}c`, result)}`);
+for (const connections of LEVELS) {
+  const paperboy = await run('paperboy', connections);
+  const bare = await run('bare', connections);
+  const result = {
+    benchmark: 'signup-api',
+    command: `npx tsx bench/signup-api.ts --seconds ${SECONDS} --connections ${connections} --rounds ${ROUNDS}`,
+    setup: {
+      seconds: SECONDS,
+      connections,
+      rounds: ROUNDS,
+      loadGenerator: 'autocannon, in the benchmark process; each server in its own process',
+    },
+    paperboy,
+    bareFastify: bare,
+    ratios: { paperboyOfBare: +(paperboy.requestsPerSecond / bare.requestsPerSecond).toFixed(2) },
+  };
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`written to ${saveResult(`signup-api-${connections}c`, result)}`);
+}
 process.exit(0);
