@@ -57,32 +57,27 @@ export function createRateLimiter(redis: Redis, prefix: string) {
   if (typeof r.paperboyHits !== 'function') redis.defineCommand('paperboyHits', { lua: HITS });
   const keyOf = (scope: string, key: string) =>
     `${prefix}:ratelimit:${scope}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
-  /**
-   * Counts each request's hits, in order, against its checks; answers, per request, the
-   * TooManyRequests for its first check past its limit (its later checks are then not counted).
-   */
-  async function hitEach(requests: Check[][]): Promise<Array<TooManyRequests | undefined>> {
-    if (requests.length === 0) return [];
-    const checks = requests.flat();
-    const answer = await r.paperboyHits(
-      checks.length,
-      ...checks.map((c) => keyOf(c.scope, c.key)),
-      requests.length,
-      ...requests.map((checks) => checks.length),
-      ...checks.flatMap((c) => [c.limit.windowSeconds * 1000, c.limit.max]),
-    );
-    return requests.map((checks, i) => {
-      const check = checks[(answer[2 * i] ?? 0) - 1];
-      const ttl = answer[2 * i + 1] ?? 0;
-      return check && new TooManyRequests(check.message, Math.max(1, Math.ceil(ttl / 1000)));
-    });
-  }
   return {
-    hitEach,
-    /** Counts one request against its checks; throws TooManyRequests for the first one past its limit. */
-    async hit(...checks: Check[]): Promise<void> {
-      const [refused] = await hitEach([checks]);
-      if (refused) throw refused;
+    /**
+     * Counts each request's hits, in order, against its checks (one list of checks per request);
+     * answers, per request, the TooManyRequests for its first check past its limit (its later
+     * checks are then not counted), or undefined.
+     */
+    async hitEach(requests: Check[][]): Promise<Array<TooManyRequests | undefined>> {
+      if (requests.length === 0) return [];
+      const all = requests.flat();
+      const answer = await r.paperboyHits(
+        all.length,
+        ...all.map((c) => keyOf(c.scope, c.key)),
+        requests.length,
+        ...requests.map((checks) => checks.length),
+        ...all.flatMap((c) => [c.limit.windowSeconds * 1000, c.limit.max]),
+      );
+      return requests.map((checks, i) => {
+        const over = checks[(answer[2 * i] ?? 0) - 1];
+        const ttl = answer[2 * i + 1] ?? 0;
+        return over && new TooManyRequests(over.message, Math.max(1, Math.ceil(ttl / 1000)));
+      });
     },
   };
 }

@@ -76,7 +76,9 @@ export function createSignupMailer(deps: {
     /**
      * Sends the replies of a batch of signups. Mails that fail leave the others sent: the job keeps
      * only the failed ids and throws, so its retry sends only those. Sent mails are counted, and
-     * failed ones once the last attempt has failed.
+     * failed ones once the last attempt has failed. A worker killed in the middle leaves the whole
+     * job to be taken again, so the replies it had sent go out twice: a repeated confirmation
+     * link, never a digest.
      */
     async sendJob(subscriberIds: number[], job: SignupMailJob): Promise<Record<string, number>> {
       const outcomes: Record<string, number> = {};
