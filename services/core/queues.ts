@@ -55,7 +55,7 @@ export interface Queues {
 export function redisOptions(role: 'producer' | 'worker'): RedisOptions {
   return role === 'worker'
     ? { maxRetriesPerRequest: null }
-    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000, enableAutoPipelining: true };
+    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
 }
 
 export function createQueues(redisUrl: string, prefix: string): Queues {

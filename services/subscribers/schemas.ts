@@ -102,8 +102,12 @@ export const PREFERENCE_DEFAULTS: Preferences = {
 
 /** Fields given in `input` replace those in `base`; absent ones stay. */
 export function mergePreferences<T extends object>(base: T, input: Partial<T>): T {
-  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
-  return { ...base, ...given };
+  const merged = { ...base };
+  for (const key of Object.keys(input) as Array<keyof T>) {
+    const value = input[key];
+    if (value !== undefined) merged[key] = value as T[keyof T];
+  }
+  return merged;
 }
 
 /** Whether an address's domain, or a domain it is under, is in the blocked list. */
