@@ -29,7 +29,7 @@ for (const r of results) {
     );
   } else if (r.benchmark === 'signup-api') {
     rows.push(
-      `| signup API, ${r.setup.connections} connections | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number; latencyMs: { p99: number } }) => `${x.requestsPerSecond} (p99 ${x.latencyMs.p99} ms)`).join(', ')}) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare | ${m} | \`${r.command}\` |`,
+      `| signup API, ${r.setup.connections} connections | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number; latencyMs: { p99: number } }) => `${x.requestsPerSecond} (p99 ${x.latencyMs.p99} ms)`).join(', ')}) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare${r.ratios.perRound ? ` (median of the rounds' ratios: ${r.ratios.perRound.join(', ')})` : ''} | ${m} | \`${r.command}\` |`,
     );
   } else if (r.benchmark === 'ranking') {
     rows.push(
