@@ -93,18 +93,11 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       const to = (pred: (a: string) => boolean) => stack.sink.accepted.filter((a) => pred(a.to)).length;
       const deadline = Date.now() + 60_000;
       const expected = 20 + 1 + legitAccepted;
-      while (
-        Date.now() < deadline &&
-        to((a) => a !== 'victim@example.org') +
-          Math.min(
-            1,
-            to((a) => a === 'victim@example.org'),
-          ) <
-          expected
-      )
-        await new Promise((r) => setTimeout(r, 200));
+      const victim = (a: string) => a === 'victim@example.org';
+      const arrived = () => to((a) => !victim(a)) + Math.min(1, to(victim));
+      while (Date.now() < deadline && arrived() < expected) await new Promise((r) => setTimeout(r, 200));
       await new Promise((r) => setTimeout(r, 1000));
-      const victimMails = to((a) => a === 'victim@example.org');
+      const victimMails = to(victim);
       const floodMails = to((a) => a.startsWith('flood'));
       const legitMails = new Set(stack.sink.accepted.filter((a) => a.to.startsWith('legit')).map((a) => a.to)).size;
       const http5xx = [...statuses].filter(([k]) => k >= 500).reduce((a, [, n]) => a + n, 0);
