@@ -82,7 +82,7 @@ export function createSubscriberRepository(db: Queryable) {
       }));
       const result = await db.query<{ id: number; email: string }>(sql['upsert-signups'], [JSON.stringify(rows)]);
       const ids = new Map(result.rows.map((r) => [r.email, r.id]));
-      if (ids.size !== new Set(rows.map((r) => r.email)).size) throw new Error('signups neither written nor found');
+      if (ids.size !== rows.length) throw new Error('signups neither written nor found');
       return ids;
     },
     async findByEmail(email: string): Promise<Subscriber | undefined> {

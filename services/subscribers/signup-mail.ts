@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Counters } from '../core/counters.ts';
 import type { Db } from '../core/db.ts';
+import { forEachConcurrently } from '../core/each.ts';
 import type { Logger } from '../core/logger.ts';
 import { scheduleText } from '../digests/renderer.ts';
 import type { Mailer } from '../mail/mailer.ts';
@@ -84,20 +85,15 @@ export function createSignupMailer(deps: {
       const outcomes: Record<string, number> = {};
       const failed: number[] = [];
       let firstError: unknown;
-      let next = 0;
-      const lane = async () => {
-        while (next < subscriberIds.length) {
-          const id = subscriberIds[next++] as number;
-          try {
-            const outcome = await send(id);
-            outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-          } catch (err) {
-            failed.push(id);
-            firstError ??= err;
-          }
+      await forEachConcurrently(subscriberIds, BATCH_CONCURRENCY, async (id) => {
+        try {
+          const outcome = await send(id);
+          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        } catch (err) {
+          failed.push(id);
+          firstError ??= err;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, subscriberIds.length) }, lane));
+      });
       const sent = (outcomes.confirmation ?? 0) + (outcomes['already-subscribed'] ?? 0);
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       // Counting must not fail a job whose mails went out: its retry would send them again.

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
+import { forEachConcurrently } from '../../services/core/each.ts';
 import { ROOT } from '../../services/core/paths.ts';
 import { createTokens } from '../../services/core/tokens.ts';
 import { freePort } from '../../services/local/ports.ts';
@@ -33,15 +34,6 @@ async function post(base: string, body: unknown, ip: string) {
 }
 
 /** Runs `fn` over `items`, `limit` at a time. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
-}
-
 export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) => Promise<ScenarioResult>> = {
   /**
    * One network floods signups with fresh addresses, many networks flood one victim's address,
@@ -70,18 +62,18 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
     let legitAccepted = 0;
     try {
       await Promise.all([
-        pool(
+        forEachConcurrently(
           Array.from({ length: floodSize }, (_, i) => i),
           20,
           async (i) => count(await post(base, { email: `flood${i}@example.org` }, '203.0.113.7')),
         ),
-        pool(
+        forEachConcurrently(
           Array.from({ length: floodSize }, (_, i) => i),
           20,
           async (i) =>
             count(await post(base, { email: 'victim@example.org' }, `198.51.${Math.floor(i / 250)}.${i % 250}`)),
         ),
-        pool(legit, 5, async (email) => {
+        forEachConcurrently(legit, 5, async (email) => {
           const status = await post(base, { email }, `192.0.2.${legit.indexOf(email)}`);
           if (status === 202) legitAccepted++;
           else count(status);
@@ -242,7 +234,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       let leaks = 0;
       const ask = async (list: string[]) => {
         const statuses = new Map<number, number>();
-        await pool(list.flatMap(targets), 10, async ([method, url]) => {
+        await forEachConcurrently(list.flatMap(targets), 10, async ([method, url]) => {
           const res = await fetch(`http://127.0.0.1:${port}${url}`, { method });
           const body = await res.text();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
