@@ -1,32 +1,32 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TooManyRequests } from './errors.ts';
 
-// For each request in turn (a group of keys), counts a hit on each of its keys, starting a key's
-// window on its first hit, and stops that request at its first key past its limit. Answers two
-// numbers per request: that key's position in the request (1-based) and the time left in its
-// window, or 0, 0. One round trip for a whole batch of requests; ioredis sends it by SHA.
-// ARGV: the number of requests, each one's number of keys, then window (ms) and limit per key.
+// For each request in turn, counts a hit on each of its keys against the rules in order (a key's
+// window starts at its first hit) and stops that request at its first key past its rule's limit.
+// KEYS: every request's keys, rule by rule (request 1's, then request 2's, ...). ARGV: the number
+// of rules, then each rule's window (ms) and limit. Answers two numbers per request: the 1-based
+// rule that stopped it and the time left in that key's window, or 0, 0. One round trip for a whole
+// batch of requests; ioredis sends it by SHA.
 const HITS = `
-local requests = tonumber(ARGV[1])
-local base = requests + 1
+local rules = tonumber(ARGV[1])
+local window, limit = {}, {}
+for i = 1, rules do
+  window[i] = ARGV[2 * i]
+  limit[i] = tonumber(ARGV[2 * i + 1])
+end
 local out = {}
-local k = 0
-for r = 1, requests do
-  local size = tonumber(ARGV[1 + r])
+for first = 0, #KEYS - 1, rules do
   local over, ttl = 0, 0
-  for i = 1, size do
-    local key = k + i
-    if over == 0 then
-      local n = redis.call('INCR', KEYS[key])
-      if n == 1 then redis.call('PEXPIRE', KEYS[key], ARGV[base + 2 * key - 1]) end
-      if n > tonumber(ARGV[base + 2 * key]) then
-        over = i
-        ttl = redis.call('PTTL', KEYS[key])
-      end
+  for i = 1, rules do
+    local key = KEYS[first + i]
+    local n = redis.call('INCR', key)
+    if n == 1 then redis.call('PEXPIRE', key, window[i]) end
+    if n > limit[i] then
+      over, ttl = i, redis.call('PTTL', key)
+      break
     end
   end
-  k = k + size
   out[#out + 1] = over
   out[#out + 1] = ttl
 end
@@ -38,9 +38,9 @@ export interface Limit {
   windowSeconds: number;
 }
 
-export interface Check {
+/** One limit every request of a batch is checked against, with its own key per request. */
+export interface Rule {
   scope: string;
-  key: string;
   limit: Limit;
   /** What a client past this limit is told. */
   message: string;
@@ -56,25 +56,29 @@ export function createRateLimiter(redis: Redis, prefix: string) {
   const r = redis as WithHits;
   if (typeof r.paperboyHits !== 'function') redis.defineCommand('paperboyHits', { lua: HITS });
   const keyOf = (scope: string, key: string) =>
-    `${prefix}:ratelimit:${scope}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+    `${prefix}:ratelimit:${scope}:${hash('sha256', key, 'base64url').slice(0, 22)}`;
   return {
     /**
-     * Counts each request's hits, in order, against its checks (one list of checks per request);
-     * answers, per request, the TooManyRequests for its first check past its limit (its later
-     * checks are then not counted), or undefined.
+     * Counts each request's hits, in order, against the rules: `keys[i][j]` is request i's key for
+     * rule j. Answers, per request, the TooManyRequests for its first rule past its limit (its
+     * later rules are then not counted), or undefined.
      */
-    async hitEach(requests: Check[][]): Promise<Array<TooManyRequests | undefined>> {
-      if (requests.length === 0) return [];
-      const all = requests.flat();
-      const answer = await r.paperboyHits(
-        all.length,
-        ...all.map((c) => keyOf(c.scope, c.key)),
-        requests.length,
-        ...requests.map((checks) => checks.length),
-        ...all.flatMap((c) => [c.limit.windowSeconds * 1000, c.limit.max]),
-      );
-      return requests.map((checks, i) => {
-        const over = checks[(answer[2 * i] ?? 0) - 1];
+    async hitEach(
+      rules: readonly Rule[],
+      keys: readonly (readonly string[])[],
+    ): Promise<Array<TooManyRequests | undefined>> {
+      if (keys.length === 0) return [];
+      const args: (string | number)[] = [keys.length * rules.length];
+      for (const request of keys) {
+        if (request.length !== rules.length)
+          throw new Error(`a request has ${request.length} keys for ${rules.length} rules`);
+        for (const [j, rule] of rules.entries()) args.push(keyOf(rule.scope, request[j] as string));
+      }
+      args.push(rules.length);
+      for (const { limit } of rules) args.push(limit.windowSeconds * 1000, limit.max);
+      const answer = await r.paperboyHits(...args);
+      return keys.map((_, i) => {
+        const over = rules[(answer[2 * i] ?? 0) - 1];
         const ttl = answer[2 * i + 1] ?? 0;
         return over && new TooManyRequests(over.message, Math.max(1, Math.ceil(ttl / 1000)));
       });

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
 import { Invalid, type TooManyRequests } from '../core/errors.ts';
 import type { Queues } from '../core/queues.ts';
-import type { Check, Limit, RateLimiter } from '../core/rate-limit.ts';
+import type { Limit, RateLimiter, Rule } from '../core/rate-limit.ts';
 import type { Tokens } from '../core/tokens.ts';
 import { createSubscriberRepository, type Preferences } from './repository.ts';
 import { isBlockedDomain, mergePreferences, PREFERENCE_DEFAULTS, type SignupInput } from './schemas.ts';
@@ -40,16 +40,11 @@ export function createSignupService(deps: SignupServiceDeps) {
   const { db, queues, tokens, clock, limiter, limits } = deps;
   const repo = createSubscriberRepository(db);
 
-  const checksOf = ({ email, ip }: Signup): Check[] => [
-    {
-      scope: 'signup-ip',
-      key: ip,
-      limit: limits.perIp,
-      message: 'Too many signups from your network. Try again later.',
-    },
+  // Each signup counts against its network, then its address.
+  const rules: Rule[] = [
+    { scope: 'signup-ip', limit: limits.perIp, message: 'Too many signups from your network. Try again later.' },
     {
       scope: 'signup-address',
-      key: email,
       limit: limits.perAddress,
       message: 'Too many signups for this address. Try again later.',
     },
@@ -57,7 +52,10 @@ export function createSignupService(deps: SignupServiceDeps) {
 
   /** Counts a batch against the limits, records what they let through and queues its reply mails. */
   async function record(signups: Signup[]): Promise<Array<TooManyRequests | undefined>> {
-    const refused = await limiter.hitEach(signups.map(checksOf));
+    const refused = await limiter.hitEach(
+      rules,
+      signups.map(({ ip, email }) => [ip, email]),
+    );
     // One row per address: the batch's last signup for an address wins, as it would one after another.
     const latest = new Map(signups.filter((_, i) => !refused[i]).map((s) => [s.email, s.prefs]));
     if (latest.size > 0) {
