@@ -38,3 +38,25 @@ for (const r of results) {
   }
 }
 console.log(rows.join('\n'));
+
+// Where the signup API's CPU goes, per request, in each level's median round; and each level's
+// rate against the bare route's best level (its ceiling on this machine, whatever the load).
+const signups = results.filter((r) => r.benchmark === 'signup-api' && r.paperboy.cpuMicrosecondsPerRequest);
+if (signups.length) {
+  const bestBare = Math.max(...signups.map((r) => r.bareFastify.requestsPerSecond));
+  const us = (cpu: Record<string, number>, role: string) => cpu[role] ?? '–';
+  const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+  const lines = [
+    '',
+    "| signup API | api process | PostgreSQL | Redis | autocannon | all, per request | machine busy | bare route: server, autocannon, all | machine busy | of the bare route's best level |",
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of signups) {
+    const p = r.paperboy.cpuMicrosecondsPerRequest;
+    const b = r.bareFastify.cpuMicrosecondsPerRequest;
+    lines.push(
+      `| ${r.setup.connections} connections | ${us(p, 'server')} µs | ${us(p, 'postgres')} µs | ${us(p, 'redis')} µs | ${us(p, 'loadGenerator')} µs | ${total(p)} µs | ${Math.round(r.paperboy.machineBusy * 100)}% | ${us(b, 'server')}, ${us(b, 'loadGenerator')}, ${total(b)} µs | ${Math.round(r.bareFastify.machineBusy * 100)}% | ${(r.paperboy.requestsPerSecond / bestBare).toFixed(2)} (of ${bestBare} req/s) |`,
+    );
+  }
+  console.log(lines.join('\n'));
+}

@@ -15,7 +15,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT } from '../services/core/paths.ts';
 import { freePort } from '../services/local/ports.ts';
-import { arg, cpuBetween, cpuSeconds, saveResult } from './support.ts';
+import { arg, busyBetween, cpuBetween, cpuSeconds, machineTime, saveResult } from './support.ts';
 
 const SECONDS = arg('seconds', 10);
 const at = process.argv.indexOf('--connections');
@@ -30,8 +30,11 @@ async function startServer(mode: Mode) {
   const child = spawn(
     process.execPath,
     [
-      // BENCH_SERVER_PROFILE=dir writes the server's CPU profile there (node --cpu-prof).
-      ...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`] : []),
+      // BENCH_SERVER_PROFILE=dir writes each server's CPU profile to dir/paperboy and dir/bare
+      // (node --cpu-prof); `npx tsx bench/profile.ts dir/paperboy` summarises it.
+      ...(process.env.BENCH_SERVER_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_SERVER_PROFILE, mode)}`]
+        : []),
       '--import',
       'tsx',
       path.join(ROOT, 'bench/signup-server.ts'),
@@ -54,6 +57,7 @@ async function startServer(mode: Mode) {
     /** One round of new signups against this server. */
     async round(connections: number) {
       const cpuBefore = cpuSeconds(roles);
+      const machineBefore = machineTime();
       const result = await autocannon({
         url: `http://127.0.0.1:${port}`,
         connections,
@@ -70,13 +74,26 @@ async function startServer(mode: Mode) {
           },
         ],
       });
+      const busy = busyBetween(machineBefore, machineTime());
+      // The bare route never touches PostgreSQL or Redis (their figures then only show the
+      // paperboy server's idle connections closing).
+      const cpu = Object.fromEntries(
+        Object.entries(cpuBetween(cpuBefore, cpuSeconds(roles))).filter(
+          ([role, seconds]) => seconds > 0 && (mode === 'paperboy' || role in roles),
+        ),
+      );
       return {
         requestsPerSecond: Math.round(result.requests.average),
         latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
         non2xx: result.non2xx,
         errors: result.errors,
-        // Where the round's time went: CPU seconds per process, out of seconds × cores.
-        cpuSecondsDuringRun: cpuBetween(cpuBefore, cpuSeconds(roles)),
+        // Where the round's time went: CPU seconds per process, the same per request, and the
+        // share of the machine's cores busy (processes, kernel and interrupts together).
+        cpuSecondsDuringRun: cpu,
+        cpuMicrosecondsPerRequest: Object.fromEntries(
+          Object.entries(cpu).map(([role, seconds]) => [role, Math.round((seconds * 1e6) / result.requests.total)]),
+        ),
+        machineBusy: busy,
       };
     },
     async stop() {
@@ -95,7 +112,12 @@ const median = <T>(xs: T[], by: (x: T) => number): T => {
 };
 const summary = (rounds: Round[]) => ({
   ...median(rounds, (r) => r.requestsPerSecond),
-  rounds: rounds.map((r) => ({ requestsPerSecond: r.requestsPerSecond, latencyMs: r.latencyMs })),
+  rounds: rounds.map((r) => ({
+    requestsPerSecond: r.requestsPerSecond,
+    latencyMs: r.latencyMs,
+    cpuMicrosecondsPerRequest: r.cpuMicrosecondsPerRequest,
+    machineBusy: r.machineBusy,
+  })),
 });
 
 const paperboyServer = await startServer('paperboy');

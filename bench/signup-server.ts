@@ -10,6 +10,8 @@ if (mode === 'bare') {
   app.post('/api/subscriptions', async (_req, reply) => reply.code(202).send({ status: 'pending', message: 'ok' }));
   await app.listen({ port, host: '127.0.0.1' });
   console.log('ready');
+  // Exiting rather than dying of the signal lets `--cpu-prof` write its profile.
+  process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 } else {
   const bench = await benchServices({ SIGNUP_LIMIT_PER_IP: '1000000000', SIGNUP_LIMIT_PER_ADDRESS: '1000000000' });
   const app = await buildApp(bench.services);

@@ -156,6 +156,18 @@ export function cpuSeconds(roles: Record<string, number>): Record<string, number
 export const cpuBetween = (before: Record<string, number>, after: Record<string, number>) =>
   Object.fromEntries(Object.entries(after).map(([k, v]) => [k, +(v - (before[k] ?? 0)).toFixed(1)]));
 
+/** Jiffies the whole machine has spent busy and in total so far (Linux /proc/stat). */
+export function machineTime(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'latin1').split('\n')[0]?.trim().split(/\s+/) ?? [];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  return { busy, total: busy + (idle ?? 0) + (iowait ?? 0) };
+}
+
+/** The share of all cores busy between two `machineTime` snapshots, interrupts included. */
+export const busyBetween = (a: ReturnType<typeof machineTime>, b: ReturnType<typeof machineTime>) =>
+  +((b.busy - a.busy) / Math.max(1, b.total - a.total)).toFixed(2);
+
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
