@@ -85,4 +85,28 @@ describe('batcher', () => {
     const results = await Promise.all([1, 2].map((n) => settle(b.submit(n))));
     expect(results.every((r) => 'error' in r && /answered 1 of 2/.test(r.error))).toBe(true);
   });
+
+  it('with startWhenIdle, starts at once when nothing is in flight and gathers what arrives meanwhile', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => {};
+    const b = createBatcher(
+      async (items: number[]) => {
+        batches.push(items);
+        if (items[0] === 0) await new Promise<void>((r) => (release = r));
+        return items;
+      },
+      { maxSize: Number.POSITIVE_INFINITY, maxConcurrent: 1, startWhenIdle: true },
+    );
+    // What the first caller sees when it gets its answer.
+    const first = b.submit(0).then((n) => ({ n, started: batches.map((x) => [...x]) }));
+    expect(batches).toEqual([[0]]); // started within submit, before the turn ended
+    const rest = [1, 2, 3].map((n) => b.submit(n));
+    expect(batches).toEqual([[0]]); // one run in flight: the others wait
+    release();
+    expect(await Promise.all(rest)).toEqual([1, 2, 3]);
+    // The waiting items' run had started before the first caller went on.
+    expect(await first).toEqual({ n: 0, started: [[0], [1, 2, 3]] });
+    await b.submit(4);
+    expect(batches.at(-1)).toEqual([4]);
+  });
 });

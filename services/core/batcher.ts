@@ -13,6 +13,13 @@ export interface BatchOptions {
   maxSize: number;
   /** Runs in flight at most; items arriving meanwhile wait and form larger batches. */
   maxConcurrent: number;
+  /**
+   * Starts a run as soon as an item arrives while nothing is in flight, without waiting for the
+   * turn to end. For callers that arrive spread out, each one freed by an earlier answer: there a
+   * turn gathers nobody else, and waiting for its end only adds latency. Items arriving while runs
+   * are in flight still wait and go together.
+   */
+  startWhenIdle?: boolean;
 }
 
 export interface Batcher<I, O> {
@@ -35,6 +42,7 @@ export function createBatcher<I, O>(
 
   const schedule = () => {
     if (scheduled || running >= opts.maxConcurrent || queue.length === 0) return;
+    if (opts.startWhenIdle && running === 0) return flush();
     scheduled = true;
     setImmediate(flush);
   };
@@ -45,26 +53,30 @@ export function createBatcher<I, O>(
       const batch = queue.slice(0, opts.maxSize);
       queue = queue.slice(batch.length);
       running++;
-      void execute(batch).finally(() => {
-        running--;
-        schedule();
-      });
+      void execute(batch);
     }
   }
 
   async function execute(batch: Pending<I, O>[]) {
+    let answers: Array<O | Error> | undefined;
+    let failure: unknown;
     try {
-      const answers = await run(batch.map((p) => p.item));
+      answers = await run(batch.map((p) => p.item));
       if (answers.length !== batch.length) {
         throw new Error(`batch run answered ${answers.length} of ${batch.length} items`);
       }
-      batch.forEach((p, i) => {
-        const a = answers[i] as O | Error;
-        if (a instanceof Error) p.reject(a);
-        else p.resolve(a);
-      });
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      answers = undefined;
+      failure = err;
+    }
+    // The next batch starts (or is scheduled) before this one's callers go on with their work.
+    running--;
+    schedule();
+    for (const [i, p] of batch.entries()) {
+      const answer = answers?.[i];
+      if (!answers) p.reject(failure);
+      else if (answer instanceof Error) p.reject(answer);
+      else p.resolve(answer as O);
     }
   }
 

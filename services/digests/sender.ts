@@ -1,3 +1,4 @@
+import { createBatcher } from '../core/batcher.ts';
 import type { Db } from '../core/db.ts';
 import { isUnavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -65,8 +66,9 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
 }
 
 /**
- * Records accepted sends. Those that finish while a write is under way go together in the next
- * one: one statement and one commit for several messages, with no waiting added to any of them.
+ * Records accepted sends (group commit, core/batcher.ts). Those that finish while a write is under
+ * way go together in the next one: one statement and one commit for several messages. A send that
+ * finishes while none is under way is written at once, with no waiting added.
  *
  * The server has accepted these messages, so a record that fails for want of PostgreSQL (a
  * restart, a lost connection) is tried again, every two seconds at most, until it answers: given
@@ -76,43 +78,28 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
  * change), so a retry after a commit whose answer was lost changes nothing.
  */
 function createSentRecorder(db: Db) {
-  type Entry = { id: number; messageId: string; response: string; resolve: () => void; reject: (e: unknown) => void };
-  let pending: Entry[] = [];
-  let writing = false;
-  const markSent = async (group: Entry[]) => {
+  type Sent = { id: number; messageId: string; response: string };
+  const markSent = async (sent: Sent[]): Promise<undefined[]> => {
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
         await db.query(sql['mark-sent'], [
-          group.map((e) => e.id),
-          group.map((e) => e.messageId),
-          group.map((e) => e.response),
+          sent.map((e) => e.id),
+          sent.map((e) => e.messageId),
+          sent.map((e) => e.response),
         ]);
-        return;
+        return sent.map(() => undefined);
       } catch (err) {
         if (!isUnavailable(err)) throw err;
         await new Promise((r) => setTimeout(r, wait));
       }
     }
   };
-  const write = async () => {
-    writing = true;
-    while (pending.length) {
-      const group = pending;
-      pending = [];
-      try {
-        await markSent(group);
-        for (const e of group) e.resolve();
-      } catch (err) {
-        for (const e of group) e.reject(err);
-      }
-    }
-    writing = false;
-  };
-  return (id: number, messageId: string, response: string) =>
-    new Promise<void>((resolve, reject) => {
-      pending.push({ id, messageId, response, resolve, reject });
-      if (!writing) void write();
-    });
+  const recorder = createBatcher<Sent, undefined>(markSent, {
+    maxSize: Number.POSITIVE_INFINITY,
+    maxConcurrent: 1,
+    startWhenIdle: true,
+  });
+  return (id: number, messageId: string, response: string) => recorder.submit({ id, messageId, response });
 }
 
 export interface DeliveryRow {
