@@ -131,7 +131,7 @@ for (const connections of LEVELS) {
     paperboy.push(await paperboyServer.round(connections));
     bare.push(await bareServer.round(connections));
   }
-  const perRound = paperboy.map((p, i) => +(p.requestsPerSecond / (bare[i]?.requestsPerSecond ?? 1)).toFixed(2));
+  const perRound = paperboy.map((p, i) => +(p.requestsPerSecond / (bare[i]?.requestsPerSecond ?? 1)).toFixed(3));
   const result = {
     benchmark: 'signup-api',
     command: `npx tsx bench/signup-api.ts --seconds ${SECONDS} --connections ${connections} --rounds ${ROUNDS}`,
