@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, eventually, type Harness, header, parse } from './support/harness.ts';
@@ -26,9 +27,11 @@ const counts = async (h: Harness) =>
 
 describe('digest headers', () => {
   let h: Harness;
+  // The signing key lives only as long as these tests.
+  const keyDir = mkdtempSync(path.join(tmpdir(), 'paperboy-dkim-'));
   beforeAll(async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const keyFile = path.join(process.env.TMPDIR ?? '/tmp', `paperboy-dkim-${process.pid}.pem`);
+    const keyFile = path.join(keyDir, 'dkim.pem');
     writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
     h = await createHarness({
       env: {
@@ -44,7 +47,10 @@ describe('digest headers', () => {
     await addSubscribers(h, 1, '2026-03-03T08:00:00Z');
     await h.services.digests.runNow(new Date('2026-03-03T08:00:05Z'));
   });
-  afterAll(async () => h?.close());
+  afterAll(async () => {
+    await h?.close();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
 
   it('carries every header mail providers expect, parsed from the received message', async () => {
     const raw = digestsTo(h, 'reader1@example.org')[0]!;
