@@ -12,6 +12,10 @@ import {
 
 const json = { 'content-type': 'application/json' };
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
+/** A subscriber's raw row, checked field by field by the tests. */
+const subscriberRow = async (h: Harness, email: string) =>
+  // biome-ignore lint/suspicious/noExplicitAny: a raw row, checked field by field
+  (await h.services.db.query<any>('SELECT * FROM subscribers WHERE email = $1', [email])).rows[0];
 
 describe('subscriptions', () => {
   let h: Harness;
@@ -28,9 +32,7 @@ describe('subscriptions', () => {
   afterAll(async () => h?.close());
 
   const db = () => h.services.db;
-  const row = async (email: string) =>
-    // biome-ignore lint/suspicious/noExplicitAny: a raw row, checked field by field
-    (await db().query<any>('SELECT * FROM subscribers WHERE email = $1', [email])).rows[0];
+  const row = (email: string) => subscriberRow(h, email);
   const signup = (payload: object, remoteAddress = '127.0.0.1') =>
     h.app.inject({ method: 'POST', url: '/api/subscriptions', payload, remoteAddress });
   const mailsTo = (email: string) => h.sink.to(email);
@@ -392,9 +394,7 @@ describe('signups in batches', () => {
     Promise.allSettled(
       signups.map(([body, ip]) => h.services.signups.signup(SignupInput.parse(body), ip ?? '10.9.0.1')),
     );
-  const row = async (email: string) =>
-    // biome-ignore lint/suspicious/noExplicitAny: a raw row, checked field by field
-    (await h.services.db.query<any>('SELECT * FROM subscribers WHERE email = $1', [email])).rows[0];
+  const row = (email: string) => subscriberRow(h, email);
   const subjects = async (email: string) => Promise.all(h.sink.to(email).map(async (m) => (await parse(m)).subject));
   const signupJobs = async () =>
     (await h.services.queues.get('mail').getJobs(['completed', 'active', 'waiting', 'delayed'])).filter(
