@@ -33,7 +33,6 @@ async function post(base: string, body: unknown, ip: string) {
   return res.status;
 }
 
-/** Runs `fn` over `items`, `limit` at a time. */
 export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) => Promise<ScenarioResult>> = {
   /**
    * One network floods signups with fresh addresses, many networks flood one victim's address,
