@@ -2,9 +2,8 @@ import { parseArgs } from 'node:util';
 import { createProgress, type Progress, type ProgressUpdate } from './cli/progress.ts';
 import type { Services } from './compose.ts';
 import { type Config, ConfigError, loadConfig } from './core/config.ts';
-import { AppError, NotFound } from './core/errors.ts';
+import { AppError, NotFound, StartupError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
-import { MissingRedisError } from './local/redis.ts';
 import { openServices, type PrepareProgress, startPaperboy } from './main.ts';
 import { SourceUnavailable } from './papers/fetch.ts';
 import type { IngestReport } from './papers/ingest.ts';
@@ -358,8 +357,15 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).catch((e) => {
-  if (e instanceof ConfigError || e instanceof UsageError || e instanceof MissingRedisError || e instanceof AppError) {
+  if (e instanceof ConfigError || e instanceof UsageError || e instanceof StartupError || e instanceof AppError) {
     console.error(`paperboy: ${e.message}`);
+    process.exit(2);
+  }
+  const io = e as NodeJS.ErrnoException;
+  if (io.path && ['EACCES', 'EPERM', 'EROFS', 'ENOSPC'].includes(io.code ?? '')) {
+    console.error(
+      `paperboy: cannot write ${io.path} (${io.code}): set DATA_DIR to a folder this user can write, or free some space`,
+    );
     process.exit(2);
   }
   console.error(e);

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.ts';
 import { composeServices, type Services } from './compose.ts';
 import type { Config } from './core/config.ts';
+import { isUnavailable, StartupError } from './core/errors.ts';
 import type { Logger } from './core/logger.ts';
 import { migrate } from './core/migrate.ts';
 import { type Infrastructure, resolveInfrastructure } from './local/stack.ts';
@@ -34,7 +35,7 @@ export async function openServices(
   opts: { share?: boolean; onPrepare?: (p: PrepareProgress) => void; prepare?: boolean } = {},
 ) {
   const infra = await resolveInfrastructure(config, log, opts);
-  const services = composeServices(config, infra, log);
+  const services = composeServices(withRunningPublicUrl(config, infra, log), infra, log);
   let closing: Promise<void> | undefined;
   // Idempotent: a signal and the command's own ending may both ask.
   const close = () => {
@@ -46,12 +47,36 @@ export async function openServices(
   };
   let prepared: Awaited<ReturnType<typeof prepareDatabase>> | undefined;
   try {
-    if (opts.prepare !== false) prepared = await prepareDatabase(services, opts.onPrepare);
+    if (opts.prepare !== false) {
+      prepared = await prepareDatabase(services, opts.onPrepare).catch((e) => {
+        throw postgresFailure(e, infra.databaseUrl);
+      });
+      await redisAnswers(services, infra.redisUrl);
+    }
   } catch (e) {
     await close();
     throw e;
   }
   return { infra, services, prepared, close };
+}
+
+/**
+ * A command beside a running service makes links that point where the service's do: its
+ * PUBLIC_URL, or the one its PORT gives, unless this command sets PUBLIC_URL itself (then it says
+ * where the two differ).
+ */
+function withRunningPublicUrl(config: Config, infra: Infrastructure, log: Logger): Config {
+  const theirs = infra.joined?.publicUrl;
+  if (!theirs || theirs === config.publicUrl) return config;
+  if (config.publicUrlExplicit) {
+    log.warn(
+      { publicUrl: config.publicUrl, runningPublicUrl: theirs },
+      `PUBLIC_URL here is ${config.publicUrl}, but the running service's links point at ${theirs}: mail sent by this command links to ${config.publicUrl}`,
+    );
+    return config;
+  }
+  log.info({ publicUrl: theirs }, 'links point where the running service says');
+  return { ...config, publicUrl: theirs };
 }
 
 export interface Running {
@@ -79,12 +104,75 @@ export async function startPaperboy(config: Config, log: Logger): Promise<Runnin
     let url: string | undefined;
     if (config.roles.has('api')) {
       app = await buildApp(services);
-      await app.listen({ port: config.port, host: config.host });
+      await app.listen({ port: config.port, host: config.host }).catch((e: NodeJS.ErrnoException) => {
+        throw listenFailure(e, config);
+      });
       url = config.publicUrl;
     }
     return { url, infra, services, stop };
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/** A port that cannot be had, said as what to do about it. */
+function listenFailure(e: NodeJS.ErrnoException, config: Config): Error {
+  if (e.code === 'EADDRINUSE') {
+    return new StartupError(
+      `port ${config.port} on ${config.host} is already in use by another program: stop it, or choose another port with PORT`,
+    );
+  }
+  if (e.code === 'EACCES') {
+    return new StartupError(
+      `port ${config.port} on ${config.host} needs privileges this process lacks: choose a port above 1023 with PORT`,
+    );
+  }
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') {
+    return new StartupError(`HOST=${config.host} is not an address of this machine: set HOST to one (or 0.0.0.0)`);
+  }
+  return e;
+}
+
+const where = (url: string) => {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || (u.protocol.startsWith('redis') ? 6379 : 5432)}`;
+};
+
+/** A PostgreSQL that cannot be used at start, said as what to do about it. */
+function postgresFailure(e: unknown, url: string): unknown {
+  const err = e as { code?: string; message?: string };
+  const at = where(url);
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+    return new StartupError(`the PostgreSQL host in DATABASE_URL (${at}) is not found: fix DATABASE_URL`, { cause: e });
+  if (err.code === '28P01' || err.code === '28000')
+    return new StartupError(`PostgreSQL at ${at} refused the user or password in DATABASE_URL: fix them`, { cause: e });
+  if (err.code === '3D000')
+    return new StartupError(`${err.message} on ${at}: create it (\`createdb\`), or fix DATABASE_URL`, { cause: e });
+  if (isUnavailable(e))
+    return new StartupError(
+      `PostgreSQL at ${at} does not answer (${err.code ?? err.message}): start it, or set DATABASE_URL to one that runs`,
+      { cause: e },
+    );
+  return e;
+}
+
+/** Fails at start, in one sentence, when Redis does not answer, instead of waiting on it forever. */
+async function redisAnswers(services: Services, url: string) {
+  const redis = services.queues.redis;
+  const answered = await Promise.race([
+    (async () => {
+      while (redis.status === 'connecting' || redis.status === 'wait' || redis.status === 'connect') {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return redis.ping().then(
+        () => true,
+        () => false,
+      );
+    })(),
+    new Promise<false>((r) => setTimeout(r, 10_000, false).unref()),
+  ]);
+  if (!answered) {
+    throw new StartupError(`Redis at ${where(url)} does not answer: start it, or set REDIS_URL to one that runs`);
   }
 }

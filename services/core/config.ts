@@ -143,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     host: e.HOST,
     publicUrl,
+    /** False when PUBLIC_URL is unset and `publicUrl` is only derived from PORT. */
+    publicUrlExplicit: e.PUBLIC_URL !== undefined,
     trustProxy: e.TRUST_PROXY === 'true',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

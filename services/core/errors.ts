@@ -50,3 +50,14 @@ export function isUnavailable(err: unknown): boolean {
     ) || /Connection is closed|enableOfflineQueue|Connection terminated|connect ECONNREFUSED/.test(e.message ?? '')
   );
 }
+
+/**
+ * Why this process cannot start or reach what it needs, in one sentence that ends with what to do
+ * (a setting, a command). The CLI prints it as it is, without a stack trace, and exits 2.
+ */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}

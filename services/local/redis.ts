@@ -2,8 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { StartupError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { freePort, isAlive, stopOrphan } from './ports.ts';
+import { tailOutput, which } from './programs.ts';
 
 export interface LocalRedis {
   url: string;
@@ -11,34 +13,30 @@ export interface LocalRedis {
   stop(): Promise<void>;
 }
 
-export class MissingRedisError extends Error {}
-
 const INSTALL_HINT = 'apt-get install -y redis-server';
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    const p = `${dir}/${cmd}`;
-    if (dir && existsSync(p)) return p;
-  }
-  // Debian installs it in /usr/bin, which a trimmed PATH may lack.
-  return existsSync(`/usr/bin/${cmd}`) ? `/usr/bin/${cmd}` : undefined;
-}
 
 /** Finds redis-server; on Debian as root it installs the package itself, saying so. */
 export function findRedisServer(log: Logger): string {
-  const found = which('redis-server');
+  const found = which('redis-server', { orUsrBin: true });
   if (found) return found;
-  const canInstall = process.getuid?.() === 0 && which('apt-get');
+  const canInstall = process.getuid?.() === 0 && which('apt-get', { orUsrBin: true });
   if (!canInstall) {
-    throw new MissingRedisError(`redis-server is not installed: run \`sudo ${INSTALL_HINT}\` or set REDIS_URL`);
+    throw new StartupError(
+      `redis-server is not installed: run \`sudo ${INSTALL_HINT}\`, or set REDIS_URL to a Redis server`,
+    );
   }
   log.warn(`redis-server is not installed: running \`apt-get update && ${INSTALL_HINT}\``);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'ignore', env });
-  const installed = which('redis-server');
-  if (!installed)
-    throw new MissingRedisError(`installing redis-server failed: run \`${INSTALL_HINT}\` or set REDIS_URL`);
+  try {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'ignore', env });
+  } catch {}
+  const installed = which('redis-server', { orUsrBin: true });
+  if (!installed) {
+    throw new StartupError(
+      `redis-server is not installed and \`apt-get install redis-server\` failed: install it yourself (\`${INSTALL_HINT}\`), or set REDIS_URL to a Redis server`,
+    );
+  }
   return installed;
 }
 
@@ -69,13 +67,18 @@ export async function startLocalRedis(
   } else {
     args.push('--appendonly', 'no');
   }
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
+  // Its own process group, so a Ctrl-C reaches Paperboy first, which stops Redis after its shutdown.
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const output = tailOutput(child, (line) => log.trace({ redis: line }));
   const url = `redis://127.0.0.1:${port}`;
-  await waitForRedis(url, child, () => stderr);
+  if (!(await waitForRedis(url, child))) {
+    child.kill('SIGKILL');
+    // Redis's log lines look like `1234:M 02 Dec 2026 11:00:00.000 # Failed listening on port …`.
+    const line = output.find(/already in use/i) ?? output.find(/ # /) ?? output.last();
+    const why = line?.replace(/^\d+:[A-Z] [^*#]*[*#] /, '') ?? 'it did not answer within 10 s';
+    const inUse = /already in use/i.test(why) ? `something else listens on port ${port}: stop it, or ` : '';
+    throw new StartupError(`the local redis-server did not start (${why}): ${inUse}set REDIS_URL to a Redis server`);
+  }
   if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid));
   log.debug({ url, pid: child.pid }, 'local redis-server started');
   return {
@@ -83,28 +86,29 @@ export async function startLocalRedis(
     pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
   };
 }
 
-async function waitForRedis(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+/** Whether the server answers a PING within 10 s (false at once if it exits). */
+async function waitForRedis(url: string, child: ChildProcess): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited: ${stderr().trim()}`);
+    if (child.exitCode !== null || child.signalCode !== null) return false;
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => {});
     try {
       await client.connect();
       await client.ping();
-      return;
+      return true;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       client.disconnect();
     }
   }
-  throw new Error('redis-server did not answer within 10 s');
+  return false;
 }

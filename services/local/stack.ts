@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
@@ -13,6 +13,7 @@ export interface RuntimeInfo {
   databaseUrl: string;
   redisUrl: string;
   smtpUrl: string;
+  /** Where the running service's links point, when it serves the api or PUBLIC_URL is set. */
   publicUrl?: string;
   /** Child servers this process started, to stop them if it died without cleaning up. */
   children: number[];
@@ -26,6 +27,8 @@ export interface Infrastructure {
   mailboxDir?: string;
   /** True when this process started any server itself. */
   startedHere: boolean;
+  /** The running `paperboy start` whose servers this process shares, if any. */
+  joined?: RuntimeInfo;
   stop(): Promise<void>;
 }
 
@@ -83,17 +86,28 @@ export async function resolveInfrastructure(
       return { url: catcher.url, stop: () => catcher.stop() };
     });
     const startedHere = stops.length > 0;
-    if (startedHere && opts.share) {
+    // A running service says where it is, so commands beside it use its servers and links.
+    const shares = opts.share && (startedHere || !live);
+    if (shares) {
       const info: RuntimeInfo = {
         pid: process.pid,
         databaseUrl,
         redisUrl,
         smtpUrl,
-        publicUrl: config.publicUrl,
+        publicUrl: config.roles.has('api') || config.publicUrlExplicit ? config.publicUrl : undefined,
         children,
       };
-      writeFileSync(runtimeFile(config.dataDir), `${JSON.stringify(info, null, 2)}\n`);
+      try {
+        mkdirSync(config.dataDir, { recursive: true });
+        // It holds the servers' passwords.
+        writeFileSync(runtimeFile(config.dataDir), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+      } catch (e) {
+        // Without local servers to share, a read-only data directory costs only the CLI's hint.
+        if (startedHere) throw e;
+        log.debug({ err: e }, 'the runtime file was not written');
+      }
     }
+    const joined = live && !opts.share ? live : undefined;
     if (live && (!config.databaseUrl || !config.redisUrl || !config.smtpUrl)) {
       log.info({ servicePid: live.pid }, 'using the local servers of the running Paperboy');
     }
@@ -103,8 +117,9 @@ export async function resolveInfrastructure(
       smtpUrl,
       mailboxDir: dir,
       startedHere,
+      joined,
       async stop() {
-        if (startedHere && opts.share && readRuntime(config.dataDir)?.pid === process.pid) {
+        if (shares && readRuntime(config.dataDir)?.pid === process.pid) {
           rmSync(runtimeFile(config.dataDir), { force: true });
         }
         for (const stop of stops) await stop().catch((e) => log.warn({ err: e }, 'stopping a local server failed'));
