@@ -78,7 +78,7 @@ describe('Dockerfile', () => {
 describe('Node flags', () => {
   it('are the same for npm start, the image and the processes tests and benchmarks start', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts.start).toBe(`node ${NODE_FLAGS.join(' ')} bin/paperboy.mjs start`);
+    expect(pkg.scripts.start).toBe(`exec node ${NODE_FLAGS.join(' ')} bin/paperboy.mjs start`);
     expect(dockerfile).toMatch(new RegExp(`^ENV .*NODE_OPTIONS=${NODE_FLAGS.join(' ')}$`, 'm'));
   });
 });

@@ -165,6 +165,18 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
   }
 }
 
+/**
+ * Waits until a queue has no job waiting, delayed or running: whatever earlier work a test
+ * started has finished, totals and rows included, not only the mail the sink already caught.
+ */
+export async function settled(h: Harness, queue: 'mail' | 'digest' | 'ingest', timeoutMs = 15_000): Promise<void> {
+  await eventually(async () => {
+    const counts = await h.services.queues.get(queue).getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    const busy = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (busy > 0) throw new Error(`${queue} queue still busy: ${JSON.stringify(counts)}`);
+  }, timeoutMs);
+}
+
 /** Signs an address up through the API and confirms it through the mailed link. */
 export async function subscribeAndConfirm(h: Harness, email: string, prefs: object = {}): Promise<void> {
   const before = h.sink.to(email).length;

@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../services/core/paths.ts';
-import { freePort } from '../services/local/ports.ts';
-import { createHarness, eventually, type Harness, linkIn, parse, pathOf } from './support/harness.ts';
+import { ROOT } from '../../services/core/paths.ts';
+import { freePort } from '../../services/local/ports.ts';
+import { createHarness, eventually, type Harness, linkIn, parse, pathOf } from '../support/harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-results');

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { abuseScenarios } from './chaos/abuse.ts';
-import { chaosTable } from './chaos/report.ts';
-import { scenarios as faults, type ScenarioResult } from './chaos/scenarios.ts';
-import { type ChaosStack, startChaosStack } from './chaos/stack.ts';
+import { abuseScenarios } from '../chaos/abuse.ts';
+import { chaosTable } from '../chaos/report.ts';
+import { scenarios as faults, type ScenarioResult } from '../chaos/scenarios.ts';
+import { type ChaosStack, startChaosStack } from '../chaos/stack.ts';
 
 /**
  * The fault suite, small: the same scenarios `npm run chaos` runs at 20,000 subscribers, here
