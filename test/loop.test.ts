@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, type Harness, header, linkIn, parse, pathOf } from './support/harness.ts';
+import { createHarness, eventually, type Harness, header, linkIn, parse, pathOf, settled } from './support/harness.ts';
 
 /** The whole loop on real PostgreSQL, Redis and SMTP: sign up, confirm, digests, unsubscribe. */
 describe('subscription and digest loop', () => {
@@ -186,6 +186,8 @@ describe('subscription and digest loop', () => {
   });
 
   it('reports subscribers, deliveries, queues and requests as Prometheus metrics', async () => {
+    // Signup mails are counted when their job ends, which can be after the mail arrived.
+    await settled(h, 'mail');
     const res = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
