@@ -21,7 +21,7 @@ describe('faults during a digest run', () => {
     stack = await startChaosStack();
   });
   afterAll(async () => {
-    if (results.length) console.log(chaosTable(results, 'npx vitest run test/chaos.test.ts'));
+    if (results.length) console.log(chaosTable(results, 'npx vitest run test/slow/chaos.test.ts'));
     await stack?.stop();
   });
 
