@@ -167,14 +167,21 @@ async function main(argv: string[]) {
                 ['deferred', p.deferred],
                 ['failed', p.failed],
                 ['bounced', p.bounced],
+                ['refused', p.refused],
               ],
             }),
           );
           progress.end();
           console.log(
             `Digest run at ${at.toISOString()}: ${r.due} due, ${r.sent} sent, ${r.skipped} skipped (nothing new), ` +
-              `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced`,
+              `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced, ${r.refused} refused`,
           );
+          if (r.relayDown > 0) {
+            console.log(
+              `The SMTP server failed ${r.relayDown} sends as a relay, not for their addresses (${r.relayReply}): ` +
+                'they stay owed and are retried; check SMTP_URL, its credentials and MAIL_FROM.',
+            );
+          }
         },
         { progress },
       );

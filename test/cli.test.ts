@@ -44,7 +44,7 @@ describe('paperboy CLI', () => {
     const run = await runCli(['digest', 'run', '--at', '2026-03-03T08:00:00Z'], h.env);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
-      'Digest run at 2026-03-03T08:00:00.000Z: 2 due, 2 sent, 0 skipped (nothing new), 0 deferred, 0 failed, 0 bounced\n',
+      'Digest run at 2026-03-03T08:00:00.000Z: 2 due, 2 sent, 0 skipped (nothing new), 0 deferred, 0 failed, 0 bounced, 0 refused\n',
     );
     // Not a terminal: plain lines on stderr (no bar redrawn in place), the last one with the counts.
     expect(progressLines(run.stderr).at(-1)).toMatch(/^digest run: 2\/2 due · 2 sent · \d+ s$/);

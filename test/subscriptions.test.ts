@@ -469,13 +469,71 @@ describe('signups in batches', () => {
     await eventually(async () => {
       const now = await h.services.counters.read();
       expect((now.signup_mails_sent ?? 0) - (before.signup_mails_sent ?? 0)).toBe(3);
-    }, 15_000);
+    });
     expect(refuseOnce.has('flaky@example.org')).toBe(false);
     for (const email of ['steady-1@example.org', 'flaky@example.org', 'steady-2@example.org']) {
       expect(h.sink.to(email)).toHaveLength(1);
     }
     const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/^paperboy_mails\{kind="signup",status="failed"\} 0$/m);
+  });
+});
+
+/** The replies to signups follow the same rules as digests: only a verdict on the address is about the address. */
+describe('signup mails the server refuses', () => {
+  let h: Harness;
+  let senderRefused = false;
+  beforeAll(async () => {
+    h = await createHarness({
+      reject: (rcpt) => (rcpt.startsWith('nobody') ? { code: 550, message: '5.1.1 No such user here' } : undefined),
+      refuseSender: () => (senderRefused ? { code: 553, message: '5.7.1 Sender address rejected' } : undefined),
+      refuseMessage: (to) =>
+        to.some((r) => r.startsWith('filtered')) ? { code: 554, message: '5.7.1 Message content rejected' } : undefined,
+    });
+    h.startWorkers();
+  });
+  afterAll(async () => h?.close());
+
+  const signup = async (email: string) => {
+    const res = await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email } });
+    expect(res.statusCode).toBe(202);
+  };
+  const suppressed = async (email: string) =>
+    (await h.services.db.query('SELECT reason FROM suppressions WHERE email_hash = paperboy_email_hash($1)', [email]))
+      .rows;
+
+  it('suppresses an address the server says does not exist, and tries it once', async () => {
+    const before = await h.services.counters.read();
+    await signup('nobody@example.org');
+    await settled(h, 'mail');
+    expect(await subscriberRow(h, 'nobody@example.org')).toMatchObject({ status: 'bounced' });
+    expect(await suppressed('nobody@example.org')).toEqual([{ reason: 'bounced' }]);
+    const after = await h.services.counters.read();
+    expect((after.signup_mails_failed ?? 0) - (before.signup_mails_failed ?? 0)).toBe(1);
+    const jobs = await h.services.queues.get('mail').getJobs(['completed']);
+    expect(jobs.filter((j) => j.attemptsMade > 1)).toHaveLength(0);
+  });
+
+  it('gives up a confirmation refused for its content, keeping the address', async () => {
+    await signup('filtered@example.org');
+    await settled(h, 'mail');
+    expect(await subscriberRow(h, 'filtered@example.org')).toMatchObject({ status: 'pending' });
+    expect(await suppressed('filtered@example.org')).toEqual([]);
+    expect(h.sink.to('filtered@example.org')).toHaveLength(0);
+  });
+
+  it('retries while the relay refuses the sender, and sends one confirmation once it takes it', async () => {
+    senderRefused = true;
+    await signup('patient@example.org');
+    await eventually(async () => {
+      const jobs = await h.services.queues.get('mail').getJobs(['delayed']);
+      expect(jobs.some((j) => j.attemptsMade >= 1)).toBe(true);
+    });
+    expect(await subscriberRow(h, 'patient@example.org')).toMatchObject({ status: 'pending' });
+    senderRefused = false;
+    await settled(h, 'mail');
+    expect(h.sink.to('patient@example.org')).toHaveLength(1);
+    expect(await suppressed('patient@example.org')).toEqual([]);
   });
 });
 

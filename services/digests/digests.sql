@@ -129,9 +129,16 @@ UPDATE deliveries
    SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2, next_attempt_at = $4
  WHERE id = $1 AND status = 'sending';
 
+-- name: mark-refused
+-- The server refused this message for what it is (content, size, policy), not for its address:
+-- the digest is given up with the reply kept; the subscriber stays and gets the next one.
+UPDATE deliveries SET status = 'failed', smtp_response = $2, last_error = $2, next_attempt_at = NULL
+ WHERE id = $1 AND status = 'sending';
+
 -- name: mark-bounced
--- A permanent failure (5xx): the delivery is bounced, the address gets no more mail and is
--- suppressed, so a later signup does not mail it again either.
+-- The recipient's address does not work (RCPT 5xx, or a mailbox verdict at DATA): the delivery
+-- is bounced, the address gets no more mail and is suppressed, so a later signup does not mail it
+-- again either.
 WITH d AS (
   UPDATE deliveries SET status = 'bounced', smtp_response = $2, last_error = $2
    WHERE id = $1 AND status = 'sending'

@@ -17,6 +17,12 @@ export interface SendReport {
   /** Temporary failures that used their last attempt. */
   failed: number;
   bounced: number;
+  /** Refused by the server for what the message is (content, size, policy): given up, address kept. */
+  refused: number;
+  /** Deferred because the relay or the way to it failed (connection, AUTH, MAIL FROM), not the message. */
+  relayDown: number;
+  /** The reply of the last relay failure, to say what the relay said. */
+  relayReply?: string;
   /** Due longer ago than the maximum age: recorded as skipped. */
   stale: number;
   /** Deliveries no longer owed: sent by someone else, or the subscriber left. */
@@ -200,13 +206,28 @@ export function createDigestSender(deps: SenderDeps) {
       await recordSent(d.id, info.messageId, info.response);
       report.sent++;
     } catch (e) {
-      if (e instanceof SmtpError && e.permanent) {
-        await db.query(sql['mark-bounced'], [d.id, e.response ?? e.message]);
+      // Anything but an SMTP reply (a rendering or database error) is worth another attempt.
+      const outcome = e instanceof SmtpError ? e.outcome : 'retry';
+      const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
+      if (outcome === 'address-gone') {
+        await db.query(sql['mark-bounced'], [d.id, message]);
         report.bounced++;
-        log.warn({ delivery: d.id, response: e.response }, 'digest bounced; address suppressed');
+        log.warn({ delivery: d.id, response: message }, 'digest bounced; address suppressed');
         return;
       }
-      const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
+      if (outcome === 'message-refused') {
+        await db.query(sql['mark-refused'], [d.id, message]);
+        report.refused++;
+        log.warn(
+          { delivery: d.id, response: message },
+          'digest refused by the server; the address keeps its next digest',
+        );
+        return;
+      }
+      if (outcome === 'relay-down') {
+        report.relayDown++;
+        report.relayReply = message;
+      }
       const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, attempts));
       await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt]);
       if (lastAttempt) report.failed++;
@@ -224,7 +245,17 @@ export function createDigestSender(deps: SenderDeps) {
       ids: number[],
       opts: { now: Date; lastAttempt?: boolean; signal?: AbortSignal },
     ): Promise<SendReport> {
-      const report: SendReport = { sent: 0, deferred: [], failed: 0, bounced: 0, stale: 0, notOwed: 0, released: 0 };
+      const report: SendReport = {
+        sent: 0,
+        deferred: [],
+        failed: 0,
+        bounced: 0,
+        refused: 0,
+        relayDown: 0,
+        stale: 0,
+        notOwed: 0,
+        released: 0,
+      };
       report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
       const rows = await loadDeliveries(db, ids, false);
       report.notOwed += ids.length - rows.length - report.stale;

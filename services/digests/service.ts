@@ -14,6 +14,11 @@ export interface DigestRunSummary {
   deferred: number;
   failed: number;
   bounced: number;
+  /** Given up because the server refused the message itself (content, size, policy). */
+  refused: number;
+  /** Deferred because the relay failed (connection, AUTH, sender refused), with its last reply. */
+  relayDown: number;
+  relayReply?: string;
 }
 
 /** A `digest run` so far, and how many were due when it started (when counted). */
@@ -105,7 +110,16 @@ export function createDigestService(deps: DigestServiceDeps) {
      * become due, so it is a guide, not a promise).
      */
     async runNow(at: Date, onProgress?: (p: DigestRunProgress) => void): Promise<DigestRunSummary> {
-      const s: DigestRunSummary = { due: 0, sent: 0, skipped: 0, deferred: 0, failed: 0, bounced: 0 };
+      const s: DigestRunSummary = {
+        due: 0,
+        sent: 0,
+        skipped: 0,
+        deferred: 0,
+        failed: 0,
+        bounced: 0,
+        refused: 0,
+        relayDown: 0,
+      };
       const total = onProgress
         ? (await deps.db.query<{ n: number }>(sql['count-due-subscribers'], [at])).rows[0]?.n
         : undefined;
@@ -120,6 +134,9 @@ export function createDigestService(deps: DigestServiceDeps) {
         s.sent += r.sent;
         s.failed += r.failed;
         s.bounced += r.bounced;
+        s.refused += r.refused;
+        s.relayDown += r.relayDown;
+        s.relayReply = r.relayReply ?? s.relayReply;
         s.skipped += r.stale;
         s.deferred += r.deferred.length;
         if (r.deferred.length) {

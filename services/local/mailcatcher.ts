@@ -22,8 +22,20 @@ export interface MailCatcherOptions {
   /** Count messages but keep none (benchmarks). */
   discard?: boolean;
   /** Answers a recipient with an SMTP error (e.g. 550 or 451) instead of accepting it. */
-  reject?: (recipient: string) => { code: number; message: string } | undefined;
+  reject?: (recipient: string) => Refusal | undefined;
+  /** Answers MAIL FROM with an error (a relay refusing the sender) instead of accepting it. */
+  refuseSender?: (sender: string) => Refusal | undefined;
+  /** Answers the end of DATA with an error (content refused) instead of accepting the message. */
+  refuseMessage?: (recipients: string[], raw: Buffer) => Refusal | undefined;
 }
+
+/** An SMTP reply that refuses: its code and its text (which may start with an enhanced code). */
+export interface Refusal {
+  code: number;
+  message: string;
+}
+
+const refusal = (r: Refusal) => Object.assign(new Error(r.message), { responseCode: r.code });
 
 /**
  * A real SMTP server that accepts every message and keeps it: the local default when SMTP_URL is
@@ -54,22 +66,23 @@ export class MailCatcher {
       disabledCommands: ['STARTTLS', 'AUTH'],
       size: 10 * 1024 * 1024,
       logger: false,
+      onMailFrom(address, _session, callback) {
+        const refused = opts.refuseSender?.(address.address);
+        callback(refused ? refusal(refused) : undefined);
+      },
       onRcptTo(address, _session, callback) {
-        const refusal = opts.reject?.(address.address);
-        if (!refusal) return callback();
-        const err = new Error(refusal.message) as Error & { responseCode: number };
-        err.responseCode = refusal.code;
-        callback(err);
+        const refused = opts.reject?.(address.address);
+        callback(refused ? refusal(refused) : undefined);
       },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          catcher?.store({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks),
-          });
+          const to = session.envelope.rcptTo.map((r) => r.address);
+          const raw = Buffer.concat(chunks);
+          const refused = opts.refuseMessage?.(to, raw);
+          if (refused) return callback(refusal(refused));
+          catcher?.store({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw });
           callback();
         });
       },
@@ -103,7 +116,7 @@ export class MailCatcher {
   }
 
   /** Resolves with the first message (already caught or yet to come) that matches. */
-  waitFor(match: (m: CaughtMail) => boolean, timeoutMs = 10_000): Promise<CaughtMail> {
+  waitFor(match: (m: CaughtMail) => boolean, timeoutMs = 60_000): Promise<CaughtMail> {
     const found = this.messages.find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -111,25 +111,27 @@ describe('SMTP pool for prebuilt messages', () => {
     expect(server.received[0]?.raw).toContain('\r\n.a line starting with a dot\r\n.\r\n..\r\nbody ');
   });
 
-  it('fails a refused recipient with a permanent error and keeps the session for the next message', async () => {
+  it('fails a refused recipient as an address gone and keeps the session for the next message', async () => {
     const p = await start({ maxConnections: 1 });
     server.refuse.set('gone@example.org', 550);
     const err = await p.send('digest@paperboy.test', 'gone@example.org', message('gone', 1)).catch((e) => e);
     expect(err).toBeInstanceOf(SmtpError);
     expect(err.responseCode).toBe(550);
-    expect(err.permanent).toBe(true);
+    expect(err.command).toBe('RCPT TO');
+    expect(err.outcome).toBe('address-gone');
     await p.send('digest@paperboy.test', 'reader@example.org', message('reader', 2));
     expect(server.received.map((r) => r.to)).toEqual(['reader@example.org']);
     expect(server.sessionsOpened).toBe(1);
   });
 
-  it('reports a temporary refusal as an error that is not permanent', async () => {
+  it('reports a refused sender as the relay’s failure, not the recipient’s', async () => {
     const p = await start();
     server.refuse.set('busy@paperboy.test', 451);
     const err = await p.send('busy@paperboy.test', 'reader@example.org', message('reader', 1)).catch((e) => e);
     expect(err).toBeInstanceOf(SmtpError);
     expect(err.responseCode).toBe(451);
-    expect(err.permanent).toBe(false);
+    expect(err.command).toBe('MAIL FROM');
+    expect(err.outcome).toBe('relay-down');
   });
 
   it('survives the server going away: a temporary error while it is down, new sessions once it is back', async () => {
@@ -140,7 +142,7 @@ describe('SMTP pool for prebuilt messages', () => {
     expect(await until(() => p.connections === 0)).toBe(true);
     const err = await p.send('digest@paperboy.test', 'b@example.org', message('b', 2)).catch((e) => e);
     expect(err).toBeInstanceOf(SmtpError);
-    expect(err.permanent).toBe(false);
+    expect(err.outcome).toBe('relay-down');
     expect(p.connections).toBe(0);
     expect(await p.verify()).toBe(false);
     await server.listen(port);

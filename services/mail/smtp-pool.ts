@@ -3,6 +3,7 @@ import DKIM from 'nodemailer/lib/dkim';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
 import SMTPConnection, { type SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection';
 import { withFastDotStuffing } from './dot-stuffing.ts';
+import { classifyFailure, type FailureOutcome, type SmtpFailure } from './outcome.ts';
 
 /**
  * A pool of SMTP sessions for messages that are already built: nodemailer's SMTP client
@@ -47,19 +48,23 @@ export interface Accepted {
   response: string;
 }
 
-/** An SMTP failure with its reply code (undefined when the connection itself failed). */
-export class SmtpError extends Error {
+/**
+ * An SMTP failure with its reply code (undefined when the connection itself failed) and the
+ * command that reply answered, which together say what failed: see mail/outcome.ts.
+ */
+export class SmtpError extends Error implements SmtpFailure {
   constructor(
     message: string,
     readonly responseCode: number | undefined,
     readonly response: string | undefined,
+    readonly command?: string,
+    readonly code?: string,
   ) {
     super(message);
   }
 
-  /** 5xx: the server refused this message for good; anything else may succeed later. */
-  get permanent(): boolean {
-    return this.responseCode !== undefined && this.responseCode >= 500;
+  get outcome(): FailureOutcome {
+    return classifyFailure(this);
   }
 }
 
@@ -70,12 +75,12 @@ interface Session {
   dead: boolean;
 }
 
-type NodemailerError = Error & { code?: string; responseCode?: number; response?: string };
+type NodemailerError = Error & { code?: string; responseCode?: number; response?: string; command?: string };
 
 const asSmtpError = (e: unknown): SmtpError => {
   if (e instanceof SmtpError) return e;
   const err = e as NodemailerError;
-  return new SmtpError(err.message ?? String(e), err.responseCode, err.response);
+  return new SmtpError(err.message ?? String(e), err.responseCode, err.response, err.command, err.code);
 };
 
 export function createSmtpPool(smtpUrl: string, opts: PoolOptions) {
@@ -136,7 +141,7 @@ export function createSmtpPool(smtpUrl: string, opts: PoolOptions) {
 
   async function acquire(): Promise<Session> {
     for (;;) {
-      if (closed) throw new SmtpError('the SMTP pool is closed', undefined, undefined);
+      if (closed) throw new SmtpError('the SMTP pool is closed', undefined, undefined, 'API', 'ECLOSED');
       const s = idle.pop();
       if (s) return s;
       if (open < opts.maxConnections) {

@@ -4,12 +4,20 @@ import type { Db } from '../core/db.ts';
 import { forEachConcurrently } from '../core/each.ts';
 import type { Logger } from '../core/logger.ts';
 import { scheduleText } from '../digests/renderer.ts';
-import type { Mailer } from '../mail/mailer.ts';
+import { type Mailer, SmtpError } from '../mail/mailer.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from './links.ts';
 import { createSubscriberRepository } from './repository.ts';
 
-export type SignupMailOutcome = 'confirmation' | 'already-subscribed' | 'suppressed' | 'none';
+export type SignupMailOutcome =
+  | 'confirmation'
+  | 'already-subscribed'
+  | 'suppressed'
+  | 'none'
+  /** The server said the address does not work: it is suppressed, and the mail not tried again. */
+  | 'bounced'
+  /** The server refused the message itself: not tried again, the address kept. */
+  | 'refused';
 
 /** Replies of one batch sent at once, through the mailer's pool of SMTP sessions. */
 const BATCH_CONCURRENCY = 4;
@@ -38,6 +46,34 @@ export function createSignupMailer(deps: {
 }) {
   const repo = createSubscriberRepository(deps.db);
 
+  /**
+   * Sends one reply. A verdict on the address (RCPT 5.1.x, ...) suppresses it; a refusal of the
+   * message gives it up; a relay failure or a temporary one throws, for the job to retry.
+   */
+  async function deliver(
+    email: string,
+    subject: string,
+    html: string,
+    text: string,
+  ): Promise<'sent' | 'bounced' | 'refused'> {
+    try {
+      await deps.mailer.send({ to: email, subject, html, text });
+      return 'sent';
+    } catch (err) {
+      const outcome = err instanceof SmtpError ? err.outcome : 'retry';
+      if (outcome === 'address-gone') {
+        await repo.suppress(email, 'bounced');
+        deps.log.warn({ response: (err as SmtpError).response }, 'signup mail bounced; address suppressed');
+        return 'bounced';
+      }
+      if (outcome === 'message-refused') {
+        deps.log.warn({ response: (err as SmtpError).response }, 'signup mail refused by the server');
+        return 'refused';
+      }
+      throw err;
+    }
+  }
+
   /** The reply to one signup, decided now from the subscriber's state. */
   async function send(subscriberId: number): Promise<SignupMailOutcome> {
     const s = await repo.findById(subscriberId);
@@ -63,13 +99,14 @@ export function createSignupMailer(deps: {
         confirmUrl: deps.links.confirm(s.id, now),
         ttlText: durationText(deps.confirmTtlHours),
       });
-      await deps.mailer.send({ to: s.email, subject: 'Confirm your Paperboy subscription', html, text });
+      const sent = await deliver(s.email, 'Confirm your Paperboy subscription', html, text);
+      if (sent !== 'sent') return sent;
       await repo.markSignupMailSent(s.id, now);
       return 'confirmation';
     }
     const { html, text } = await deps.templates.render('already-subscribed', common);
-    await deps.mailer.send({ to: s.email, subject: 'You are already subscribed to Paperboy', html, text });
-    return 'already-subscribed';
+    const sent = await deliver(s.email, 'You are already subscribed to Paperboy', html, text);
+    return sent === 'sent' ? 'already-subscribed' : sent;
   }
 
   return {
@@ -96,10 +133,12 @@ export function createSignupMailer(deps: {
       });
       const sent = (outcomes.confirmation ?? 0) + (outcomes['already-subscribed'] ?? 0);
       const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      // Given up at once: the server's verdict would be the same on every attempt.
+      const givenUp = (outcomes.bounced ?? 0) + (outcomes.refused ?? 0);
       // Counting must not fail a job whose mails went out: its retry would send them again.
       await Promise.all([
         deps.counters.add('signup_mails_sent', sent),
-        final ? deps.counters.add('signup_mails_failed', failed.length) : undefined,
+        deps.counters.add('signup_mails_failed', givenUp + (final ? failed.length : 0)),
       ]).catch((err) => deps.log.warn({ err }, 'signup mails not counted'));
       if (failed.length > 0) {
         await job.updateData({ subscriberIds: failed.sort((a, b) => a - b) });

@@ -12,7 +12,7 @@ import type { Clock } from '../../services/core/clock.ts';
 import { type Config, loadConfig } from '../../services/core/config.ts';
 import { createLogger } from '../../services/core/logger.ts';
 import { ROOT } from '../../services/core/paths.ts';
-import { type CaughtMail, MailCatcher } from '../../services/local/mailcatcher.ts';
+import { type CaughtMail, MailCatcher, type MailCatcherOptions } from '../../services/local/mailcatcher.ts';
 import { prepareDatabase } from '../../services/main.ts';
 import { startWorkers } from '../../services/worker/index.ts';
 import { cleanEnv, createScratchDatabase } from './servers.ts';
@@ -52,7 +52,11 @@ export interface Harness {
 export interface HarnessOptions {
   env?: Record<string, string>;
   /** SMTP errors the sink answers for some recipients. */
-  reject?: (recipient: string) => { code: number; message: string } | undefined;
+  reject?: MailCatcherOptions['reject'];
+  /** SMTP errors the sink answers at MAIL FROM (a relay refusing the sender). */
+  refuseSender?: MailCatcherOptions['refuseSender'];
+  /** SMTP errors the sink answers at the end of DATA (content refused). */
+  refuseMessage?: MailCatcherOptions['refuseMessage'];
   /** Keep caught mail on disk too and serve it at /mailbox, as a local install does. */
   mailbox?: boolean;
 }
@@ -64,7 +68,12 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-data-'));
   const mailboxDir = opts.mailbox ? path.join(dataDir, 'mail') : undefined;
-  const sink = await MailCatcher.start({ reject: opts.reject, dir: mailboxDir });
+  const sink = await MailCatcher.start({
+    reject: opts.reject,
+    refuseSender: opts.refuseSender,
+    refuseMessage: opts.refuseMessage,
+    dir: mailboxDir,
+  });
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: inject('redisUrl'),
@@ -152,8 +161,12 @@ export function header(mail: ParsedMail, name: string): string | undefined {
     .trim();
 }
 
-/** Polls `check` until it stops throwing: for effects that land just after the event a test saw. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls `check` until it stops throwing: for effects that land just after the event a test saw.
+ * It returns as soon as the check holds; the deadline only ends a wait for what never comes, and is
+ * long enough for a busy machine.
+ */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -169,7 +182,7 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
  * Waits until a queue has no job waiting, delayed or running: whatever earlier work a test
  * started has finished, totals and rows included, not only the mail the sink already caught.
  */
-export async function settled(h: Harness, queue: 'mail' | 'digest' | 'ingest', timeoutMs = 15_000): Promise<void> {
+export async function settled(h: Harness, queue: 'mail' | 'digest' | 'ingest', timeoutMs = 60_000): Promise<void> {
   await eventually(async () => {
     const counts = await h.services.queues.get(queue).getJobCounts('waiting', 'active', 'delayed', 'prioritized');
     const busy = Object.values(counts).reduce((a, b) => a + b, 0);
