@@ -325,6 +325,81 @@ describe('catching up after downtime', () => {
   });
 });
 
+/** A digest belongs to the local day it was scheduled for, however late it is planned. */
+describe('the local day of a digest', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness();
+  });
+  afterAll(async () => h?.close());
+
+  // Each test has subscribers of its own; the other tests' subscribers are planned by the same
+  // runs, so each checks its own subscriber's days rather than a run's totals.
+  const days = async (email: string) =>
+    (
+      await h.services.db.query(
+        `SELECT d.digest_date, d.status FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+          WHERE s.email = $1 ORDER BY d.digest_date`,
+        [email],
+      )
+    ).rows;
+  const add = (email: string, timezone: string, hour: number, due: string) =>
+    h.services.db.query(
+      `INSERT INTO subscribers (email, status, timezone, send_hour, next_send_at, confirmed_at)
+       VALUES ($1, 'active', $2, $3, $4, now())`,
+      [email, timezone, hour, due],
+    );
+
+  it('files a 23:00 digest planned after local midnight under its evening, and sends the next evening’s too', async () => {
+    await add('night@example.org', 'UTC', 23, '2026-03-10T23:00Z');
+    // Planned 90 minutes late, after midnight.
+    await h.services.digests.runNow(new Date('2026-03-11T00:30:00Z'));
+    await h.services.digests.runNow(new Date('2026-03-11T23:00:30Z'));
+    expect(await days('night@example.org')).toEqual([
+      { digest_date: '2026-03-10', status: 'sent' },
+      { digest_date: '2026-03-11', status: 'sent' },
+    ]);
+    expect(digestsTo(h, 'night@example.org')).toHaveLength(2);
+  });
+
+  it('does the same in a zone east of UTC, where the local evening is the UTC afternoon', async () => {
+    await add('tokyo@example.org', 'Asia/Tokyo', 23, '2026-03-10T14:00Z');
+    await h.services.digests.runNow(new Date('2026-03-10T15:30:00Z'));
+    await h.services.digests.runNow(new Date('2026-03-11T14:00:30Z'));
+    expect(await days('tokyo@example.org')).toEqual([
+      { digest_date: '2026-03-10', status: 'sent' },
+      { digest_date: '2026-03-11', status: 'sent' },
+    ]);
+  });
+
+  it('skips a day lost to an outage of 12 hours or more and leaves the next day untouched', async () => {
+    await add('outage@example.org', 'UTC', 8, '2026-03-12T08:00Z');
+    // Nothing ran from 07:00 until 07:30 the next morning, before that day's 08:00.
+    await h.services.digests.runNow(new Date('2026-03-13T07:30:00Z'));
+    await h.services.digests.runNow(new Date('2026-03-13T08:00:30Z'));
+    expect(await days('outage@example.org')).toEqual([
+      { digest_date: '2026-03-12', status: 'skipped' },
+      { digest_date: '2026-03-13', status: 'sent' },
+    ]);
+  });
+
+  it('sends at most one digest for a day whose send hour changed after the day’s digest was due', async () => {
+    await add('changer@example.org', 'UTC', 8, '2026-03-14T08:00Z');
+    await h.services.digests.runNow(new Date('2026-03-14T08:00:30Z'));
+    // Later that morning the reader moves the hour to the evening: today's digest is already out.
+    const id = (await h.services.db.query("SELECT id FROM subscribers WHERE email = 'changer@example.org'")).rows[0]
+      ?.id as number;
+    await h.services.manage.updatePreferences(h.services.tokens.sign('manage', id), { hour: 21 });
+    await h.services.digests.runNow(new Date('2026-03-14T21:00:30Z'));
+    await h.services.digests.runNow(new Date('2026-03-15T21:00:30Z'));
+    expect(await days('changer@example.org')).toEqual([
+      { digest_date: '2026-03-14', status: 'sent' },
+      { digest_date: '2026-03-15', status: 'sent' },
+    ]);
+    expect(digestsTo(h, 'changer@example.org')).toHaveLength(2);
+  });
+});
+
 describe('bounce and complaint webhook', () => {
   let h: Harness;
   const secret = 'webhook-secret-0123456789abcdef';

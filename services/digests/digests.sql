@@ -1,8 +1,10 @@
 -- name: claim-due-subscribers
 -- Locks a batch of active subscribers whose digest is due at $1 (skipping rows another planner
--- holds), moves each one's next_send_at past $1, and returns the local day their digest is for
--- and when it was due. After downtime a subscriber is due once, for today: due_at is the latest
--- scheduled time, not the first one missed, so the maximum age is measured from it.
+-- holds), moves each one's next_send_at past $1, and returns when their digest was due and the
+-- local day it belongs to. After downtime a subscriber is due once: due_at is the latest
+-- scheduled time, not the first one missed, so the maximum age is measured from it. The day is
+-- that of due_at, not of $1: a digest due at 23:00 and planned after local midnight is still
+-- that evening's, and the next day's 23:00 digest is a day of its own.
 -- $3, $4: the (next_send_at, id) the previous batch of this run ended at, or NULL.
 WITH due AS (
   SELECT id, next_send_at FROM subscribers
@@ -19,7 +21,9 @@ UPDATE subscribers s
 RETURNING s.id, due.next_send_at AS was_due,
           greatest(due.next_send_at,
                    paperboy_last_due_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday)) AS due_at,
-          ($1::timestamptz AT TIME ZONE s.timezone)::date AS digest_date;
+          (greatest(due.next_send_at,
+                    paperboy_last_due_at($1, s.timezone, s.send_hour, s.frequency, s.send_weekday))
+             AT TIME ZONE s.timezone)::date AS digest_date;
 
 -- name: count-due-subscribers
 -- How many active subscribers are due at $1: the total a `digest run` shows its progress against.
