@@ -11,6 +11,7 @@ import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
 import { readiness } from './readiness.ts';
 import { createSubscriberRepository } from './subscribers/repository.ts';
 import { Email } from './subscribers/schemas.ts';
+import { SUPPRESSION_REASONS, type SuppressionReason } from './subscribers/suppressions.ts';
 
 const HELP = `Usage: paperboy <command> [options]
 
@@ -31,6 +32,11 @@ Commands:
   subscriber show|export|erase --email <address>
                              Look a subscriber up, print everything stored about them (JSON),
                              or erase them (a hashed suppression stays)
+  suppressions list [--reason bounced|complaint|erased] [--since <time>]
+                             The addresses Paperboy will not mail, newest first, and what caused each
+  suppressions lift --email <address> | --reason <reason> [--since <time>]
+                             Mail them again (a bounced subscriber becomes active again): for
+                             addresses a relay's mistake suppressed
 
 Without DATABASE_URL, REDIS_URL or SMTP_URL, commands use the local servers of a running
 \`paperboy start\` (recorded in .data/runtime.json) or start their own.
@@ -48,6 +54,8 @@ function parseCommandLine(argv: string[]) {
         source: { type: 'string' },
         email: { type: 'string' },
         html: { type: 'boolean' },
+        reason: { type: 'string' },
+        since: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -267,6 +275,43 @@ async function main(argv: string[]) {
       });
       return;
     }
+    case 'suppressions': {
+      const reason = values.reason as SuppressionReason | undefined;
+      if (reason !== undefined && !SUPPRESSION_REASONS.includes(reason)) {
+        throw new UsageError(`--reason: expected one of ${SUPPRESSION_REASONS.join(', ')}`);
+      }
+      const since = values.since === undefined ? undefined : parseAt(values.since, '--since');
+      if (sub === 'list') {
+        await withServices(config, log, async (services) => {
+          const rows = await services.suppressions.list({ reason, since });
+          if (!rows.length) console.log('No suppressed addresses.');
+          for (const r of rows) {
+            const who = r.email ?? `(erased; hash ${r.email_hash.slice(0, 12)}…)`;
+            console.log(
+              `${r.created_at.toISOString()}  ${r.reason.padEnd(9)}  ${who}${r.detail ? `  ${r.detail}` : ''}`,
+            );
+          }
+        });
+        return;
+      }
+      if (sub === 'lift' && (values.email || reason)) {
+        const which = values.email ? { email: values.email } : { reason: reason as SuppressionReason, since };
+        await withServices(config, log, async (services) => {
+          const lifted = await services.suppressions.lift(which);
+          const restored = lifted.filter((l) => l.status);
+          console.log(
+            `Lifted ${lifted.length} suppression${lifted.length === 1 ? '' : 's'}; ${restored.length} subscriber${
+              restored.length === 1 ? '' : 's'
+            } receive mail again.`,
+          );
+          for (const l of restored) console.log(`  ${l.email}: ${l.status}`);
+        });
+        return;
+      }
+      throw new UsageError(
+        'expected `paperboy suppressions list [--reason R] [--since T]` or `paperboy suppressions lift --email X | --reason R [--since T]`',
+      );
+    }
     default:
       throw new UsageError(`unknown command: ${command}\n\n${HELP}`);
   }
@@ -274,9 +319,9 @@ async function main(argv: string[]) {
 
 class UsageError extends Error {}
 
-function parseAt(value: string | undefined): Date {
+function parseAt(value: string | undefined, option = '--at'): Date {
   const at = value ? new Date(value) : new Date();
-  if (Number.isNaN(at.getTime())) throw new UsageError(`--at: not a time: ${value}`);
+  if (Number.isNaN(at.getTime())) throw new UsageError(`${option}: not a time: ${value}`);
   return at;
 }
 

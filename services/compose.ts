@@ -18,6 +18,7 @@ import { createLinks } from './subscribers/links.ts';
 import { createManageService } from './subscribers/manage.ts';
 import { createSignupService } from './subscribers/signup.ts';
 import { createSignupMailer } from './subscribers/signup-mail.ts';
+import { createSuppressionService } from './subscribers/suppressions.ts';
 
 export interface Endpoints {
   databaseUrl: string;
@@ -45,6 +46,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     blockedDomains: config.blockedEmailDomains,
   });
   const manage = createManageService({ db, tokens, clock });
+  const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({
     db,
@@ -102,6 +104,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     mailer,
     signups,
     manage,
+    suppressions,
     signupMails,
     counters,
     planner,

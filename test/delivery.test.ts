@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, type Harness, header, parse, settled } from './support/harness.ts';
+import { createHarness, eventually, type Harness, header, parse, runCli, settled } from './support/harness.ts';
 
 /** Active subscribers straight into the table, due at `due`: the engine, not signup, is under test. */
 async function addSubscribers(h: Harness, n: number, due: string, extra = "'UTC', 8") {
@@ -462,9 +462,11 @@ describe('what an SMTP refusal is about', () => {
   let h: Harness;
   let senderRefused = true;
   const contentRefused = new Set<string>();
+  const saidGone = new Set<string>();
   beforeAll(async () => {
     h = await createHarness({
       env: { SEND_RETRY_BASE_SECONDS: '1', SEND_RETRY_FACTOR: '1' },
+      reject: (rcpt) => (saidGone.has(rcpt) ? { code: 550, message: '5.1.1 User unknown' } : undefined),
       refuseSender: () => (senderRefused ? { code: 553, message: '5.7.1 Sender address rejected' } : undefined),
       refuseMessage: (to) =>
         to.some((r) => contentRefused.has(r)) ? { code: 554, message: '5.7.1 Message content rejected' } : undefined,
@@ -527,5 +529,38 @@ describe('what an SMTP refusal is about', () => {
     h.clock.set('2026-03-05T08:00:05Z');
     expect(await h.services.digests.runNow(h.clock.now())).toMatchObject({ due: 3, sent: 3, refused: 0 });
     expect(digestsTo(h, 'reader1@example.org')).toHaveLength(2);
+  });
+
+  it('lets an operator see why addresses are suppressed and lift those a mistake caused', async () => {
+    // A relay that answered two recipients with a mailbox verdict by mistake, for one day.
+    saidGone.add('reader2@example.org').add('reader3@example.org');
+    h.clock.set('2026-03-06T08:00:05Z');
+    expect(await h.services.digests.runNow(h.clock.now())).toMatchObject({ sent: 1, bounced: 2 });
+    saidGone.clear();
+    const refusing = ['reader2@example.org', 'reader3@example.org'];
+    const list = await runCli(['suppressions', 'list', '--reason', 'bounced'], h.env);
+    expect(list.code, list.stderr).toBe(0);
+    for (const email of refusing) {
+      expect(list.stdout).toMatch(new RegExp(`bounced\\s+${email}\\s+550 5\\.1\\.1 User unknown`));
+    }
+    const lift = await runCli(
+      ['suppressions', 'lift', '--reason', 'bounced', '--since', '2026-01-01T00:00:00Z'],
+      h.env,
+    );
+    expect(lift.code, lift.stderr).toBe(0);
+    expect(lift.stdout).toMatch(/^Lifted 2 suppressions; 2 subscribers receive mail again\./);
+    for (const email of refusing) {
+      expect(await statusOf(email)).toEqual(
+        expect.arrayContaining([expect.objectContaining({ status: 'active', suppressions: 0 })]),
+      );
+    }
+    // They are due again from the time the command ran (its own clock: the real one).
+    for (const email of refusing) {
+      const [row] = await statusOf(email);
+      expect(new Date(row?.next_send_at).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    }
+    const bad = await runCli(['suppressions', 'list', '--reason', 'lost'], h.env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('paperboy: --reason: expected one of bounced, complaint, erased');
   });
 });

@@ -152,9 +152,9 @@ WITH d AS (
     FROM d WHERE s.id = d.subscriber_id
   RETURNING s.email
 )
-INSERT INTO suppressions (email_hash, reason)
-SELECT paperboy_email_hash(email), 'bounced' FROM s
-ON CONFLICT (email_hash) DO UPDATE SET reason = 'bounced', created_at = now();
+INSERT INTO suppressions (email_hash, reason, detail)
+SELECT paperboy_email_hash(email), 'bounced', $2 FROM s
+ON CONFLICT (email_hash) DO UPDATE SET reason = 'bounced', detail = EXCLUDED.detail, created_at = now();
 
 -- name: count-sent-papers
 -- How many papers a subscriber has been sent, ever.

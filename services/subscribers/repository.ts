@@ -16,6 +16,8 @@ const sql = loadQueries(
     'export-deliveries',
     'erase',
     'suppress-address',
+    'list-suppressions',
+    'lift-suppressions',
     'find-unsent-signups',
     'count-by-status',
   ],
@@ -23,6 +25,27 @@ const sql = loadQueries(
 );
 
 export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
+
+export const SUPPRESSION_REASONS = ['bounced', 'complaint', 'erased'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** A suppressed address: its hash, and the address itself while a subscriber row still has it. */
+export interface SuppressionRow {
+  email_hash: string;
+  reason: SuppressionReason;
+  detail: string | null;
+  created_at: Date;
+  email: string | null;
+  status: SubscriberStatus | null;
+}
+
+export interface LiftedSuppression {
+  email_hash: string;
+  reason: SuppressionReason;
+  /** The subscriber who receives mail again, if the suppression had stopped one. */
+  email: string | null;
+  status: SubscriberStatus | null;
+}
 
 export interface Subscriber {
   id: number;
@@ -115,10 +138,27 @@ export function createSubscriberRepository(db: Queryable) {
       return (await db.query(sql['export-deliveries'], [id])).rows;
     },
     /** Stops all mail to an address a provider reported as bounced or complaining; true if it was a subscriber. */
-    async suppress(email: string, reason: 'bounced' | 'complaint'): Promise<boolean> {
+    async suppress(email: string, reason: 'bounced' | 'complaint', detail?: string): Promise<boolean> {
       return (
-        ((await db.query<{ matched: number }>(sql['suppress-address'], [email, reason])).rows[0]?.matched ?? 0) > 0
+        ((await db.query<{ matched: number }>(sql['suppress-address'], [email, reason, detail ?? null])).rows[0]
+          ?.matched ?? 0) > 0
       );
+    },
+    async listSuppressions(filter: { reason?: SuppressionReason; since?: Date; limit: number }) {
+      return (
+        await db.query<SuppressionRow>(sql['list-suppressions'], [
+          filter.reason ?? null,
+          filter.since ?? null,
+          filter.limit,
+        ])
+      ).rows;
+    },
+    async liftSuppressions(
+      which: { email: string } | { reason: SuppressionReason; since?: Date },
+      at: Date,
+    ): Promise<LiftedSuppression[]> {
+      const params = 'email' in which ? [which.email, null, null, at] : [null, which.reason, which.since ?? null, at];
+      return (await db.query<LiftedSuppression>(sql['lift-suppressions'], params)).rows;
     },
     async findUnsentSignups(olderThanSeconds: number, limit: number): Promise<number[]> {
       return (await db.query<{ id: number }>(sql['find-unsent-signups'], [olderThanSeconds, limit])).rows.map(

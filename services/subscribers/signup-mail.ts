@@ -62,7 +62,7 @@ export function createSignupMailer(deps: {
     } catch (err) {
       const outcome = err instanceof SmtpError ? err.outcome : 'retry';
       if (outcome === 'address-gone') {
-        await repo.suppress(email, 'bounced');
+        await repo.suppress(email, 'bounced', (err as SmtpError).response ?? (err as Error).message);
         deps.log.warn({ response: (err as SmtpError).response }, 'signup mail bounced; address suppressed');
         return 'bounced';
       }

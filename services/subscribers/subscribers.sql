@@ -125,8 +125,9 @@ WITH gone AS (
 SELECT count(*)::integer AS erased FROM gone;
 
 -- name: suppress-address
--- A bounce or complaint the mail provider reported later: the subscriber (if any) stops getting
--- mail at once, bounced or unsubscribed, and the address is suppressed. Returns 1 if a subscriber matched.
+-- A bounce or complaint ($2) the mail provider reported later, or a refusal of a signup reply: the
+-- subscriber (if any) stops getting mail at once, bounced or unsubscribed, and the address is
+-- suppressed with what caused it ($3). Returns 1 if a subscriber matched.
 WITH s AS (
   UPDATE subscribers
      SET status = CASE WHEN $2 = 'bounced' THEN 'bounced' ELSE 'unsubscribed' END,
@@ -138,9 +139,10 @@ WITH s AS (
   UPDATE deliveries SET status = 'skipped', last_error = $2
    WHERE subscriber_id IN (SELECT id FROM s) AND status = 'queued'
 ), suppressed AS (
-  INSERT INTO suppressions (email_hash, reason) VALUES (paperboy_email_hash($1), $2)
+  INSERT INTO suppressions (email_hash, reason, detail) VALUES (paperboy_email_hash($1), $2, $3)
   ON CONFLICT (email_hash) DO UPDATE
-     SET reason = CASE WHEN suppressions.reason = 'bounced' THEN 'bounced' ELSE EXCLUDED.reason END
+     SET reason = CASE WHEN suppressions.reason = 'bounced' THEN 'bounced' ELSE EXCLUDED.reason END,
+         detail = coalesce(EXCLUDED.detail, suppressions.detail)
 )
 SELECT count(*)::integer AS matched FROM s;
 
@@ -155,3 +157,36 @@ SELECT id FROM subscribers
 -- name: count-by-status
 -- Subscribers by status, for /metrics.
 SELECT status, count(*)::integer AS n FROM subscribers GROUP BY status;
+
+-- name: list-suppressions
+-- Suppressed addresses, newest first, optionally of one reason ($1) and since $2: the address
+-- where a subscriber row still knows it (an erased one is only a hash), why, and what caused it.
+SELECT x.email_hash, x.reason, x.detail, x.created_at, s.email, s.status
+  FROM suppressions x
+  LEFT JOIN subscribers s ON paperboy_email_hash(s.email) = x.email_hash
+ WHERE ($1::text IS NULL OR x.reason = $1) AND ($2::timestamptz IS NULL OR x.created_at >= $2)
+ ORDER BY x.created_at DESC
+ LIMIT $3;
+
+-- name: lift-suppressions
+-- Lifts the suppressions of address $1, or of reason $2 since $3 (a relay's mistake): the entries
+-- go, and a subscriber bounced by them receives mail again (active if confirmed, else pending)
+-- from their next send time after $4. Complaints and erasures leave no one to resubscribe. Returns the
+-- addresses (or hashes) lifted.
+WITH lifted AS (
+  DELETE FROM suppressions x
+   WHERE ($1::text IS NOT NULL AND x.email_hash = paperboy_email_hash($1))
+      OR ($1::text IS NULL AND x.reason = $2 AND ($3::timestamptz IS NULL OR x.created_at >= $3))
+  RETURNING x.email_hash, x.reason
+), restored AS (
+  UPDATE subscribers s
+     SET status = CASE WHEN s.confirmed_at IS NULL THEN 'pending' ELSE 'active' END,
+         next_send_at = CASE WHEN s.confirmed_at IS NULL THEN NULL
+                             ELSE paperboy_next_send_at($4, s.timezone, s.send_hour, s.frequency, s.send_weekday) END,
+         updated_at = now()
+    FROM lifted l
+   WHERE l.reason = 'bounced' AND s.status = 'bounced' AND paperboy_email_hash(s.email) = l.email_hash
+  RETURNING s.email, s.status
+)
+SELECT l.email_hash, l.reason, r.email, r.status
+  FROM lifted l LEFT JOIN restored r ON paperboy_email_hash(r.email) = l.email_hash;

@@ -57,7 +57,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { servi
       const events = 'events' in req.body ? req.body.events : [req.body];
       let matched = 0;
       for (const e of events) {
-        if (await repo.suppress(e.email, e.type === 'bounce' ? 'bounced' : 'complaint')) matched++;
+        const reason = e.type === 'bounce' ? 'bounced' : 'complaint';
+        if (await repo.suppress(e.email, reason, `${e.type} reported by the mail provider`)) matched++;
         req.log.info({ type: e.type, matched }, 'provider report');
       }
       return { processed: events.length, matched };
