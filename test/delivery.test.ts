@@ -531,6 +531,37 @@ describe('what an SMTP refusal is about', () => {
     expect(digestsTo(h, 'reader1@example.org')).toHaveLength(2);
   });
 
+  it('stops a batch after a few relay failures in a row instead of trying every subscriber', async () => {
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, timezone, send_hour, next_send_at, confirmed_at)
+       SELECT 'many' || i || '@example.org', 'active', 'UTC', 9, '2026-03-05T09:00Z', now()
+         FROM generate_series(1, 40) AS i`,
+    );
+    senderRefused = true;
+    h.clock.set('2026-03-05T09:00:05Z');
+    const r = await h.services.digests.runNow(h.clock.now());
+    expect(r.due).toBe(40);
+    // Each lane stops at the streak: a handful tried, not forty.
+    expect(r.relayDown).toBeGreaterThanOrEqual(5);
+    expect(r.relayDown).toBeLessThan(40);
+    expect(r).toMatchObject({ sent: 0, bounced: 0, refused: 0, deferred: 40 });
+    const { rows } = await h.services.db.query(
+      `SELECT d.status, count(*)::int AS n, max(d.attempts)::int AS attempts
+         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+        WHERE s.email LIKE 'many%' GROUP BY d.status`,
+    );
+    // Owed, and no attempt counted against any of them: the relay failed, not the messages.
+    expect(rows).toEqual([{ status: 'queued', n: 40, attempts: 0 }]);
+    senderRefused = false;
+    h.startWorkers();
+    await eventually(async () => {
+      for (let i = 1; i <= 40; i++) expect(digestsTo(h, `many${i}@example.org`)).toHaveLength(1);
+    });
+    await settled(h, 'digest');
+    for (let i = 1; i <= 40; i++) expect(digestsTo(h, `many${i}@example.org`)).toHaveLength(1);
+    await h.stopWorkers();
+  });
+
   it('lets an operator see why addresses are suppressed and lift those a mistake caused', async () => {
     // A relay that answered two recipients with a mailbox verdict by mistake, for one day.
     saidGone.add('reader2@example.org').add('reader3@example.org');

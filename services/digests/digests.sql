@@ -133,6 +133,12 @@ UPDATE deliveries
    SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2, next_attempt_at = $4
  WHERE id = $1 AND status = 'sending';
 
+-- name: mark-relay-down
+-- The relay failed (connection, AUTH, sender refused): nothing is known about this message, so the
+-- attempt is not counted against it; back to queued until $3, the reply kept in last_error.
+UPDATE deliveries SET status = 'queued', attempts = attempts - 1, last_error = $2, next_attempt_at = $3
+ WHERE id = $1 AND status = 'sending';
+
 -- name: mark-refused
 -- The server refused this message for what it is (content, size, policy), not for its address:
 -- the digest is given up with the reply kept; the subscriber stays and gets the next one.

@@ -4,6 +4,7 @@ import { isUnavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { addressOf, type Mailer, SmtpError } from '../mail/mailer.ts';
 import { createMimeWriter, formatAddress } from '../mail/mime.ts';
+import type { FailureOutcome } from '../mail/outcome.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
 import { digestSql as sql } from './queries.ts';
@@ -23,6 +24,8 @@ export interface SendReport {
   relayDown: number;
   /** The reply of the last relay failure, to say what the relay said. */
   relayReply?: string;
+  /** The batch stopped early because the relay failed message after message. */
+  relayPaused?: boolean;
   /** Due longer ago than the maximum age: recorded as skipped. */
   stale: number;
   /** Deliveries no longer owed: sent by someone else, or the subscriber left. */
@@ -155,6 +158,9 @@ export function digestRecipient(d: DeliveryRow, links: Links, withViewLink: bool
   };
 }
 
+/** Relay failures in a row after which a batch stops and leaves the rest owed for a later attempt. */
+export const RELAY_FAILURES_TO_PAUSE = 5;
+
 /** Message-ID fixed per (subscriber, digest day): a resend after a crash carries the same id. */
 export const digestMessageId = (subscriberId: number, digestDate: string, domain: string) =>
   `<digest.${digestDate}.${subscriberId}@${domain}>`;
@@ -184,7 +190,13 @@ export function createDigestSender(deps: SenderDeps) {
     ...(deps.feedbackId ? [['Feedback-ID', deps.feedbackId] as [string, string]] : []),
   ]);
 
-  async function sendOne(d: DeliveryRow, attempts: number, now: Date, lastAttempt: boolean, report: SendReport) {
+  async function sendOne(
+    d: DeliveryRow,
+    attempts: number,
+    now: Date,
+    lastAttempt: boolean,
+    report: SendReport,
+  ): Promise<'sent' | FailureOutcome> {
     const recipient = digestRecipient(d, links, true);
     const { subject, html, text } = await renderDigest(templates, recipient);
     const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
@@ -205,6 +217,7 @@ export function createDigestSender(deps: SenderDeps) {
       const info = await mailer.sendRaw(d.email, raw, messageId);
       await recordSent(d.id, info.messageId, info.response);
       report.sent++;
+      return 'sent';
     } catch (e) {
       // Anything but an SMTP reply (a rendering or database error) is worth another attempt.
       const outcome = e instanceof SmtpError ? e.outcome : 'retry';
@@ -213,7 +226,7 @@ export function createDigestSender(deps: SenderDeps) {
         await db.query(sql['mark-bounced'], [d.id, message]);
         report.bounced++;
         log.warn({ delivery: d.id, response: message }, 'digest bounced; address suppressed');
-        return;
+        return outcome;
       }
       if (outcome === 'message-refused') {
         await db.query(sql['mark-refused'], [d.id, message]);
@@ -222,17 +235,22 @@ export function createDigestSender(deps: SenderDeps) {
           { delivery: d.id, response: message },
           'digest refused by the server; the address keeps its next digest',
         );
-        return;
-      }
-      if (outcome === 'relay-down') {
-        report.relayDown++;
-        report.relayReply = message;
+        return outcome;
       }
       const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, attempts));
+      if (outcome === 'relay-down') {
+        await db.query(sql['mark-relay-down'], [d.id, message, nextAttempt]);
+        report.relayDown++;
+        report.relayReply = message;
+        report.deferred.push(d.id);
+        log.warn({ delivery: d.id, err: message }, 'digest not sent: the relay failed');
+        return outcome;
+      }
       await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt]);
       if (lastAttempt) report.failed++;
       else report.deferred.push(d.id);
       log.warn({ delivery: d.id, err: message, lastAttempt }, 'digest not sent');
+      return outcome;
     }
   }
 
@@ -294,15 +312,21 @@ export function createDigestSender(deps: SenderDeps) {
           await claiming;
         }
       };
+      // A relay that fails message after message (refusing the sender, rejecting the login) would
+      // fail the rest alike: the batch stops, leaving the rest owed, rather than trying each one.
+      let relayStreak = 0;
+      const relayBroken = () => relayStreak >= RELAY_FAILURES_TO_PAUSE;
       await Promise.all(
         Array.from({ length: Math.min(lanes, rows.length) }, async () => {
-          while (!opts.signal?.aborted) {
+          while (!opts.signal?.aborted && !relayBroken()) {
             const c = await take();
             if (!c) return;
-            await sendOne(c.d, c.attempts, opts.now, opts.lastAttempt ?? false, report);
+            const outcome = await sendOne(c.d, c.attempts, opts.now, opts.lastAttempt ?? false, report);
+            relayStreak = outcome === 'relay-down' ? relayStreak + 1 : 0;
           }
         }),
       );
+      report.relayPaused = relayBroken();
       if (claimed.length) {
         await db.query(sql['release-deliveries'], [claimed.map((c) => c.d.id)]);
       }

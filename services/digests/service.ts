@@ -138,9 +138,11 @@ export function createDigestService(deps: DigestServiceDeps) {
         s.relayDown += r.relayDown;
         s.relayReply = r.relayReply ?? s.relayReply;
         s.skipped += r.stale;
-        s.deferred += r.deferred.length;
-        if (r.deferred.length) {
-          await enqueue(r.deferred, `retry_${sendJobId(r.deferred)}`, { delay: retryDelayMs(deps.retry, 1) });
+        // A batch the relay stopped leaves the rest of it owed too: the workers retry it all.
+        const retry = r.relayPaused ? b.queued : r.deferred;
+        s.deferred += r.deferred.length + (r.relayPaused ? r.released : 0);
+        if (retry.length) {
+          await enqueue(retry, `retry_${sendJobId(retry)}`, { delay: retryDelayMs(deps.retry, 1) });
         }
         report();
       });
