@@ -136,7 +136,9 @@ UPDATE deliveries
 -- name: mark-relay-down
 -- The relay failed (connection, AUTH, sender refused): nothing is known about this message, so the
 -- attempt is not counted against it; back to queued until $3, the reply kept in last_error.
-UPDATE deliveries SET status = 'queued', attempts = attempts - 1, last_error = $2, next_attempt_at = $3
+UPDATE deliveries
+   SET status = 'queued', attempts = attempts - 1, relay_failures = relay_failures + 1, last_error = $2,
+       next_attempt_at = $3
  WHERE id = $1 AND status = 'sending';
 
 -- name: mark-refused

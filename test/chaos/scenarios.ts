@@ -166,7 +166,8 @@ async function deliveryRun(
     const exempt = opts.exempt?.(recipients) ?? new Set<string>();
     const tally = stack.sink.tally(recipients.filter((r) => !exempt.has(r)));
     const { rows } = await s.db.query<{ retries: number; bounced: number; failed: number }>(
-      `SELECT coalesce(sum(greatest(attempts - 1, 0)), 0)::int AS retries,
+      // Sends tried again: after a failure of the message, or of the relay (not counted in attempts).
+      `SELECT coalesce(sum(greatest(attempts - 1, 0) + relay_failures), 0)::int AS retries,
               count(*) FILTER (WHERE status = 'bounced')::int AS bounced,
               count(*) FILTER (WHERE status = 'failed')::int AS failed
          FROM deliveries`,
