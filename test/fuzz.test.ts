@@ -21,15 +21,25 @@ describe('hostile input at every endpoint', () => {
   const tokens = { manage: '', unsubscribe: '', confirm: '' };
   let fingerprint = '';
 
-  /** A digest of every row that a request could change. */
-  const dbFingerprint = async () =>
+  /** Every row that a request could change, as text: compared whole, and shown where it differs. */
+  const dbRows = async () =>
     (
-      await h.services.db.query<{ f: string }>(`
-        SELECT md5(concat_ws('|',
-          (SELECT string_agg(s::text, ',' ORDER BY id) FROM subscribers s),
-          (SELECT string_agg(d::text, ',' ORDER BY id) FROM deliveries d),
-          (SELECT string_agg(x::text, ',' ORDER BY email_hash) FROM suppressions x))) AS f`)
-    ).rows[0]?.f as string;
+      await h.services.db.query<{ row: string }>(`
+        SELECT 'subscriber ' || s::text AS row FROM subscribers s
+        UNION ALL SELECT 'delivery ' || d::text FROM deliveries d
+        UNION ALL SELECT 'suppression ' || x::text FROM suppressions x
+        ORDER BY 1`)
+    ).rows.map((r) => r.row);
+  const dbFingerprint = async () => (await dbRows()).join('\n');
+  /** The rows that differ from the baseline: what changed, for a failure to say. */
+  const changes = (now: string) => {
+    const before = new Set(fingerprint.split('\n'));
+    const after = new Set(now.split('\n'));
+    return [
+      ...[...before].filter((r) => !after.has(r)).map((r) => `- ${r}`),
+      ...[...after].filter((r) => !before.has(r)).map((r) => `+ ${r}`),
+    ].join('\n');
+  };
 
   beforeAll(async () => {
     h = await createHarness();
@@ -60,7 +70,8 @@ describe('hostile input at every endpoint', () => {
       expect(res.headers['content-type'], what).toMatch(/text\/html/);
       expect(res.body).toContain('</html>');
     }
-    expect(await dbFingerprint(), `${what} changed the database`).toBe(fingerprint);
+    const now = await dbFingerprint();
+    if (now !== fingerprint) expect.fail(`${what} changed the database:\n${changes(now)}`);
   }
 
   // --- generators ---------------------------------------------------------------------------
