@@ -7,6 +7,7 @@ import type { Logger } from './core/logger.ts';
 import { migrate } from './core/migrate.ts';
 import { type Infrastructure, resolveInfrastructure } from './local/stack.ts';
 import { type IngestProgress, loadSeeds } from './papers/ingest.ts';
+import { pingRedis, within } from './readiness.ts';
 import { startScheduler } from './scheduler/index.ts';
 import { startWorkers } from './worker/index.ts';
 
@@ -159,20 +160,8 @@ function postgresFailure(e: unknown, url: string): unknown {
 
 /** Fails at start, in one sentence, when Redis does not answer, instead of waiting on it forever. */
 async function redisAnswers(services: Services, url: string) {
-  const redis = services.queues.redis;
-  const answered = await Promise.race([
-    (async () => {
-      while (redis.status === 'connecting' || redis.status === 'wait' || redis.status === 'connect') {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return redis.ping().then(
-        () => true,
-        () => false,
-      );
-    })(),
-    new Promise<false>((r) => setTimeout(r, 10_000, false).unref()),
-  ]);
-  if (!answered) {
+  const answered = await within(10_000, pingRedis(services.queues.redis)).catch(() => false);
+  if (answered === false || answered === 'timeout') {
     throw new StartupError(`Redis at ${where(url)} does not answer: start it, or set REDIS_URL to one that runs`);
   }
 }
