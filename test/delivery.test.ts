@@ -288,6 +288,88 @@ describe('failures and recovery', () => {
   });
 });
 
+describe('a worker that stalls past its lease', () => {
+  let h: Harness;
+  /** Replies held back by the SMTP server, per recipient, in the order the messages arrived. */
+  const held: { to: string; reply: (r: { code: number; message: string } | undefined) => void }[] = [];
+  beforeAll(async () => {
+    h = await createHarness({
+      env: { DELIVERY_LEASE_SECONDS: '1', SEND_RETRY_BASE_SECONDS: '1' },
+      refuseMessage: (to) =>
+        to[0]?.startsWith('stall') ? new Promise((reply) => held.push({ to: to[0] as string, reply })) : undefined,
+    });
+  });
+  afterAll(async () => h?.close());
+
+  const deliveryOf = async (email: string) =>
+    (
+      await h.services.db.query(
+        `SELECT d.id, d.status, d.attempts, d.message_id FROM deliveries d
+           JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email = $1`,
+        [email],
+      )
+    ).rows;
+  /** Waits until a delivery's claim is older than the lease, so another sender may take it. */
+  const leaseOver = (id: number) =>
+    eventually(async () => {
+      const { rows } = await h.services.db.query(
+        "SELECT claimed_at < now() - interval '1 second' AS over FROM deliveries WHERE id = $1",
+        [id],
+      );
+      expect(rows[0]?.over).toBe(true);
+    });
+
+  it('cannot undo what the worker that took its delivery over has sent', async () => {
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
+       VALUES ('stall@example.org', 'active', '2026-03-03T08:00Z', now())`,
+    );
+    const planned = await h.services.planner.planBatch(new Date('2026-03-03T08:00:05Z'));
+    const id = planned.queued[0] as number;
+    const now = new Date('2026-03-03T08:00:05Z');
+    // The first sender's message stalls at the server past the lease; a second sender takes the
+    // delivery over and its message stalls too.
+    const first = h.services.sender.sendBatch([id], { now });
+    await eventually(async () => expect(held).toHaveLength(1));
+    await leaseOver(id);
+    const second = h.services.sender.sendBatch([id], { now });
+    await eventually(async () => expect(held).toHaveLength(2));
+    // The first one's server finally answers 451: a temporary failure it may not record, since
+    // the delivery is no longer its own. Then the second one's is accepted.
+    held[0]?.reply({ code: 451, message: '4.4.1 Timed out' });
+    expect(await first).toMatchObject({ sent: 0, deferred: [id] });
+    held[1]?.reply(undefined);
+    expect(await second).toMatchObject({ sent: 1, deferred: [] });
+
+    expect(await deliveryOf('stall@example.org')).toMatchObject([
+      { status: 'sent', attempts: 2, message_id: expect.stringMatching(/^<digest\./) },
+    ]);
+    expect(h.sink.to('stall@example.org')).toHaveLength(1);
+    expect(await h.services.digests.sweep(new Date('2026-03-03T09:00:00Z'))).toBe(0);
+  });
+
+  it('settles a delivery left in sending for a subscriber who has left, rather than re-enqueueing it', async () => {
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
+       VALUES ('left@example.org', 'active', '2026-03-04T08:00Z', now())`,
+    );
+    const planned = await h.services.planner.planBatch(new Date('2026-03-04T08:00:05Z'));
+    const id = planned.queued[0] as number;
+    // A worker claimed it and died; the subscriber unsubscribed meanwhile.
+    await h.services.db.query(
+      "UPDATE deliveries SET status = 'sending', attempts = 1, claimed_at = now() - interval '2 seconds' WHERE id = $1",
+      [id],
+    );
+    await h.services.db.query("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'left@example.org'");
+    expect(await h.services.digests.sweep(new Date('2026-03-04T09:00:00Z'))).toBe(0);
+    expect(await deliveryOf('left@example.org')).toMatchObject([{ status: 'skipped' }]);
+    const { rows } = await h.services.db.query('SELECT last_error FROM deliveries WHERE id = $1', [id]);
+    expect(rows[0]?.last_error).toBe('not sent: the subscriber is unsubscribed');
+    expect(await h.services.digests.sweep(new Date('2026-03-04T09:10:00Z'))).toBe(0);
+    expect(h.sink.to('left@example.org')).toHaveLength(0);
+  });
+});
+
 describe('catching up after downtime', () => {
   let h: Harness;
   beforeAll(async () => {

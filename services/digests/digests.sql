@@ -90,23 +90,40 @@ SELECT id::text AS id, title, abstract, arxiv_id FROM papers WHERE id = ANY($1::
 -- Takes a few deliveries of $1 for sending, right before their messages go out: those queued, or
 -- left in `sending` longer than the lease ($2 seconds) by a worker that died; only while their
 -- subscriber is still active. A handful per statement rather than one: each claim is a commit.
+-- The claim's token $3 fences it: only statements carrying that token may settle these rows, so a
+-- worker that stalls past the lease cannot overwrite what the next holder did.
 UPDATE deliveries d
-   SET status = 'sending', attempts = d.attempts + 1, claimed_at = now(), next_attempt_at = NULL
+   SET status = 'sending', attempts = d.attempts + 1, claimed_at = now(), next_attempt_at = NULL,
+       claim_token = $3
   FROM subscribers s
  WHERE d.id = ANY($1::bigint[]) AND s.id = d.subscriber_id AND s.status = 'active'
    AND (d.status = 'queued' OR (d.status = 'sending' AND d.claimed_at < now() - make_interval(secs => $2)))
 RETURNING d.id, d.attempts;
 
 -- name: release-deliveries
--- Claimed deliveries a stopping worker did not send go back to the queue, as if never taken.
-UPDATE deliveries SET status = 'queued', attempts = attempts - 1, claimed_at = NULL
- WHERE id = ANY($1::bigint[]) AND status = 'sending';
+-- Claimed deliveries a stopping worker did not send go back to the queue, as if never taken; only
+-- those its claim $2 still holds.
+UPDATE deliveries SET status = 'queued', attempts = attempts - 1, claimed_at = NULL, claim_token = NULL
+ WHERE id = ANY($1::bigint[]) AND status = 'sending' AND claim_token = $2;
 
 -- name: skip-stale-deliveries
 -- Owed deliveries due longer ago than the maximum age ($2 seconds before $3) are skipped, not sent late.
 UPDATE deliveries
    SET status = 'skipped', last_error = 'too late: due at ' || due_at
  WHERE id = ANY($1::bigint[]) AND status = 'queued' AND due_at < $3::timestamptz - make_interval(secs => $2);
+
+-- name: settle-left-deliveries
+-- Deliveries still owed to a subscriber who is no longer active (unsubscribed, paused or bounced
+-- before it went out) are settled as skipped, with why, instead of staying owed to nobody and
+-- being re-enqueued by every sweep: queued ones, and those a worker that died left in `sending`
+-- past the lease ($2 seconds). $1: the deliveries to look at, or NULL for all of them.
+UPDATE deliveries d
+   SET status = 'skipped', last_error = 'not sent: the subscriber is ' || s.status, claim_token = NULL
+  FROM subscribers s
+ WHERE s.id = d.subscriber_id AND s.status <> 'active'
+   AND d.status IN ('queued', 'sending')
+   AND ($1::bigint[] IS NULL OR d.id = ANY($1::bigint[]))
+   AND (d.status = 'queued' OR d.claimed_at < now() - make_interval(secs => $2));
 
 -- name: find-owed-deliveries
 -- Deliveries PostgreSQL says are owed but no worker has touched for a while: queued (and past any
@@ -119,41 +136,43 @@ SELECT id FROM deliveries
  LIMIT $3;
 
 -- name: mark-sent
--- The SMTP server accepted these messages: ids $1 with their Message-IDs $2 and its replies $3.
--- Sends finishing together are recorded in one statement, one commit.
+-- The SMTP server accepted these messages: ids $1 with their Message-IDs $2, its replies $3 and
+-- the claims $4 that sent them. Sends finishing together are recorded in one statement, one commit.
 UPDATE deliveries d
    SET status = 'sent', sent_at = now(), message_id = t.message_id, smtp_response = t.response, last_error = NULL
-  FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t (id, message_id, response)
- WHERE d.id = t.id AND d.status = 'sending';
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[]) AS t (id, message_id, response, claim_token)
+ WHERE d.id = t.id AND d.status = 'sending' AND d.claim_token = t.claim_token;
 
 -- name: mark-deferred
 -- A temporary failure (4xx, connection): back to queued until $4 for the next attempt, or failed
--- when attempts are exhausted ($3 = true).
+-- when attempts are exhausted ($3 = true). Only by the claim $5 that holds it.
 UPDATE deliveries
    SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2, next_attempt_at = $4
- WHERE id = $1 AND status = 'sending';
+ WHERE id = $1 AND status = 'sending' AND claim_token = $5;
 
 -- name: mark-relay-down
 -- The relay failed (connection, AUTH, sender refused): nothing is known about this message, so the
--- attempt is not counted against it; back to queued until $3, the reply kept in last_error.
+-- attempt is not counted against it; back to queued until $3, the reply kept in last_error. Only by
+-- the claim $4 that holds it.
 UPDATE deliveries
    SET status = 'queued', attempts = attempts - 1, relay_failures = relay_failures + 1, last_error = $2,
        next_attempt_at = $3
- WHERE id = $1 AND status = 'sending';
+ WHERE id = $1 AND status = 'sending' AND claim_token = $4;
 
 -- name: mark-refused
 -- The server refused this message for what it is (content, size, policy), not for its address:
--- the digest is given up with the reply kept; the subscriber stays and gets the next one.
+-- the digest is given up with the reply kept; the subscriber stays and gets the next one. Only by
+-- the claim $3 that holds it.
 UPDATE deliveries SET status = 'failed', smtp_response = $2, last_error = $2, next_attempt_at = NULL
- WHERE id = $1 AND status = 'sending';
+ WHERE id = $1 AND status = 'sending' AND claim_token = $3;
 
 -- name: mark-bounced
 -- The recipient's address does not work (RCPT 5xx, or a mailbox verdict at DATA): the delivery
 -- is bounced, the address gets no more mail and is suppressed, so a later signup does not mail it
--- again either.
+-- again either. Only by the claim $3 that holds it.
 WITH d AS (
   UPDATE deliveries SET status = 'bounced', smtp_response = $2, last_error = $2
-   WHERE id = $1 AND status = 'sending'
+   WHERE id = $1 AND status = 'sending' AND claim_token = $3
   RETURNING subscriber_id
 ), s AS (
   UPDATE subscribers s SET status = 'bounced', next_send_at = NULL, updated_at = now()

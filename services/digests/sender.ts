@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createBatcher } from '../core/batcher.ts';
 import type { Db } from '../core/db.ts';
 import { isUnavailable } from '../core/errors.ts';
@@ -87,7 +88,7 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
  * change), so a retry after a commit whose answer was lost changes nothing.
  */
 function createSentRecorder(db: Db) {
-  type Sent = { id: number; messageId: string; response: string };
+  type Sent = { id: number; messageId: string; response: string; claim: string };
   const markSent = async (sent: Sent[]): Promise<undefined[]> => {
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
@@ -95,6 +96,7 @@ function createSentRecorder(db: Db) {
           sent.map((e) => e.id),
           sent.map((e) => e.messageId),
           sent.map((e) => e.response),
+          sent.map((e) => e.claim),
         ]);
         return sent.map(() => undefined);
       } catch (err) {
@@ -108,7 +110,8 @@ function createSentRecorder(db: Db) {
     maxConcurrent: 1,
     startWhenIdle: true,
   });
-  return (id: number, messageId: string, response: string) => recorder.submit({ id, messageId, response });
+  return (id: number, messageId: string, response: string, claim: string) =>
+    recorder.submit({ id, messageId, response, claim });
 }
 
 export interface DeliveryRow {
@@ -190,9 +193,11 @@ export function createDigestSender(deps: SenderDeps) {
     ...(deps.feedbackId ? [['Feedback-ID', deps.feedbackId] as [string, string]] : []),
   ]);
 
+  /** Sends one claimed delivery and settles it under its claim's token. */
   async function sendOne(
     d: DeliveryRow,
     attempts: number,
+    claim: string,
     now: Date,
     lastAttempt: boolean,
     report: SendReport,
@@ -215,7 +220,7 @@ export function createDigestSender(deps: SenderDeps) {
     });
     try {
       const info = await mailer.sendRaw(d.email, raw, messageId);
-      await recordSent(d.id, info.messageId, info.response);
+      await recordSent(d.id, info.messageId, info.response, claim);
       report.sent++;
       return 'sent';
     } catch (e) {
@@ -223,13 +228,13 @@ export function createDigestSender(deps: SenderDeps) {
       const outcome = e instanceof SmtpError ? e.outcome : 'retry';
       const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
       if (outcome === 'address-gone') {
-        await db.query(sql['mark-bounced'], [d.id, message]);
+        await db.query(sql['mark-bounced'], [d.id, message, claim]);
         report.bounced++;
         log.warn({ delivery: d.id, response: message }, 'digest bounced; address suppressed');
         return outcome;
       }
       if (outcome === 'message-refused') {
-        await db.query(sql['mark-refused'], [d.id, message]);
+        await db.query(sql['mark-refused'], [d.id, message, claim]);
         report.refused++;
         log.warn(
           { delivery: d.id, response: message },
@@ -239,14 +244,14 @@ export function createDigestSender(deps: SenderDeps) {
       }
       const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, attempts));
       if (outcome === 'relay-down') {
-        await db.query(sql['mark-relay-down'], [d.id, message, nextAttempt]);
+        await db.query(sql['mark-relay-down'], [d.id, message, nextAttempt, claim]);
         report.relayDown++;
         report.relayReply = message;
         report.deferred.push(d.id);
         log.warn({ delivery: d.id, err: message }, 'digest not sent: the relay failed');
         return outcome;
       }
-      await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt]);
+      await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt, claim]);
       if (lastAttempt) report.failed++;
       else report.deferred.push(d.id);
       log.warn({ delivery: d.id, err: message, lastAttempt }, 'digest not sent');
@@ -276,7 +281,13 @@ export function createDigestSender(deps: SenderDeps) {
       };
       report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
       const rows = await loadDeliveries(db, ids, false);
+      if (rows.length + report.stale < ids.length) {
+        // Some are owed to a subscriber who has left since: settled now, not left owed to nobody.
+        await db.query(sql['settle-left-deliveries'], [ids, deps.leaseSeconds]);
+      }
       report.notOwed += ids.length - rows.length - report.stale;
+      // This batch's claims carry one token; only it can settle what they take.
+      const claim = randomUUID();
       // Deliveries are claimed a lane's worth at a time, just before they are sent, so a worker
       // that dies holds only that many in `sending` until their lease runs out.
       const lanes = Math.max(1, deps.concurrency ?? 8);
@@ -289,6 +300,7 @@ export function createDigestSender(deps: SenderDeps) {
         const got = await db.query<{ id: number; attempts: number }>(sql['claim-deliveries'], [
           chunk.map((d) => d.id),
           deps.leaseSeconds,
+          claim,
         ]);
         const attempts = new Map(got.rows.map((r) => [Number(r.id), r.attempts]));
         for (const d of chunk) {
@@ -321,14 +333,14 @@ export function createDigestSender(deps: SenderDeps) {
           while (!opts.signal?.aborted && !relayBroken()) {
             const c = await take();
             if (!c) return;
-            const outcome = await sendOne(c.d, c.attempts, opts.now, opts.lastAttempt ?? false, report);
+            const outcome = await sendOne(c.d, c.attempts, claim, opts.now, opts.lastAttempt ?? false, report);
             relayStreak = outcome === 'relay-down' ? relayStreak + 1 : 0;
           }
         }),
       );
       report.relayPaused = relayBroken();
       if (claimed.length) {
-        await db.query(sql['release-deliveries'], [claimed.map((c) => c.d.id)]);
+        await db.query(sql['release-deliveries'], [claimed.map((c) => c.d.id), claim]);
       }
       report.released = claimed.length + rows.length - next;
       return report;

@@ -81,11 +81,13 @@ export function createDigestService(deps: DigestServiceDeps) {
 
     /**
      * Re-enqueues what PostgreSQL says is owed but no worker has touched for a while: jobs lost
-     * with Redis, removed, or held by a worker that died. Sends stay exactly-once because each
+     * with Redis, removed, or held by a worker that died. What is owed to a subscriber who has left
+     * since is settled as skipped first, so no sweep takes it again. Sends stay exactly-once because each
      * delivery is claimed before it is sent; job ids are per batch and time window, so repeated
      * sweeps do not pile up jobs.
      */
     async sweep(now: Date): Promise<number> {
+      await deps.db.query(sql['settle-left-deliveries'], [null, deps.leaseSeconds]);
       const owed = (
         await deps.db.query<{ id: number }>(sql['find-owed-deliveries'], [
           deps.sweepAfterSeconds,

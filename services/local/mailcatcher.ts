@@ -25,8 +25,11 @@ export interface MailCatcherOptions {
   reject?: (recipient: string) => Refusal | undefined;
   /** Answers MAIL FROM with an error (a relay refusing the sender) instead of accepting it. */
   refuseSender?: (sender: string) => Refusal | undefined;
-  /** Answers the end of DATA with an error (content refused) instead of accepting the message. */
-  refuseMessage?: (recipients: string[], raw: Buffer) => Refusal | undefined;
+  /**
+   * Answers the end of DATA with an error (content refused) instead of accepting the message; a
+   * promise holds the reply until it settles (a server that stalls).
+   */
+  refuseMessage?: (recipients: string[], raw: Buffer) => Refusal | undefined | Promise<Refusal | undefined>;
 }
 
 /** An SMTP reply that refuses: its code and its text (which may start with an enhanced code). */
@@ -77,10 +80,10 @@ export class MailCatcher {
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
+        stream.on('end', async () => {
           const to = session.envelope.rcptTo.map((r) => r.address);
           const raw = Buffer.concat(chunks);
-          const refused = opts.refuseMessage?.(to, raw);
+          const refused = await opts.refuseMessage?.(to, raw);
           if (refused) return callback(refusal(refused));
           catcher?.store({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to, raw });
           callback();
