@@ -8,7 +8,7 @@ import { openServices, type PrepareProgress, startPaperboy } from './main.ts';
 import { SourceUnavailable } from './papers/fetch.ts';
 import type { IngestReport } from './papers/ingest.ts';
 import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
-import { readiness } from './readiness.ts';
+import { readiness, relayRefusal } from './readiness.ts';
 import { createSubscriberRepository } from './subscribers/repository.ts';
 import { Email } from './subscribers/schemas.ts';
 import { SUPPRESSION_REASONS, type SuppressionReason } from './subscribers/suppressions.ts';
@@ -104,12 +104,14 @@ async function main(argv: string[]) {
       // servers this configuration points at answer, or exit 1 naming those that do not.
       const { services, close } = await openServices(config, log, { prepare: false });
       try {
-        const { ready, checks } = await readiness(services, 5000);
+        const { ready, checks, relay } = await readiness(services, 5000);
         console.log(
           Object.entries(checks)
             .map(([k, v]) => `${k}: ${v}`)
             .join('\n'),
         );
+        const refusal = relayRefusal(relay);
+        if (refusal) console.log(`relay: ${refusal}`);
         process.exitCode = ready ? 0 : 1;
       } finally {
         await close();
@@ -184,7 +186,14 @@ async function main(argv: string[]) {
             `Digest run at ${at.toISOString()}: ${r.due} due, ${r.sent} sent, ${r.skipped} skipped (nothing new), ` +
               `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced, ${r.refused} refused`,
           );
-          if (r.relayDown > 0) {
+          // What every process knows of the relay, whether or not this run met it.
+          const refusal = relayRefusal(await services.breaker.state());
+          if (refusal) {
+            console.log(
+              `Sending is paused: ${refusal}. The ${r.deferred} digests deferred here stay owed (no address is ` +
+                'marked bounced) and go out once the relay takes mail again.',
+            );
+          } else if (r.relayDown > 0) {
             console.log(
               `The SMTP server failed ${r.relayDown} sends as a relay, not for their addresses (${r.relayReply}): ` +
                 'they stay owed and are retried; check SMTP_URL, its credentials and MAIL_FROM.',

@@ -12,6 +12,7 @@ import { createPlanner } from './digests/planner.ts';
 import { createDigestSender } from './digests/sender.ts';
 import { createDigestService } from './digests/service.ts';
 import { createMailer } from './mail/mailer.ts';
+import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
 import { createPaperService } from './papers/service.ts';
 import { createLinks } from './subscribers/links.ts';
@@ -36,6 +37,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
   const links = createLinks(config.publicUrl, tokens, config.confirmTtlHours);
   const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom, ...config.smtp, dkim: config.dkim });
   const templates = createEmailTemplates();
+  const breaker = createRelayBreaker(queues.redis, config.queuePrefix, { probeSeconds: config.relayProbeSeconds });
   const signups = createSignupService({
     db,
     queues,
@@ -68,6 +70,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
   const sender = createDigestSender({
     db,
     mailer,
+    breaker,
     templates,
     links,
     log,
@@ -84,6 +87,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     planner,
     sender,
     queues,
+    breaker,
     log,
     sendAttempts: config.sendAttempts,
     batchSize: config.digestBatchSize,
@@ -102,6 +106,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     tokens,
     links,
     mailer,
+    breaker,
     signups,
     manage,
     suppressions,

@@ -1,4 +1,5 @@
 import type { Services } from './compose.ts';
+import type { RelayState } from './mail/relay-breaker.ts';
 
 export type Reachability = 'ok' | 'unreachable';
 
@@ -19,10 +20,14 @@ export async function pingRedis(redis: Services['queues']['redis']): Promise<unk
 
 /**
  * Whether the servers Paperboy needs answer within `timeoutMs` each: PostgreSQL, Redis and the
- * SMTP server. `/readyz` reports it over HTTP; `paperboy check` for processes without one
- * (the worker's and scheduler's container health checks).
+ * SMTP server; and whether the SMTP relay takes mail (it may answer and still refuse the sender).
+ * `/readyz` reports it over HTTP; `paperboy check` for processes without one (the worker's and
+ * scheduler's container health checks).
+ *
+ * A relay that refuses leaves `ready` as it is: signups are still recorded and their mail stays
+ * owed, so taking the api out of service would only lose them. It is reported beside the checks.
  */
-export async function readiness(s: Pick<Services, 'db' | 'queues' | 'mailer'>, timeoutMs = 2000) {
+export async function readiness(s: Pick<Services, 'db' | 'queues' | 'mailer' | 'breaker'>, timeoutMs = 2000) {
   const check = async (probe: () => Promise<unknown>): Promise<Reachability> => {
     try {
       const r = await within(timeoutMs, probe());
@@ -36,5 +41,16 @@ export async function readiness(s: Pick<Services, 'db' | 'queues' | 'mailer'>, t
     redis: await check(() => pingRedis(s.queues.redis)),
     smtp: await check(() => s.mailer.verify()),
   };
-  return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+  const relay: RelayState | undefined =
+    checks.redis === 'ok' ? await s.breaker.state().catch(() => undefined) : undefined;
+  return { ready: Object.values(checks).every((c) => c === 'ok'), checks, relay };
+}
+
+/** One line on a relay that refuses: its reply, since when, and when it is tried again. */
+export function relayRefusal(relay: RelayState | undefined): string | undefined {
+  if (relay?.status !== 'refusing') return undefined;
+  return (
+    `the SMTP relay refuses mail since ${relay.since.toISOString()} ("${relay.reply}"); sending is paused and ` +
+    `tried again at ${relay.nextProbeAt.toISOString()}: check SMTP_URL, its credentials and MAIL_FROM`
+  );
 }

@@ -543,13 +543,25 @@ describe('bounce and complaint webhook', () => {
 describe('what an SMTP refusal is about', () => {
   let h: Harness;
   let senderRefused = true;
+  /** MAIL FROM commands the relay refused. */
+  let senderRefusals = 0;
   const contentRefused = new Set<string>();
   const saidGone = new Set<string>();
+  const ADMIN = { authorization: `Basic ${Buffer.from('admin:relay-test-password-1234').toString('base64')}` };
   beforeAll(async () => {
     h = await createHarness({
-      env: { SEND_RETRY_BASE_SECONDS: '1', SEND_RETRY_FACTOR: '1' },
+      env: {
+        SEND_RETRY_BASE_SECONDS: '1',
+        SEND_RETRY_FACTOR: '1',
+        RELAY_PROBE_SECONDS: '1',
+        ADMIN_PASSWORD: 'relay-test-password-1234',
+      },
       reject: (rcpt) => (saidGone.has(rcpt) ? { code: 550, message: '5.1.1 User unknown' } : undefined),
-      refuseSender: () => (senderRefused ? { code: 553, message: '5.7.1 Sender address rejected' } : undefined),
+      refuseSender: () => {
+        if (!senderRefused) return undefined;
+        senderRefusals++;
+        return { code: 553, message: '5.7.1 Sender address rejected' };
+      },
       refuseMessage: (to) =>
         to.some((r) => contentRefused.has(r)) ? { code: 554, message: '5.7.1 Message content rejected' } : undefined,
     });
@@ -573,6 +585,7 @@ describe('what an SMTP refusal is about', () => {
     const r = await h.services.digests.runNow(h.clock.now());
     expect(r).toMatchObject({ due: 3, sent: 0, bounced: 0, refused: 0, deferred: 3, relayDown: 3 });
     expect(r.relayReply).toMatch(/^553 5\.7\.1 Sender address rejected/);
+    expect(r.relayPausedUntil).toBeInstanceOf(Date);
     for (let i = 1; i <= 3; i++) {
       expect(await statusOf(`reader${i}@example.org`)).toMatchObject([
         { status: 'active', delivery: 'queued', suppressions: 0 },
@@ -613,7 +626,7 @@ describe('what an SMTP refusal is about', () => {
     expect(digestsTo(h, 'reader1@example.org')).toHaveLength(2);
   });
 
-  it('stops a batch after a few relay failures in a row instead of trying every subscriber', async () => {
+  it('pauses sending everywhere while the relay refuses, says so, and resumes by itself once a probe gets through', async () => {
     await h.services.db.query(
       `INSERT INTO subscribers (email, status, timezone, send_hour, next_send_at, confirmed_at)
        SELECT 'many' || i || '@example.org', 'active', 'UTC', 9, '2026-03-05T09:00Z', now()
@@ -627,13 +640,54 @@ describe('what an SMTP refusal is about', () => {
     expect(r.relayDown).toBeGreaterThanOrEqual(5);
     expect(r.relayDown).toBeLessThan(40);
     expect(r).toMatchObject({ sent: 0, bounced: 0, refused: 0, deferred: 40 });
-    const { rows } = await h.services.db.query(
-      `SELECT d.status, count(*)::int AS n, max(d.attempts)::int AS attempts, sum(d.relay_failures)::int AS relay
-         FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
-        WHERE s.email LIKE 'many%' GROUP BY d.status`,
-    );
+    expect(r.relayPausedUntil).toBeInstanceOf(Date);
+    const owed = async () =>
+      (
+        await h.services.db.query(
+          `SELECT d.status, count(*)::int AS n, max(d.attempts)::int AS attempts, sum(d.relay_failures)::int AS relay
+             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id
+            WHERE s.email LIKE 'many%' GROUP BY d.status`,
+        )
+      ).rows;
     // Owed, and no attempt counted against any of them: the relay failed, not the messages.
-    expect(rows).toEqual([{ status: 'queued', n: 40, attempts: 0, relay: r.relayDown }]);
+    expect(await owed()).toEqual([{ status: 'queued', n: 40, attempts: 0, relay: r.relayDown }]);
+
+    // The breaker is open for every sender: another batch tries the relay at most once (a probe,
+    // if its time has come), not message after message.
+    const ids = (
+      await h.services.db.query<{ id: number }>(
+        "SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE s.email LIKE 'many%'",
+      )
+    ).rows.map((x) => x.id);
+    const refusalsBefore = senderRefusals;
+    const again = await h.services.sender.sendBatch(ids, { now: h.clock.now() });
+    expect(again).toMatchObject({ sent: 0, relayPaused: true });
+    expect(senderRefusals - refusalsBefore).toBeLessThanOrEqual(1);
+
+    // Every way an operator looks says so, with the relay's reply.
+    const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.json().relay).toMatchObject({
+      status: 'refusing',
+      reply: expect.stringMatching(/^553 5\.7\.1 Sender address rejected/),
+    });
+    const metrics = await h.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/^paperboy_smtp_relay_refusing 1$/m);
+    const admin = await h.app.inject({ method: 'GET', url: '/admin', headers: ADMIN });
+    expect(admin.body).toContain('The SMTP relay refuses mail');
+    expect(admin.body).toContain('553 5.7.1 Sender address rejected');
+    const cli = await runCli(['digest', 'run', '--at', '2026-03-05T09:00:06Z'], h.env);
+    expect(cli.stdout).toMatch(
+      /Sending is paused: the SMTP relay refuses mail since .*"553 5\.7\.1 Sender address rejected/,
+    );
+
+    // The workers wait for the relay: probes go out, one at a time, and spend no attempt.
+    h.startWorkers();
+    const probesFrom = senderRefusals;
+    await eventually(async () => expect(senderRefusals - probesFrom).toBeGreaterThanOrEqual(2));
+    await h.stopWorkers(); // a probe in flight holds its delivery in `sending` until it is answered
+    expect(await owed()).toEqual([{ status: 'queued', n: 40, attempts: 0, relay: expect.any(Number) }]);
+
+    // The relay is fixed: the next probe gets through and the day's digests go out, once each.
     senderRefused = false;
     h.startWorkers();
     await eventually(async () => {
@@ -641,6 +695,8 @@ describe('what an SMTP refusal is about', () => {
     });
     await settled(h, 'digest');
     for (let i = 1; i <= 40; i++) expect(digestsTo(h, `many${i}@example.org`)).toHaveLength(1);
+    expect((await h.app.inject({ method: 'GET', url: '/readyz' })).json().relay).toEqual({ status: 'accepting' });
+    expect((await h.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^paperboy_smtp_relay_refusing 0$/m);
     await h.stopWorkers();
   });
 

@@ -28,7 +28,11 @@ describe('subscription and digest loop', () => {
     expect(res.json()).toEqual({ status: 'ok' });
     const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok', smtp: 'ok' } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      checks: { postgres: 'ok', redis: 'ok', smtp: 'ok' },
+      relay: { status: 'accepting' },
+    });
   });
 
   it('signs up through the API with 202 and mails a confirmation link', async () => {

@@ -71,6 +71,7 @@ export const EnvSchema = z.object({
   SMTP_MAX_CONNECTIONS: int(5, 1, 100),
   SMTP_MAX_MESSAGES: int(1000, 1, 1_000_000),
   SMTP_RATE_PER_SECOND: int(0, 0, 100_000),
+  RELAY_PROBE_SECONDS: int(60, 1, 86_400),
   REPLY_TO: z.string().optional(),
   UNSUBSCRIBE_MAILTO: z.string().email().optional(),
   FEEDBACK_ID: z
@@ -166,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     sweepEverySeconds: e.SWEEP_EVERY_SECONDS,
     sweepAfterSeconds: e.SWEEP_AFTER_SECONDS,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    relayProbeSeconds: e.RELAY_PROBE_SECONDS,
     smtp: {
       maxConnections: e.SMTP_MAX_CONNECTIONS,
       maxMessages: e.SMTP_MAX_MESSAGES,

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import { addressOf, type Mailer, SmtpError } from '../mail/mailer.ts';
 import { createMimeWriter, formatAddress } from '../mail/mime.ts';
 import type { FailureOutcome } from '../mail/outcome.ts';
+import type { RelayBreaker } from '../mail/relay-breaker.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
 import { digestSql as sql } from './queries.ts';
@@ -25,13 +26,18 @@ export interface SendReport {
   relayDown: number;
   /** The reply of the last relay failure, to say what the relay said. */
   relayReply?: string;
-  /** The batch stopped early because the relay failed message after message. */
+  /**
+   * The relay refuses (this batch's sends failed its way, or the breaker was already open): the
+   * batch stopped or never started, and what it did not send stays owed until `resumeAt`.
+   */
   relayPaused?: boolean;
+  /** When the relay may be tried again (the breaker's next probe). */
+  resumeAt?: Date;
   /** Due longer ago than the maximum age: recorded as skipped. */
   stale: number;
   /** Deliveries no longer owed: sent by someone else, or the subscriber left. */
   notOwed: number;
-  /** Claimed but released unsent because the worker is stopping. */
+  /** Owed but left unsent: the worker is stopping, or the relay refuses. */
   released: number;
 }
 
@@ -129,6 +135,8 @@ export interface DeliveryRow {
 export interface SenderDeps {
   db: Db;
   mailer: Mailer;
+  /** Shared with every process: pauses sending while the relay refuses. */
+  breaker: RelayBreaker;
   templates: EmailTemplates;
   links: Links;
   log: Logger;
@@ -161,7 +169,10 @@ export function digestRecipient(d: DeliveryRow, links: Links, withViewLink: bool
   };
 }
 
-/** Relay failures in a row after which a batch stops and leaves the rest owed for a later attempt. */
+/**
+ * Relay failures in a row after which a batch stops, leaves the rest owed and opens the breaker
+ * (as does a smaller batch whose every send failed the relay's way).
+ */
 export const RELAY_FAILURES_TO_PAUSE = 5;
 
 /** Message-ID fixed per (subscriber, digest day): a resend after a crash carries the same id. */
@@ -286,6 +297,13 @@ export function createDigestSender(deps: SenderDeps) {
         await db.query(sql['settle-left-deliveries'], [ids, deps.leaseSeconds]);
       }
       report.notOwed += ids.length - rows.length - report.stale;
+      if (!rows.length) return report;
+      const gate = await deps.breaker.gate();
+      if (gate.kind === 'wait') {
+        Object.assign(report, { relayPaused: true, resumeAt: gate.until, relayReply: gate.reply });
+        report.released = rows.length;
+        return report;
+      }
       // This batch's claims carry one token; only it can settle what they take.
       const claim = randomUUID();
       // Deliveries are claimed a lane's worth at a time, just before they are sent, so a worker
@@ -327,18 +345,37 @@ export function createDigestSender(deps: SenderDeps) {
       // A relay that fails message after message (refusing the sender, rejecting the login) would
       // fail the rest alike: the batch stops, leaving the rest owed, rather than trying each one.
       let relayStreak = 0;
+      let tried = 0;
       const relayBroken = () => relayStreak >= RELAY_FAILURES_TO_PAUSE;
+      const sendNext = async () => {
+        const c = await take();
+        if (!c) return false;
+        const outcome = await sendOne(c.d, c.attempts, claim, opts.now, opts.lastAttempt ?? false, report);
+        tried++;
+        relayStreak = outcome === 'relay-down' ? relayStreak + 1 : 0;
+        return true;
+      };
+      // The breaker is open and this batch probes: one message alone first. Unless the relay
+      // fails it its way again, the breaker closes and the batch goes on as usual.
+      if (gate.kind === 'probe' && (await sendNext())) {
+        if (relayStreak > 0) relayStreak = RELAY_FAILURES_TO_PAUSE;
+        else if (await deps.breaker.reset()) log.info('the SMTP relay accepts mail again; sending resumes');
+      }
       await Promise.all(
         Array.from({ length: Math.min(lanes, rows.length) }, async () => {
           while (!opts.signal?.aborted && !relayBroken()) {
-            const c = await take();
-            if (!c) return;
-            const outcome = await sendOne(c.d, c.attempts, claim, opts.now, opts.lastAttempt ?? false, report);
-            relayStreak = outcome === 'relay-down' ? relayStreak + 1 : 0;
+            if (!(await sendNext())) return;
           }
         }),
       );
-      report.relayPaused = relayBroken();
+      report.relayPaused = relayBroken() || (tried > 0 && report.relayDown === tried);
+      if (report.relayPaused) {
+        report.resumeAt = await deps.breaker.trip(report.relayReply ?? 'the relay failed');
+        log.warn(
+          { reply: report.relayReply, resumeAt: report.resumeAt },
+          'the SMTP relay refuses: sending paused until a probe gets through',
+        );
+      }
       if (claimed.length) {
         await db.query(sql['release-deliveries'], [claimed.map((c) => c.d.id), claim]);
       }

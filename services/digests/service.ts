@@ -1,7 +1,8 @@
-import type { Job, JobsOptions } from 'bullmq';
+import { DelayedError, type Job, type JobsOptions } from 'bullmq';
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
+import type { RelayBreaker } from '../mail/relay-breaker.ts';
 import { type Planner, sendJobId } from './planner.ts';
 import { digestSql as sql } from './queries.ts';
 import { type RetryPolicy, retryDelayMs } from './retry.ts';
@@ -19,6 +20,8 @@ export interface DigestRunSummary {
   /** Deferred because the relay failed (connection, AUTH, sender refused), with its last reply. */
   relayDown: number;
   relayReply?: string;
+  /** The relay refuses: sending is paused until then, and what is owed waits for it. */
+  relayPausedUntil?: Date;
 }
 
 /** A `digest run` so far, and how many were due when it started (when counted). */
@@ -43,6 +46,7 @@ export interface DigestServiceDeps {
   planner: Planner;
   sender: DigestSender;
   queues: Pick<Queues, 'add'>;
+  breaker: Pick<RelayBreaker, 'state'>;
   log: Logger;
   sendAttempts: number;
   batchSize: number;
@@ -73,6 +77,12 @@ export function createDigestService(deps: DigestServiceDeps) {
     async sendJob(deliveryIds: number[], job: Job, now: Date, signal?: AbortSignal): Promise<SendReport> {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const r = await sender.sendBatch(deliveryIds, { now, lastAttempt, signal });
+      if (r.relayPaused && r.resumeAt && job.token) {
+        // The relay refuses, not these messages: the job waits for the breaker's next probe
+        // without spending one of its attempts.
+        await job.moveToDelayed(r.resumeAt.getTime(), job.token);
+        throw new DelayedError();
+      }
       if (r.deferred.length || r.released) {
         throw new Error(`${r.deferred.length} deferred, ${r.released} released of ${deliveryIds.length}`);
       }
@@ -88,11 +98,14 @@ export function createDigestService(deps: DigestServiceDeps) {
      */
     async sweep(now: Date): Promise<number> {
       await deps.db.query(sql['settle-left-deliveries'], [null, deps.leaseSeconds]);
+      // While the relay refuses, the jobs already queued wait for it: one batch is enough to make
+      // sure some job is there to probe it, rather than a pile of jobs per sweep.
+      const refusing = (await deps.breaker.state()).status === 'refusing';
       const owed = (
         await deps.db.query<{ id: number }>(sql['find-owed-deliveries'], [
           deps.sweepAfterSeconds,
           deps.leaseSeconds,
-          deps.batchSize * 50,
+          refusing ? deps.batchSize : deps.batchSize * 50,
         ])
       ).rows.map((r) => r.id);
       const window = Math.floor(now.getTime() / 1000 / deps.sweepAfterSeconds);
@@ -139,12 +152,15 @@ export function createDigestService(deps: DigestServiceDeps) {
         s.refused += r.refused;
         s.relayDown += r.relayDown;
         s.relayReply = r.relayReply ?? s.relayReply;
+        s.relayPausedUntil = r.resumeAt ?? s.relayPausedUntil;
         s.skipped += r.stale;
-        // A batch the relay stopped leaves the rest of it owed too: the workers retry it all.
+        // A batch the relay stopped leaves the rest of it owed too: the workers retry it all,
+        // once the breaker lets them.
         const retry = r.relayPaused ? b.queued : r.deferred;
         s.deferred += r.deferred.length + (r.relayPaused ? r.released : 0);
         if (retry.length) {
-          await enqueue(retry, `retry_${sendJobId(retry)}`, { delay: retryDelayMs(deps.retry, 1) });
+          const delay = r.resumeAt ? Math.max(0, r.resumeAt.getTime() - Date.now()) : retryDelayMs(deps.retry, 1);
+          await enqueue(retry, `retry_${sendJobId(retry)}`, { delay });
         }
         report();
       });

@@ -88,7 +88,8 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
   const subscribers = createSubscriberRepository(services.db);
 
   app.get('/', { config: { page: true } }, async (_req, reply) => {
-    const [counts, days, runs, suppressions] = await Promise.all([
+    const [relay, counts, days, runs, suppressions] = await Promise.all([
+      services.breaker.state(),
       subscribers.countByStatus(),
       services.db.query<{
         day: string;
@@ -121,6 +122,10 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
     const count = (n: number | null) => n ?? '—';
     const data = {
       now: when(services.clock.now()),
+      relay:
+        relay.status === 'refusing'
+          ? { reply: relay.reply, since: when(relay.since), nextProbe: when(relay.nextProbeAt) }
+          : undefined,
       subscribers: STATUSES.map((status) => ({ status, count: byStatus.get(status) ?? 0 })),
       subscriberTotal: counts.reduce((sum, c) => sum + c.n, 0),
       dayLimit: LIMITS.days,

@@ -51,6 +51,16 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
     labelNames: ['kind', 'status'],
     registers: [registry],
   });
+  const relayRefusing = new Gauge({
+    name: 'paperboy_smtp_relay_refusing',
+    help: '1 while the SMTP relay refuses mail and sending is paused (the breaker is open), else 0',
+    registers: [registry],
+  });
+  const relayRefusingSince = new Gauge({
+    name: 'paperboy_smtp_relay_refusing_since_seconds',
+    help: 'When the SMTP relay started refusing (Unix time), while it does',
+    registers: [registry],
+  });
   const queued = new Gauge({
     name: 'paperboy_queue_jobs',
     help: 'Jobs in each queue, by state',
@@ -90,6 +100,10 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
     const counted = await services.counters.read();
     mails.set({ kind: 'signup', status: 'sent' }, counted.signup_mails_sent ?? 0);
     mails.set({ kind: 'signup', status: 'failed' }, counted.signup_mails_failed ?? 0);
+    const relay = await services.breaker.state();
+    relayRefusing.set(relay.status === 'refusing' ? 1 : 0);
+    relayRefusingSince.reset();
+    if (relay.status === 'refusing') relayRefusingSince.set(relay.since.getTime() / 1000);
     queued.reset();
     for (const name of ['mail', 'digest', 'ingest'] as QueueName[]) {
       const counts = await services.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
