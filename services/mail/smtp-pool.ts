@@ -152,11 +152,17 @@ export function createSmtpPool(smtpUrl: string, opts: PoolOptions) {
     }
   }
 
+  /**
+   * Ends a session politely. Its slot stays taken until the connection has closed ('end' forgets
+   * it), so a renewed session never overlaps the one it replaces: a relay that counts connections
+   * sees at most maxConnections.
+   */
+  const retire = (s: Session) => s.conn.quit();
+
   function release(s: Session) {
     if (s.dead) return;
     if (closed || s.messages >= opts.maxMessages) {
-      forget(s);
-      s.conn.quit();
+      retire(s);
       return;
     }
     idle.push(s);
@@ -211,9 +217,7 @@ export function createSmtpPool(smtpUrl: string, opts: PoolOptions) {
     async verify(): Promise<boolean> {
       open++;
       try {
-        const s = await connect();
-        forget(s);
-        s.conn.quit();
+        retire(await connect());
         return true;
       } catch {
         return false;
@@ -227,10 +231,7 @@ export function createSmtpPool(smtpUrl: string, opts: PoolOptions) {
 
     close() {
       closed = true;
-      for (const s of [...idle]) {
-        forget(s);
-        s.conn.quit();
-      }
+      for (const s of idle.splice(0)) retire(s);
       for (const wake of waiting.splice(0)) wake();
     },
   };
