@@ -55,9 +55,7 @@ export function parseHfDaily(text: string): Parsed {
     const parsed = Item.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      // Indices left out, so a reason names a field, not one of thousands of places.
-      const field = issue?.path.filter((p) => typeof p === 'string').join('.');
-      skipped.push({ reason: `invalid ${field || 'item'}`, entry: `#${i}` });
+      skipped.push({ reason: `invalid ${issue?.path.join('.') || 'item'}`, entry: `#${i}` });
       continue;
     }
     const { paper, ...item } = parsed.data;
