@@ -46,7 +46,7 @@ const entryName = (p: PaperInput) => p.arxivId ?? p.title;
 
 /**
  * Merges a parsed source into the papers table in one transaction: one row per paper (matched by
- * arXiv id, else normalised title), and one observation of its signals per run. An entry that
+ * arXiv id, else normalised title unless both know differing arXiv ids), and one observation of its signals per run. An entry that
  * breaks the limits (limits.ts), or that PostgreSQL refuses all the same, is skipped with its
  * reason; the other entries go in.
  */
