@@ -46,9 +46,9 @@ const entryName = (p: PaperInput) => p.arxivId ?? p.title;
 
 /**
  * Merges a parsed source into the papers table in one transaction: one row per paper (matched by
- * arXiv id, else normalised title unless both know differing arXiv ids), and one observation of its signals per run. An entry that
- * breaks the limits (limits.ts), or that PostgreSQL refuses all the same, is skipped with its
- * reason; the other entries go in.
+ * arXiv id, else normalised title unless both know differing arXiv ids), and one observation of
+ * its signals per run. An entry that breaks the limits (limits.ts), or that PostgreSQL refuses all
+ * the same, is skipped with its reason; the other entries go in.
  */
 export async function ingestPapers(
   db: Db,
