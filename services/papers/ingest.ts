@@ -3,8 +3,10 @@ import path from 'node:path';
 import type { Db, Queryable } from '../core/db.ts';
 import { paths } from '../core/paths.ts';
 import { loadQueries } from '../core/sql.ts';
+import { checkPaper, type SkipTally, tallySkip } from './limits.ts';
 import { mergePaper, PAPER_COLUMNS, type PaperRow } from './merge.ts';
-import type { Parsed } from './model.ts';
+import type { PaperInput, Parsed } from './model.ts';
+import { stripControls } from './normalize.ts';
 import { parseSeedPage } from './sources/seed-page.ts';
 
 const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
@@ -19,15 +21,12 @@ const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
   'record-ingest-run',
 ]);
 
-export interface IngestReport {
+export interface IngestReport extends SkipTally {
   source: string;
   entries: number;
   new: number;
   updated: number;
   unchanged: number;
-  skipped: number;
-  /** How many entries were skipped, by reason. */
-  skippedReasons: Record<string, number>;
 }
 
 /**
@@ -42,9 +41,14 @@ export interface IngestProgress {
 
 export type OnIngestProgress = (p: IngestProgress) => void;
 
+/** How a skipped paper is named in a report: its arXiv id, else its title. */
+const entryName = (p: PaperInput) => p.arxivId ?? p.title;
+
 /**
  * Merges a parsed source into the papers table in one transaction: one row per paper (matched by
- * arXiv id, else normalised title), and one observation of its signals per run.
+ * arXiv id, else normalised title unless both know differing arXiv ids), and one observation of
+ * its signals per run. An entry that breaks the limits (limits.ts), or that PostgreSQL refuses all
+ * the same, is skipped with its reason; the other entries go in.
  */
 export async function ingestPapers(
   db: Db,
@@ -61,16 +65,20 @@ export async function ingestPapers(
     unchanged: 0,
     skipped: 0,
     skippedReasons: {},
+    skippedEntries: [],
   };
-  const skip = (reason: string) => {
-    report.skipped++;
-    report.skippedReasons[reason] = (report.skippedReasons[reason] ?? 0) + 1;
-  };
-  for (const s of parsed.skipped) skip(s.reason);
+  for (const s of parsed.skipped) tallySkip(report, s);
   onProgress?.({ step: 'merging', report });
 
   await db.tx(async (client) => {
-    for (const input of parsed.papers) {
+    for (const reported of parsed.papers) {
+      const checked = checkPaper(reported, now);
+      if ('reason' in checked) {
+        tallySkip(report, { reason: checked.reason, entry: entryName(reported) });
+        onProgress?.({ step: 'merging', report });
+        continue;
+      }
+      const input = checked.paper;
       await client.query('SAVEPOINT paper');
       try {
         const found = (
@@ -108,8 +116,15 @@ export async function ingestPapers(
         await client.query('RELEASE SAVEPOINT paper');
       } catch (e) {
         await client.query('ROLLBACK TO SAVEPOINT paper');
-        if ((e as { code?: string }).code !== '23505') throw e;
-        skip('title or arXiv id already belongs to another paper');
+        const code = (e as { code?: string }).code ?? '';
+        if (code === '23505') {
+          tallySkip(report, { reason: 'title or arXiv id already belongs to another paper', entry: entryName(input) });
+        } else if (/^(22|54)/.test(code)) {
+          // A data exception or a size limit the checks missed is still this entry's problem alone.
+          tallySkip(report, { reason: `refused by PostgreSQL (${code})`, entry: entryName(input) });
+        } else {
+          throw e;
+        }
       }
       onProgress?.({ step: 'merging', report });
     }
@@ -131,7 +146,7 @@ export async function recordIngestRun(db: Queryable, run: IngestRun): Promise<vo
   const r = 'report' in run.outcome ? run.outcome.report : undefined;
   await db.query(sql['record-ingest-run'], [
     run.source,
-    run.location,
+    stripControls(run.location),
     run.startedAt,
     run.finishedAt,
     r ? 'ok' : 'failed',
@@ -140,7 +155,10 @@ export async function recordIngestRun(db: Queryable, run: IngestRun): Promise<vo
     r?.updated ?? null,
     r?.unchanged ?? null,
     r?.skipped ?? null,
-    'error' in run.outcome ? run.outcome.error : null,
+    // A failure's message can quote the source; NUL would make PostgreSQL refuse the whole row.
+    'error' in run.outcome ? stripControls(run.outcome.error).slice(0, 2_000) : null,
+    r ? JSON.stringify(r.skippedReasons) : null,
+    r ? JSON.stringify(r.skippedEntries) : null,
   ]);
 }
 

@@ -52,10 +52,11 @@ const sameValue = (a: unknown, b: unknown) =>
     : JSON.stringify(a) === JSON.stringify(b);
 
 /**
- * One paper, one row. Merges what a source reports into the row it matched (by arXiv id, else
- * by normalised title): the text of an older arXiv version never replaces a newer one; lists and
- * signals a source does not report keep their value; a paper becomes news again (fresh_at) when
- * it is featured later than it was first seen.
+ * One paper, one row. Merges what a source reports into the row it matched (by arXiv id, else by
+ * normalised title when one of the two has no arXiv id: find-paper in papers.sql): the text of an
+ * older arXiv version never replaces a newer one; lists and signals a source does not report keep
+ * their value; a paper becomes news again (fresh_at) when it is featured later than it was first
+ * seen.
  */
 export function mergePaper(
   existing: PaperRow | undefined,

@@ -35,7 +35,7 @@ export interface Parsed {
 
 /** arXiv ids with their version split off: "http://arxiv.org/abs/2602.23229v2" → 2602.23229, 2. */
 export function parseArxivId(raw: string): { id: string; version?: number } | undefined {
-  const m = /(?:arxiv\.org\/abs\/|^)((?:\d{4}\.\d{4,5})|(?:[a-z-]+(?:\.[A-Z]{2})?\/\d{7}))(?:v(\d+))?$/i.exec(
+  const m = /(?:arxiv\.org\/abs\/|^)((?:\d{4}\.\d{4,5})|(?:[a-z-]{2,16}(?:\.[A-Z]{2})?\/\d{7}))(?:v(\d+))?$/i.exec(
     raw.trim(),
   );
   if (!m) return undefined;

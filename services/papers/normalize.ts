@@ -1,9 +1,18 @@
+// C0 controls other than whitespace, DEL and C1: invisible, never part of a title or a name, and
+// PostgreSQL's text refuses NUL outright.
+const CONTROLS = /[\u0000-\u0008\u000E-\u001F\u007F-\u009F]/g;
+
+/** Drops control characters, keeping tabs and line breaks. */
+export function stripControls(s: string): string {
+  return s.replace(CONTROLS, '');
+}
+
 /**
- * Collapses whitespace runs and LaTeX-ish spacing (titles and abstracts arrive with newlines,
- * double spaces, `\\` line breaks and `~` ties).
+ * Drops control characters and collapses whitespace runs and LaTeX-ish spacing (titles and
+ * abstracts arrive with newlines, double spaces, `\\` line breaks and `~` ties).
  */
 export function cleanText(s: string): string {
-  return s
+  return stripControls(s)
     .normalize('NFKC')
     .replace(/\\\\|\\newline\b/g, ' ')
     .replace(/(?<!\\)~/g, ' ')

@@ -1,11 +1,13 @@
 -- name: find-paper
--- The row a reported paper merges into: the one with its arXiv id, else the one with its title key.
+-- The row a reported paper merges into: the one with its arXiv id, else one with its title key,
+-- unless both know an arXiv id (then they differ, and a shared title does not make them one paper).
 SELECT id, title_key, title, abstract, arxiv_id, arxiv_version, authors, categories, keywords,
        published_at, featured_at, github_repo, project_page, upvotes, comments, github_stars,
        seed_position, sources, fresh_at
   FROM papers
- WHERE arxiv_id = $1 OR title_key = $2
- ORDER BY (arxiv_id IS NOT DISTINCT FROM $1) DESC
+ WHERE arxiv_id = $1
+    OR (title_key = $2 AND (arxiv_id IS NULL OR $1::text IS NULL))
+ ORDER BY (arxiv_id IS NOT DISTINCT FROM $1) DESC, id
  LIMIT 1;
 
 -- name: insert-paper
@@ -64,8 +66,8 @@ SELECT p.id, p.title, p.abstract, p.arxiv_id, p.trend_reason
  LIMIT $2;
 
 -- name: record-ingest-run
--- One read of a source, for the history on the status page: its counts when it worked, its error
--- when it did not.
+-- One read of a source, for the history on the status page: its counts and why entries were
+-- skipped when it worked, its error when it did not.
 INSERT INTO ingest_runs (source, location, started_at, finished_at, status,
-                         entries, new, updated, unchanged, skipped, error)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);
+                         entries, new, updated, unchanged, skipped, error, skipped_reasons, skipped_entries)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);

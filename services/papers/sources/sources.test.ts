@@ -57,6 +57,29 @@ describe('Hugging Face daily papers', () => {
     ]);
   });
 
+  it('passes any number through for the limits to judge', () => {
+    const item = (paper: object) => ({ paper: { id: '2603.07777', title: 'Numbers', ...paper } });
+    const { papers: read, skipped: bad } = parseHfDaily(
+      JSON.stringify([item({ upvotes: 1e30, githubStars: -3 }), { ...item({}), numComments: 2.5 }]),
+    );
+    expect(read.map((p) => [p.upvotes, p.githubStars, p.comments])).toEqual([
+      [1e30, -3, undefined],
+      [undefined, undefined, 2.5],
+    ]);
+    expect(bad).toEqual([]);
+  });
+
+  it('strips control characters from the text it reads', () => {
+    const { papers: read } = parseHfDaily(
+      JSON.stringify([
+        {
+          paper: { id: '2603.08888', title: 'Nul\u0000 Title', summary: 'A\u0000b', authors: [{ name: 'Ada\u0000' }] },
+        },
+      ]),
+    );
+    expect(read[0]).toMatchObject({ title: 'Nul Title', abstract: 'Ab', authors: ['Ada'] });
+  });
+
   it('fails clearly on something that is not the daily-papers array', () => {
     expect(() => parseHfDaily('<html>')).toThrow(/not JSON/);
     expect(() => parseHfDaily('{"error":"rate limited"}')).toThrow(/expected a JSON array/);
@@ -89,6 +112,18 @@ describe('arXiv Atom', () => {
     expect(papers[2]).toMatchObject({ arxivId: 'hep-th/9901001', arxivVersion: 3, categories: ['hep-th'] });
     expect(skipped).toEqual([
       { reason: 'not an arXiv id', entry: 'http://arxiv.org/api/errors#incorrect_id_format_for_1234.12345v1' },
+    ]);
+  });
+
+  it('strips a raw NUL from the text and refuses an absurd archive name as an arXiv id', () => {
+    const feed = (id: string, title: string) =>
+      `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/${id}</id><title>${title}</title></entry></feed>`;
+    expect(parseArxivAtom(feed('2603.00001v99999999999', 'A\u0000 NUL')).papers[0]).toMatchObject({
+      title: 'A NUL',
+      arxivVersion: 99_999_999_999,
+    });
+    expect(parseArxivAtom(feed(`${'a'.repeat(5000)}/1234567v1`, 'Long')).skipped).toEqual([
+      { reason: 'not an arXiv id', entry: `http://arxiv.org/abs/${'a'.repeat(5000)}/1234567v1` },
     ]);
   });
 
