@@ -1,13 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Db } from '../../services/core/db.ts';
 import { migrate } from '../../services/core/migrate.ts';
+import { ROOT } from '../../services/core/paths.ts';
 import { createQueues } from '../../services/core/queues.ts';
 import { freePort } from '../../services/local/ports.ts';
 import { DIGEST_TICK } from '../../services/scheduler/index.ts';
-import { createScratchDatabase } from '../support/servers.ts';
+import { cleanEnv, createScratchDatabase } from '../support/servers.ts';
 import { type ChaosStack, type PaperboyProcess, startProcess } from './stack.ts';
 
 /** One row of the results table. */
@@ -64,6 +66,7 @@ export async function prepare(stack: ChaosStack, name: string) {
     SEND_RETRY_FACTOR: '2',
     SEND_RETRY_MAX_SECONDS: '8',
     SHUTDOWN_TIMEOUT_SECONDS: '10',
+    RELAY_PROBE_SECONDS: '2',
     SMTP_MAX_CONNECTIONS: '8',
     // Small batches: many jobs wait in Redis at any moment, so losing Redis loses real work.
     DIGEST_BATCH_SIZE: '25',
@@ -130,6 +133,8 @@ interface RunContext {
   n: number;
   /** The worker process (worker and scheduler roles); a fault may replace it. */
   worker: PaperboyProcess;
+  /** More processes a fault starts; stopped with the worker at the end. */
+  others: PaperboyProcess[];
   notes: string[];
 }
 
@@ -143,7 +148,11 @@ async function deliveryRun(
     name: string;
     injected: string;
     n: number;
-    before?: (ctx: Omit<RunContext, 'worker'>) => Promise<void>;
+    before?: (ctx: Omit<RunContext, 'worker' | 'others'>) => Promise<void>;
+    /** The roles of the first process (default: worker and scheduler). */
+    roles?: string;
+    /** Deliveries marked failed are the scenario's design (it notes them itself), not a fault. */
+    failedByDesign?: boolean;
     fault: (ctx: RunContext) => Promise<void>;
     /** Addresses the scenario expects no digest for (refused by design). */
     exempt?: (recipients: string[]) => Set<string>;
@@ -157,12 +166,13 @@ async function deliveryRun(
   try {
     const recipients = await addSubscribers(s.db, opts.n);
     await opts.before?.({ stack, db: s.db, env: s.env, n: opts.n, notes });
-    ctx = { stack, db: s.db, env: s.env, n: opts.n, notes, worker: await startProcess(workerEnv(s.env)) };
+    const worker = await startProcess({ ...workerEnv(s.env), ...(opts.roles ? { ROLES: opts.roles } : {}) });
+    ctx = { stack, db: s.db, env: s.env, n: opts.n, notes, worker, others: [] };
     await opts.fault(ctx);
     const settled = await untilSettled(s.db, opts.n, opts.timeoutMs ?? 300_000);
     if (!settled) notes.push('did not settle in time');
     const seconds = (performance.now() - t0) / 1000;
-    await ctx.worker.kill('SIGTERM');
+    await Promise.all([ctx.worker, ...ctx.others].map((p) => p.kill('SIGTERM')));
     const exempt = opts.exempt?.(recipients) ?? new Set<string>();
     const tally = stack.sink.tally(recipients.filter((r) => !exempt.has(r)));
     const { rows } = await s.db.query<{ retries: number; bounced: number; failed: number }>(
@@ -173,7 +183,7 @@ async function deliveryRun(
          FROM deliveries`,
     );
     const d = rows[0] as { retries: number; bounced: number; failed: number };
-    if (d.failed) notes.push(`${d.failed} marked failed`);
+    if (d.failed && !opts.failedByDesign) notes.push(`${d.failed} marked failed`);
     return {
       scenario: opts.name,
       injected: opts.injected,
@@ -189,9 +199,58 @@ async function deliveryRun(
       notes: notes.join('; '),
     };
   } finally {
-    if (ctx?.worker.running) await ctx.worker.kill('SIGKILL');
+    for (const p of ctx ? [ctx.worker, ...ctx.others] : []) if (p.running) await p.kill('SIGKILL');
     await s.close();
   }
+}
+
+/**
+ * While the relay refuses (the sink says how), for `ms`: nobody may be marked bounced, suppressed
+ * or failed, and the breaker must keep the relay from being tried message after message. Then the
+ * relay is fixed and the run must finish by itself.
+ */
+async function whileRelayRefuses(ctx: RunContext, ms: number, fix: () => void) {
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const { rows } = await ctx.db.query<{ bounced: number; suppressed: number; failed: number; owed: number }>(
+    `SELECT (SELECT count(*) FROM subscribers WHERE status = 'bounced')::int AS bounced,
+            (SELECT count(*) FROM suppressions)::int AS suppressed,
+            (SELECT count(*) FROM deliveries WHERE status = 'failed')::int AS failed,
+            (SELECT count(*) FROM deliveries WHERE status IN ('queued', 'sending'))::int AS owed`,
+  );
+  const r = rows[0] as { bounced: number; suppressed: number; failed: number; owed: number };
+  const seconds = (performance.now() - t0) / 1000;
+  ctx.notes.push(
+    `while refusing (${seconds.toFixed(0)} s): ${ctx.stack.sink.relayRefusals} commands refused, ` +
+      `${r.owed} digests owed, ${r.bounced} bounced, ${r.suppressed} suppressed, ${r.failed} failed; then fixed`,
+  );
+  fix();
+}
+
+/** Runs the `paperboy` CLI with a scenario's settings; resolves with its exit code and output. */
+function paperboy(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), ...args], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+/** An IANA zone (Etc/GMT±N) where the local time is now between midnight and 1 am. */
+function zoneJustPastMidnight(now: Date): { zone: string; offsetHours: number } {
+  let k = (24 - now.getUTCHours()) % 24;
+  if (k > 14) k -= 24;
+  // Etc/GMT signs are inverted: Etc/GMT-8 is UTC+8.
+  return { zone: k === 0 ? 'Etc/UTC' : `Etc/GMT${k > 0 ? '-' : '+'}${Math.abs(k)}`, offsetHours: k };
 }
 
 export const workerEnv = (env: Record<string, string>) => ({ ...env, ROLES: 'worker,scheduler', PORT: '0' });
@@ -371,6 +430,138 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
         );
         ctx.notes.push(`stopped in ${(ms / 1000).toFixed(1)} s, ${rows[0]?.sending ?? 0} left in sending`);
         ctx.worker = await startProcess(workerEnv(ctx.env));
+      },
+    }),
+
+  'relay-refuses-sender': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'relay-refuses-sender',
+      injected: '553 5.7.1 to every MAIL FROM for 20 s (a sender the relay does not take), then fixed',
+      n: o.subscribers,
+      before: async () => {
+        stack.sink.senderRefusal = { code: 553, message: '5.7.1 Sender address rejected: not owned by user' };
+      },
+      fault: (ctx) =>
+        whileRelayRefuses(ctx, 20_000, () => {
+          stack.sink.senderRefusal = undefined;
+        }),
+    }),
+
+  'relay-refuses-login': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'relay-refuses-login',
+      injected: '535 5.7.8 to every AUTH for 20 s (credentials rotated at the provider), then fixed',
+      n: o.subscribers,
+      before: async (ctx) => {
+        ctx.env.SMTP_URL = stack.sink.url.replace('smtp://', 'smtp://paperboy:secret@');
+        stack.sink.authRefusal = { code: 535, message: '5.7.8 Authentication credentials invalid' };
+      },
+      fault: (ctx) =>
+        whileRelayRefuses(ctx, 20_000, () => {
+          stack.sink.authRefusal = undefined;
+        }),
+    }),
+
+  'content-refused': (stack, o) => {
+    const refused = (recipients: string[]) => new Set(recipients.filter((_, i) => i % 100 === 3));
+    return deliveryRun(stack, {
+      name: 'content-refused',
+      injected: '554 5.7.1 at the end of DATA for the messages to 1% of the addresses (content rejected)',
+      n: o.subscribers,
+      exempt: refused,
+      failedByDesign: true,
+      before: async (ctx) => {
+        stack.sink.contentRefused = refused(Array.from({ length: ctx.n }, (_, i) => `reader${i + 1}@example.org`));
+      },
+      fault: async (ctx) => {
+        await untilSettled(ctx.db, ctx.n, 300_000);
+        const { rows } = await ctx.db.query<{ failed: number; active: number; scheduled: number; suppressed: number }>(
+          `SELECT count(*) FILTER (WHERE d.status = 'failed' AND d.smtp_response LIKE '554 5.7.1%')::int AS failed,
+                  count(*) FILTER (WHERE d.status = 'failed' AND s.status = 'active')::int AS active,
+                  count(*) FILTER (WHERE d.status = 'failed' AND s.next_send_at > now())::int AS scheduled,
+                  (SELECT count(*) FROM suppressions)::int AS suppressed
+             FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id`,
+        );
+        const r = rows[0] as { failed: number; active: number; scheduled: number; suppressed: number };
+        ctx.notes.push(
+          `${stack.sink.contentRefused.size} messages refused: ${r.failed} failed with the reply kept, ` +
+            `${r.active} readers still active, ${r.scheduled} with their next digest scheduled, ${r.suppressed} suppressed`,
+        );
+      },
+    });
+  },
+
+  'late-planning-midnight': (stack, o) => {
+    let zone = '';
+    return deliveryRun(stack, {
+      name: 'late-planning-midnight',
+      injected:
+        'digests due at 23:00 local planned 1–2 hours late, after local midnight; then the next evening planned on time',
+      n: o.subscribers,
+      before: async (ctx) => {
+        zone = zoneJustPastMidnight(new Date()).zone;
+        await ctx.db.query(
+          `UPDATE subscribers SET timezone = $1, send_hour = 23,
+                  next_send_at = (((now() AT TIME ZONE $1)::date - 1) + time '23:00') AT TIME ZONE $1`,
+          [zone],
+        );
+      },
+      fault: async (ctx) => {
+        // The first evening: planned after midnight, filed under that evening's day.
+        if (!(await untilSettled(ctx.db, ctx.n, 300_000))) return;
+        const days = async () =>
+          (
+            await ctx.db.query<{ day: string; n: number }>(
+              `SELECT d.digest_date::text AS day, count(*)::int AS n FROM deliveries d
+                WHERE d.status = 'sent' GROUP BY 1 ORDER BY 1`,
+            )
+          ).rows;
+        const { rows } = await ctx.db.query<{ yesterday: string; next: string; onTime: number }>(
+          `SELECT ((now() AT TIME ZONE $1)::date - 1)::text AS yesterday,
+                  min(next_send_at)::text AS next,
+                  count(*) FILTER (WHERE next_send_at = (((now() AT TIME ZONE $1)::date) + time '23:00') AT TIME ZONE $1)::int AS "onTime"
+             FROM subscribers`,
+          [zone],
+        );
+        const r = rows[0] as { yesterday: string; next: string; onTime: number };
+        const first = await days();
+        const firstTally = stack.sink.tally(Array.from({ length: ctx.n }, (_, i) => `reader${i + 1}@example.org`));
+        const rightDay = first.length === 1 && first[0]?.day === r.yesterday && first[0]?.n === ctx.n;
+        // The next evening, planned on time: a day of its own, sent too. What the sink counts
+        // from here is that evening's digests.
+        stack.sink.accepted = [];
+        const at = new Date(new Date(r.next).getTime() + 60_000).toISOString();
+        const run = await paperboy(['digest', 'run', '--at', at], ctx.env);
+        const second = (await days()).filter((d) => d.day !== r.yesterday);
+        ctx.notes.push(
+          `${zone}: first evening ${firstTally.accepted} sent (${firstTally.missing} missing), filed under ${first.map((d) => `${d.day} × ${d.n}`).join(', ')} ` +
+            `(local yesterday ${r.yesterday}: ${rightDay ? 'right' : 'WRONG, did not recover'}); next evening ${r.onTime}/${ctx.n} scheduled on time, ` +
+            `digest run --at ${at} exit ${run.code}, filed under ${second.map((d) => `${d.day} × ${d.n}`).join(', ') || 'nothing'}`,
+        );
+      },
+    });
+  },
+
+  'scaled-out': (stack, o) =>
+    deliveryRun(stack, {
+      name: 'scaled-out',
+      injected:
+        '3 worker and 2 scheduler processes on one PostgreSQL and Redis; SIGKILL to one worker and one scheduler mid-run',
+      n: o.subscribers,
+      roles: 'worker',
+      fault: async (ctx) => {
+        const start = (roles: string) => startProcess({ ...workerEnv(ctx.env), ROLES: roles });
+        const [worker2, worker3, scheduler1, scheduler2] = await Promise.all([
+          start('worker'),
+          start('worker'),
+          start('scheduler'),
+          start('scheduler'),
+        ]);
+        ctx.others.push(worker2, worker3, scheduler1, scheduler2);
+        await untilSent(ctx.db, ctx.n, 0.3);
+        await worker2.kill('SIGKILL');
+        await scheduler1.kill('SIGKILL');
+        ctx.notes.push('killed 1 of 3 workers and 1 of 2 schedulers at 30% sent; the others finished the run');
       },
     }),
 };

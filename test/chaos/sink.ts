@@ -11,8 +11,10 @@ export interface Accepted {
 /**
  * A real SMTP server for fault scenarios: accepts and discards, remembering only who got which
  * Message-ID, and misbehaves on request: temporary failures (421 or 451) for a share of
- * transactions, 550 for chosen recipients, or no server at all (stopped and started again on the
- * same port).
+ * transactions, 550 for chosen recipients, a refused sender or login (as after a credential
+ * rotation), content refused at DATA for chosen recipients, or no server at all (stopped and
+ * started again on the same port). It offers AUTH (without TLS) and accepts any login unless told
+ * to refuse; clients without credentials skip it.
  */
 export class FaultySink {
   accepted: Accepted[] = [];
@@ -24,6 +26,14 @@ export class FaultySink {
   refused = 0;
   /** Keep whole messages (for scenarios that read them), not just who got which Message-ID. */
   keepRaw = false;
+  /** The reply to every MAIL FROM while the relay refuses the sender. */
+  senderRefusal: { code: number; message: string } | undefined;
+  /** The reply to every AUTH while the relay refuses the login. */
+  authRefusal: { code: number; message: string } | undefined;
+  /** MAIL FROM and AUTH commands refused so far. */
+  relayRefusals = 0;
+  /** Recipients whose messages are refused at the end of DATA (554 5.7.1, content). */
+  contentRefused = new Set<string>();
   private server: SMTPServer | undefined;
 
   private constructor(readonly port: number) {}
@@ -49,6 +59,10 @@ export class FaultySink {
     this.permanent = new Set();
     this.refused = 0;
     this.keepRaw = false;
+    this.senderRefusal = undefined;
+    this.authRefusal = undefined;
+    this.relayRefusals = 0;
+    this.contentRefused = new Set();
   }
 
   /** Listens again on the same port. */
@@ -58,10 +72,22 @@ export class FaultySink {
       Object.assign(new Error(message), { responseCode: code }) as Error & { responseCode: number };
     const server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
       logger: false,
       closeTimeout: 100,
+      onAuth(auth, _session, callback) {
+        if (sink.authRefusal) {
+          sink.relayRefusals++;
+          return callback(fail(sink.authRefusal.code, sink.authRefusal.message));
+        }
+        callback(null, { user: auth.username });
+      },
       onMailFrom(_address, _session, callback) {
+        if (sink.senderRefusal) {
+          sink.relayRefusals++;
+          return callback(fail(sink.senderRefusal.code, sink.senderRefusal.message));
+        }
         if (sink.tempFailRate > 0 && Math.random() < sink.tempFailRate) {
           sink.tempFailures++;
           return callback(
@@ -87,6 +113,9 @@ export class FaultySink {
           if (sink.keepRaw) chunks.push(c);
         });
         stream.on('end', () => {
+          if (session.envelope.rcptTo.some((r) => sink.contentRefused.has(r.address))) {
+            return callback(fail(554, '5.7.1 Message content rejected'));
+          }
           const messageId = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '';
           const raw = sink.keepRaw ? Buffer.concat(chunks) : undefined;
           for (const r of session.envelope.rcptTo) sink.accepted.push({ to: r.address, messageId, raw });

@@ -85,6 +85,48 @@ describe('faults during a digest run', () => {
     expect(r.duplicates).toBe(0);
   }, 180_000);
 
+  it('keeps everyone owed and nobody bounced while the relay refuses the sender, then sends each digest once', async () => {
+    const r = await run('relay-refuses-sender');
+    expect(r.bounced).toBe(0);
+    expect(r.duplicates).toBe(0);
+    expect(r.notes).toMatch(/0 bounced, 0 suppressed, 0 failed; then fixed/);
+    // The breaker: the relay is probed, not tried by every one of the owed digests.
+    const refusals = Number(/(\d+) commands refused/.exec(r.notes)?.[1]);
+    expect(refusals).toBeLessThan(N / 4);
+  }, 240_000);
+
+  it('does the same when the relay refuses the login', async () => {
+    const r = await run('relay-refuses-login');
+    expect(r.bounced).toBe(0);
+    expect(r.duplicates).toBe(0);
+    expect(r.notes).toMatch(/0 bounced, 0 suppressed, 0 failed; then fixed/);
+    expect(Number(/(\d+) commands refused/.exec(r.notes)?.[1])).toBeLessThan(N / 4);
+  }, 240_000);
+
+  it('gives up a message refused for its content, keeping its reader and their next digest', async () => {
+    const r = await run('content-refused');
+    const refused = Math.ceil(N / 100);
+    expect(r.notes).toContain(
+      `${refused} messages refused: ${refused} failed with the reply kept, ${refused} readers still active, ${refused} with their next digest scheduled, 0 suppressed`,
+    );
+    expect(r.accepted).toBe(N - refused);
+  }, 180_000);
+
+  it('files a digest planned late across local midnight under its evening, and sends the next evening too', async () => {
+    const r = await run('late-planning-midnight');
+    expect(r.notes).toMatch(
+      new RegExp(`first evening ${N} sent \\(0 missing\\).*: right\\); next evening ${N}/${N} scheduled on time`),
+    );
+    expect(r.notes).toMatch(new RegExp(`exit 0, filed under \\d{4}-\\d{2}-\\d{2} × ${N}$`));
+    expect(r.duplicates).toBe(0);
+  }, 240_000);
+
+  it('sends each digest once with 3 workers and 2 schedulers, one of each killed mid-run', async () => {
+    const r = await run('scaled-out');
+    expect(r.notes).toContain('killed 1 of 3 workers and 1 of 2 schedulers');
+    expect(r.duplicates).toBeLessThanOrEqual(16); // at most the sends in flight in the killed worker
+  }, 240_000);
+
   it('answers a signup flood with 429s, mails flooded addresses no more than the limits, serves everyone else', async () => {
     const r = await run('signup-flood');
     expect(r.http5xx).toBe(0);
