@@ -9,7 +9,7 @@ import { SourceUnavailable } from './papers/fetch.ts';
 import type { IngestReport } from './papers/ingest.ts';
 import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
 import { readiness, relayRefusal } from './readiness.ts';
-import { createSubscriberRepository } from './subscribers/repository.ts';
+import { createSubscriberRepository, type Subscriber } from './subscribers/repository.ts';
 import { Email } from './subscribers/schemas.ts';
 import { SUPPRESSION_REASONS, type SuppressionReason } from './subscribers/suppressions.ts';
 
@@ -278,6 +278,7 @@ async function main(argv: string[]) {
               `  ${p.frequency}${p.frequency === 'weekly' ? ` on day ${p.weekday}` : ''} at ${String(p.hour).padStart(2, '0')}:00 ${p.timezone}, ${p.maxPapers} papers`,
               `  topics: ${p.topics.length ? p.topics.join(', ') : 'none'}`,
               `  next digest: ${v.nextDigestAt ?? 'none'}`,
+              ...confirmationLines(s),
             ].join('\n'),
           );
         }
@@ -327,6 +328,17 @@ async function main(argv: string[]) {
 }
 
 class UsageError extends Error {}
+
+/** Where an unconfirmed subscriber's confirmation mail stands: owed (and how its tries went) or given up, and why. */
+function confirmationLines(s: Subscriber): string[] {
+  if (s.status !== 'pending' && s.status !== 'bounced') return [];
+  if (s.confirm_given_up_at) {
+    return [`  confirmation given up ${s.confirm_given_up_at.toISOString()}: ${s.confirm_last_error ?? ''}`];
+  }
+  if (s.status !== 'pending' || s.confirm_sent_at) return [];
+  const tries = s.confirm_last_error ? ` (${s.confirm_attempts} failed rounds; last: ${s.confirm_last_error})` : '';
+  return [`  confirmation owed${tries}`];
+}
 
 function parseAt(value: string | undefined, option = '--at'): Date {
   const at = value ? new Date(value) : new Date();

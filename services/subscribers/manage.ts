@@ -119,6 +119,8 @@ export function createManageService({ db, tokens, clock }: { db: Db; tokens: Tok
           preferences: preferencesOf(s),
           createdAt: s.created_at,
           confirmationSentAt: s.confirm_sent_at,
+          confirmationGivenUpAt: s.confirm_given_up_at,
+          confirmationError: s.confirm_last_error,
           confirmedAt: s.confirmed_at,
           pausedAt: s.paused_at,
           unsubscribedAt: s.unsubscribed_at,

@@ -9,6 +9,8 @@ const sql = loadQueries(
     'find-by-id',
     'suppression-of',
     'mark-signup-mail-sent',
+    'record-confirmation-failure',
+    'give-up-confirmation',
     'activate',
     'update-preferences',
     'set-status',
@@ -18,7 +20,10 @@ const sql = loadQueries(
     'suppress-address',
     'list-suppressions',
     'lift-suppressions',
-    'find-unsent-signups',
+    'find-owed-confirmations',
+    'claim-owed-confirmations',
+    'touch-queued-confirmations',
+    'count-given-up-confirmations',
     'count-by-status',
   ],
   { prepared: ['upsert-signups'] },
@@ -59,6 +64,12 @@ export interface Subscriber {
   topics: string[];
   next_send_at: Date | null;
   confirm_sent_at: Date | null;
+  /** Rounds of tries of the confirmation that failed on the message (relay failures not counted). */
+  confirm_attempts: number;
+  /** When Paperboy stopped trying to send the confirmation of this signup. */
+  confirm_given_up_at: Date | null;
+  /** The SMTP reply (or error) of the confirmation's last failed try. */
+  confirm_last_error: string | null;
   confirmed_at: Date | null;
   unsubscribed_at: Date | null;
   paused_at: Date | null;
@@ -91,9 +102,13 @@ export function createSubscriberRepository(db: Queryable) {
   return {
     /**
      * Records signups, one per address, in one statement; returns each address's subscriber id.
-     * An active subscription keeps its preferences.
+     * An active subscription keeps its preferences. The others owe a confirmation, which `job`
+     * carries from `queuedAt`.
      */
-    async upsertSignups(signups: ReadonlyArray<{ email: string; prefs: Preferences }>): Promise<Map<string, number>> {
+    async upsertSignups(
+      signups: ReadonlyArray<{ email: string; prefs: Preferences }>,
+      confirmation: { job: string; queuedAt: Date },
+    ): Promise<Map<string, number>> {
       const rows = signups.map(({ email, prefs: p }) => ({
         email,
         timezone: p.timezone,
@@ -103,7 +118,11 @@ export function createSubscriberRepository(db: Queryable) {
         max_papers: p.maxPapers,
         topics: p.topics,
       }));
-      const result = await db.query<{ id: number; email: string }>(sql['upsert-signups'], [JSON.stringify(rows)]);
+      const result = await db.query<{ id: number; email: string }>(sql['upsert-signups'], [
+        JSON.stringify(rows),
+        confirmation.job,
+        confirmation.queuedAt,
+      ]);
       const ids = new Map(result.rows.map((r) => [r.email, r.id]));
       if (ids.size !== rows.length) throw new Error('signups neither written nor found');
       return ids;
@@ -121,6 +140,27 @@ export function createSubscriberRepository(db: Queryable) {
     },
     async markSignupMailSent(id: number, at: Date) {
       await db.query(sql['mark-signup-mail-sent'], [id, at]);
+    },
+    /**
+     * Notes a failed try of a confirmation; `counts` when it ended a round on a failure of the
+     * message. Returns true when that round was the `maxRounds`th and the confirmation is given up.
+     */
+    async recordConfirmationFailure(
+      id: number,
+      error: string,
+      f: { counts: boolean; maxRounds: number; at: Date },
+    ): Promise<boolean> {
+      const { rows } = await db.query<{ given_up: boolean }>(sql['record-confirmation-failure'], [
+        id,
+        error,
+        f.counts,
+        f.maxRounds,
+        f.at,
+      ]);
+      return rows[0]?.given_up ?? false;
+    },
+    async giveUpConfirmation(id: number, why: string, at: Date) {
+      await db.query(sql['give-up-confirmation'], [id, why, at]);
     },
     async activate(id: number, at: Date): Promise<boolean> {
       return ((await db.query(sql.activate, [id, at])).rowCount ?? 0) > 0;
@@ -160,10 +200,39 @@ export function createSubscriberRepository(db: Queryable) {
       const params = 'email' in which ? [which.email, null, null, at] : [null, which.reason, which.since ?? null, at];
       return (await db.query<LiftedSuppression>(sql['lift-suppressions'], params)).rows;
     },
-    async findUnsentSignups(olderThanSeconds: number, limit: number): Promise<number[]> {
-      return (await db.query<{ id: number }>(sql['find-unsent-signups'], [olderThanSeconds, limit])).rows.map(
-        (r) => r.id,
-      );
+    /** Owed confirmations queued more than `olderThanSeconds` before `now`, the longest untouched first. */
+    async findOwedConfirmations(
+      now: Date,
+      olderThanSeconds: number,
+      limit: number,
+    ): Promise<{ id: number; confirm_job: string | null }[]> {
+      return (
+        await db.query<{ id: number; confirm_job: string | null }>(sql['find-owed-confirmations'], [
+          now,
+          olderThanSeconds,
+          limit,
+        ])
+      ).rows;
+    },
+    /** Hands still-owed confirmations to `job`, each only if it still names the job it was seen with. */
+    async claimOwedConfirmations(
+      seen: ReadonlyArray<{ id: number; confirm_job: string | null }>,
+      job: string,
+      at: Date,
+    ): Promise<number[]> {
+      const { rows } = await db.query<{ id: number }>(sql['claim-owed-confirmations'], [
+        seen.map((r) => r.id),
+        seen.map((r) => r.confirm_job),
+        at,
+        job,
+      ]);
+      return rows.map((r) => r.id);
+    },
+    async touchQueuedConfirmations(ids: number[], at: Date) {
+      if (ids.length) await db.query(sql['touch-queued-confirmations'], [ids, at]);
+    },
+    async countGivenUpConfirmations(): Promise<number> {
+      return (await db.query<{ n: number }>(sql['count-given-up-confirmations'])).rows[0]?.n ?? 0;
     },
     async countByStatus(): Promise<{ status: SubscriberStatus; n: number }[]> {
       return (await db.query<{ status: SubscriberStatus; n: number }>(sql['count-by-status'])).rows;

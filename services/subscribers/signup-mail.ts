@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Counters } from '../core/counters.ts';
 import type { Db } from '../core/db.ts';
 import { forEachConcurrently } from '../core/each.ts';
+import { isUnavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { scheduleText } from '../digests/renderer.ts';
 import { type Mailer, SmtpError } from '../mail/mailer.ts';
@@ -21,6 +22,17 @@ export type SignupMailOutcome =
 
 /** Replies of one batch sent at once, through the mailer's pool of SMTP sessions. */
 const BATCH_CONCURRENCY = 4;
+
+/**
+ * Rounds of tries after which a confirmation that keeps failing (temporary refusals, errors other
+ * than the relay's) is given up. A round is one job: the signup's own (five tries over about 30
+ * seconds), then one try per sweep, SWEEP_AFTER_SECONDS apart (5 minutes by default). Five rounds
+ * span about 20 minutes and 9 tries: past greylisting (a few minutes to a quarter of an hour) and
+ * a receiving server's short trouble; a server still refusing after that is not likely to take
+ * the mail, and every further try to it costs the sender's reputation there. Signing up again
+ * starts over.
+ */
+export const CONFIRMATION_ROUNDS = 5;
 
 /** What the mail queue's job is to the mailer: its attempt, and a way to narrow what a retry sends. */
 export interface SignupMailJob {
@@ -55,31 +67,65 @@ export function createSignupMailer(deps: {
     subject: string,
     html: string,
     text: string,
-  ): Promise<'sent' | 'bounced' | 'refused'> {
+  ): Promise<{ outcome: 'sent' } | { outcome: 'bounced' | 'refused'; response: string }> {
     try {
       await deps.mailer.send({ to: email, subject, html, text });
-      return 'sent';
+      return { outcome: 'sent' };
     } catch (err) {
       const outcome = err instanceof SmtpError ? err.outcome : 'retry';
+      const response = replyOf(err);
       if (outcome === 'address-gone') {
-        await repo.suppress(email, 'bounced', (err as SmtpError).response ?? (err as Error).message);
-        deps.log.warn({ response: (err as SmtpError).response }, 'signup mail bounced; address suppressed');
-        return 'bounced';
+        await repo.suppress(email, 'bounced', response);
+        deps.log.warn({ response }, 'signup mail bounced; address suppressed');
+        return { outcome: 'bounced', response };
       }
       if (outcome === 'message-refused') {
-        deps.log.warn({ response: (err as SmtpError).response }, 'signup mail refused by the server');
-        return 'refused';
+        deps.log.warn({ response }, 'signup mail refused by the server');
+        return { outcome: 'refused', response };
       }
       throw err;
     }
   }
 
-  /** The reply to one signup, decided now from the subscriber's state. */
-  async function send(subscriberId: number): Promise<SignupMailOutcome> {
+  /** No confirmation will go out for this signup: recorded, so the sweeper does not try it again. */
+  async function giveUp(subscriberId: number, why: string) {
+    await repo.giveUpConfirmation(subscriberId, why, deps.clock.now());
+    deps.log.warn({ subscriberId, why }, 'confirmation given up');
+  }
+
+  /**
+   * A failed try of a confirmation, on the row: its reply, and whether it ended a round that
+   * counts. A relay failure or an outage of PostgreSQL or Redis says nothing about this message,
+   * so it never counts: the confirmation stays owed until the relay takes it.
+   */
+  async function recordFailure(subscriberId: number, err: unknown, lastTry: boolean) {
+    const relay = (err instanceof SmtpError && err.outcome === 'relay-down') || isUnavailable(err);
+    const why = replyOf(err);
+    try {
+      const givenUp = await repo.recordConfirmationFailure(subscriberId, why, {
+        counts: lastTry && !relay,
+        maxRounds: CONFIRMATION_ROUNDS,
+        at: deps.clock.now(),
+      });
+      if (givenUp) {
+        deps.log.warn({ subscriberId, why, rounds: CONFIRMATION_ROUNDS }, 'confirmation given up');
+      }
+    } catch (recordErr) {
+      // The try's own failure is what the job reports and retries on.
+      deps.log.warn({ err: recordErr, subscriberId }, 'failed confirmation not recorded');
+    }
+  }
+
+  /**
+   * The reply to one signup, decided now from the subscriber's state. `lastTry` says whether the
+   * job carrying it will try again if this one fails.
+   */
+  async function send(subscriberId: number, lastTry = true): Promise<SignupMailOutcome> {
     const s = await repo.findById(subscriberId);
     if (!s || (s.status !== 'pending' && s.status !== 'active')) return 'none';
     if ((await repo.suppressionOf(s.email)) === 'bounced') {
       deps.log.info({ subscriberId }, 'signup mail not sent: the address bounced before');
+      if (s.status === 'pending') await giveUp(s.id, 'the address bounced before and is suppressed');
       return 'suppressed';
     }
     const now = deps.clock.now();
@@ -99,14 +145,23 @@ export function createSignupMailer(deps: {
         confirmUrl: deps.links.confirm(s.id, now),
         ttlText: durationText(deps.confirmTtlHours),
       });
-      const sent = await deliver(s.email, 'Confirm your Paperboy subscription', html, text);
-      if (sent !== 'sent') return sent;
+      let sent: Awaited<ReturnType<typeof deliver>>;
+      try {
+        sent = await deliver(s.email, 'Confirm your Paperboy subscription', html, text);
+      } catch (err) {
+        await recordFailure(s.id, err, lastTry);
+        throw err;
+      }
+      if (sent.outcome !== 'sent') {
+        await giveUp(s.id, sent.response);
+        return sent.outcome;
+      }
       await repo.markSignupMailSent(s.id, now);
       return 'confirmation';
     }
     const { html, text } = await deps.templates.render('already-subscribed', common);
     const sent = await deliver(s.email, 'You are already subscribed to Paperboy', html, text);
-    return sent === 'sent' ? 'already-subscribed' : sent;
+    return sent.outcome === 'sent' ? 'already-subscribed' : sent.outcome;
   }
 
   return {
@@ -122,9 +177,10 @@ export function createSignupMailer(deps: {
       const outcomes: Record<string, number> = {};
       const failed: number[] = [];
       let firstError: unknown;
+      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       await forEachConcurrently(subscriberIds, BATCH_CONCURRENCY, async (id) => {
         try {
-          const outcome = await send(id);
+          const outcome = await send(id, final);
           outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
         } catch (err) {
           failed.push(id);
@@ -132,7 +188,6 @@ export function createSignupMailer(deps: {
         }
       });
       const sent = (outcomes.confirmation ?? 0) + (outcomes['already-subscribed'] ?? 0);
-      const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       // Given up at once: the server's verdict would be the same on every attempt.
       const givenUp = (outcomes.bounced ?? 0) + (outcomes.refused ?? 0);
       // Counting must not fail a job whose mails went out: its retry would send them again.
@@ -147,6 +202,12 @@ export function createSignupMailer(deps: {
       return outcomes;
     },
   };
+}
+
+/** What the server answered (or the error, when there was no answer), as an operator reads it. */
+function replyOf(err: unknown): string {
+  const e = err as { response?: string; message?: string };
+  return (e.response ?? e.message ?? String(err)).slice(0, 1000);
 }
 
 function durationText(hours: number): string {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createBatcher } from '../core/batcher.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
@@ -11,6 +12,22 @@ import { isBlockedDomain, mergePreferences, PREFERENCE_DEFAULTS, type SignupInpu
 export type ConfirmOutcome = 'confirmed' | 'already-active' | 'not-pending';
 
 const SIGNUP_MAIL_JOB = { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } };
+
+/**
+ * A confirmation the sweeper queues again gets one try: the sweeper is the slow retry loop, a round
+ * every SWEEP_AFTER_SECONDS, and the signup's own job already spent its quick retries.
+ */
+const SWEPT_MAIL_JOB = { attempts: 1 };
+
+/** Owed confirmations the sweeper looks at per sweep, and per job it queues. */
+const SWEEP_LIMIT = 1000;
+const SWEEP_JOB_SIZE = 200;
+
+/** Job states from which a job may still send its mails. */
+const DONE_STATES = new Set(['completed', 'failed', 'unknown']);
+
+/** A job id of the mail queue: unique, and without ':', which BullMQ does not allow in custom ids. */
+const mailJobId = () => `signup_${randomUUID()}`;
 
 /**
  * Signups are recorded in batches (see core/batcher.ts): under load, one rate-limit round trip,
@@ -28,7 +45,7 @@ interface Signup {
 
 export interface SignupServiceDeps {
   db: Db;
-  queues: Pick<Queues, 'add'>;
+  queues: Pick<Queues, 'add' | 'get'>;
   tokens: Tokens;
   clock: Clock;
   limiter: RateLimiter;
@@ -59,8 +76,14 @@ export function createSignupService(deps: SignupServiceDeps) {
     // One row per address: the batch's last signup for an address wins, as it would one after another.
     const latest = new Map(signups.filter((_, i) => !refused[i]).map((s) => [s.email, s.prefs]));
     if (latest.size > 0) {
-      const ids = await repo.upsertSignups([...latest].map(([email, prefs]) => ({ email, prefs })));
-      await queues.add('mail', 'signup', { subscriberIds: [...new Set(ids.values())] }, SIGNUP_MAIL_JOB);
+      // The rows name their job before it exists: if queueing fails, the sweeper finds no such job
+      // and queues the confirmations itself.
+      const jobId = mailJobId();
+      const ids = await repo.upsertSignups(
+        [...latest].map(([email, prefs]) => ({ email, prefs })),
+        { job: jobId, queuedAt: clock.now() },
+      );
+      await queues.add('mail', 'signup', { subscriberIds: [...new Set(ids.values())] }, { ...SIGNUP_MAIL_JOB, jobId });
     }
     return refused;
   }
@@ -83,21 +106,31 @@ export function createSignupService(deps: SignupServiceDeps) {
     },
 
     /**
-     * Queues the reply mail of pending signups that never got one: the signup was recorded but the
-     * queue was unreachable. Run by the sweeper; the job id keeps one sweep from queueing a mail twice.
+     * Queues again the confirmations still owed whose job is gone: it was never queued (Redis was
+     * unreachable), lost with Redis, or failed its last try on a temporary or relay failure. A
+     * confirmation whose job still waits or runs, however slow the queue, is left to it and looked
+     * at again after `olderThanSeconds`; one given up is never taken. Run by the sweeper; returns
+     * how many confirmations it queued.
      */
-    async sweepUnsent(now: Date, olderThanSeconds: number): Promise<number> {
-      const ids = await repo.findUnsentSignups(olderThanSeconds, 1000);
-      const window = Math.floor(now.getTime() / 1000 / olderThanSeconds);
-      for (const id of ids) {
-        await queues.add(
-          'mail',
-          'signup',
-          { subscriberIds: [id] },
-          { ...SIGNUP_MAIL_JOB, jobId: `signup_${id}_${window}` },
-        );
+    async sweepUnsent(now: Date, olderThanSeconds: number, limit = SWEEP_LIMIT): Promise<number> {
+      const owed = await repo.findOwedConfirmations(now, olderThanSeconds, limit);
+      const jobs = [...new Set(owed.flatMap((r) => (r.confirm_job ? [r.confirm_job] : [])))];
+      const mail = queues.get('mail');
+      const states = await Promise.all(jobs.map((j) => mail.getJobState(j)));
+      const waiting = new Set(jobs.filter((_, i) => !DONE_STATES.has(states[i] as string)));
+      const [queued, gone] = partition(owed, (r) => r.confirm_job !== null && waiting.has(r.confirm_job));
+      await repo.touchQueuedConfirmations(
+        queued.map((r) => r.id),
+        now,
+      );
+      let sent = 0;
+      for (let i = 0; i < gone.length; i += SWEEP_JOB_SIZE) {
+        const jobId = mailJobId();
+        const ids = await repo.claimOwedConfirmations(gone.slice(i, i + SWEEP_JOB_SIZE), jobId, now);
+        if (ids.length) await queues.add('mail', 'signup', { subscriberIds: ids }, { ...SWEPT_MAIL_JOB, jobId });
+        sent += ids.length;
       }
-      return ids.length;
+      return sent;
     },
 
     async confirm(token: string): Promise<ConfirmOutcome> {
@@ -109,3 +142,10 @@ export function createSignupService(deps: SignupServiceDeps) {
 }
 
 export type SignupService = ReturnType<typeof createSignupService>;
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
+}

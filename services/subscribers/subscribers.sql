@@ -4,15 +4,19 @@
 -- with the given preferences; an active subscription is left untouched. $1 is a JSON array of
 -- {email, timezone, send_hour, frequency, send_weekday, max_papers, topics}, one per address (an
 -- address twice in one statement is an error). Rows are written in address order, so two batches
--- sharing addresses lock them in the same order. Returns every address's subscriber id.
+-- sharing addresses lock them in the same order. A signup owes a new confirmation, carried by job
+-- $2 queued at $3: its earlier one's record (sent, tries, given up) starts over. Returns every
+-- address's subscriber id.
 WITH input AS (
   SELECT *
     FROM jsonb_to_recordset($1::jsonb) AS i(email text, timezone text, send_hour smallint, frequency text,
                                             send_weekday smallint, max_papers smallint, topics text[])
 ),
 written AS (
-  INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics)
-  SELECT email, timezone, send_hour, frequency, send_weekday, max_papers, topics FROM input ORDER BY email
+  INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics,
+                                 confirm_job, confirm_queued_at)
+  SELECT email, timezone, send_hour, frequency, send_weekday, max_papers, topics, $2, $3::timestamptz
+    FROM input ORDER BY email
   ON CONFLICT (email) DO UPDATE
      SET status = 'pending',
          timezone = EXCLUDED.timezone,
@@ -23,6 +27,12 @@ written AS (
          topics = EXCLUDED.topics,
          next_send_at = NULL,
          paused_at = NULL,
+         confirm_job = EXCLUDED.confirm_job,
+         confirm_queued_at = EXCLUDED.confirm_queued_at,
+         confirm_sent_at = NULL,
+         confirm_attempts = 0,
+         confirm_given_up_at = NULL,
+         confirm_last_error = NULL,
          updated_at = now()
    WHERE s.status <> 'active'
   RETURNING id, email
@@ -44,7 +54,8 @@ SELECT id FROM subscribers WHERE email = $1;
 -- name: find-by-id
 -- One subscriber by id.
 SELECT id, email, status, timezone, send_hour, frequency, send_weekday, max_papers, topics,
-       next_send_at, confirm_sent_at, confirmed_at, unsubscribed_at, paused_at, created_at, updated_at
+       next_send_at, confirm_sent_at, confirm_attempts, confirm_given_up_at, confirm_last_error,
+       confirmed_at, unsubscribed_at, paused_at, created_at, updated_at
   FROM subscribers WHERE id = $1;
 
 -- name: suppression-of
@@ -54,6 +65,25 @@ SELECT reason FROM suppressions WHERE email_hash = paperboy_email_hash($1);
 -- name: mark-signup-mail-sent
 -- Notes when the last confirmation mail went out.
 UPDATE subscribers SET confirm_sent_at = $2 WHERE id = $1;
+
+-- name: record-confirmation-failure
+-- A try of subscriber $1's confirmation failed with $2 (the SMTP reply). When $3, the try ended a
+-- round on a failure of the message (not of the relay, not of an outage): it counts, and the
+-- round that reaches $4 gives the confirmation up at $5. Returns whether it is given up.
+UPDATE subscribers
+   SET confirm_last_error = $2,
+       confirm_attempts = confirm_attempts + CASE WHEN $3 THEN 1 ELSE 0 END,
+       confirm_given_up_at = CASE WHEN $3 AND confirm_attempts + 1 >= $4 THEN $5::timestamptz END
+ WHERE id = $1 AND status = 'pending' AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL
+RETURNING confirm_given_up_at IS NOT NULL AS given_up;
+
+-- name: give-up-confirmation
+-- No confirmation will be sent to subscriber $1 for this signup: the server refused it for good,
+-- or the address is gone ($2 says which, with the reply). Recorded at $3; the sweeper leaves it,
+-- and only a new signup tries again.
+UPDATE subscribers
+   SET confirm_last_error = $2, confirm_attempts = confirm_attempts + 1, confirm_given_up_at = $3
+ WHERE id = $1 AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL;
 
 -- name: activate
 -- Confirms a pending subscription, schedules its first digest after `$2`, and lifts a
@@ -146,13 +176,37 @@ WITH s AS (
 )
 SELECT count(*)::integer AS matched FROM s;
 
--- name: find-unsent-signups
--- Pending signups whose reply mail never went out (the queue was down when they signed up), older
--- than $1 seconds so a mail merely waiting in the queue is not sent twice.
-SELECT id FROM subscribers
- WHERE status = 'pending' AND confirm_sent_at IS NULL AND updated_at < now() - make_interval(secs => $1)
- ORDER BY id
- LIMIT $2;
+-- name: find-owed-confirmations
+-- Up to $3 pending signups whose confirmation is owed (not sent, not given up) and was queued, or
+-- last seen waiting in the queue, more than $2 seconds before $1; never queued first, then the
+-- longest untouched. Every row the sweeper looks at is touched, so rows it cannot deliver go to
+-- the back and a new owed row is reached within (owed rows / $3) sweeps.
+SELECT id, confirm_job FROM subscribers
+ WHERE status = 'pending' AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL
+   AND (confirm_queued_at IS NULL OR confirm_queued_at < $1::timestamptz - make_interval(secs => $2))
+ ORDER BY confirm_queued_at NULLS FIRST, id
+ LIMIT $3;
+
+-- name: claim-owed-confirmations
+-- Hands the confirmations of subscribers $1 to job $4 queued at $3, each only if it is still owed
+-- and still names the job the sweeper found gone ($2; a new signup or another sweeper changes it).
+-- Returns the ids handed over.
+UPDATE subscribers s
+   SET confirm_job = $4, confirm_queued_at = $3
+  FROM unnest($1::bigint[], $2::text[]) AS seen (id, job)
+ WHERE s.id = seen.id AND s.confirm_job IS NOT DISTINCT FROM seen.job
+   AND s.status = 'pending' AND s.confirm_sent_at IS NULL AND s.confirm_given_up_at IS NULL
+RETURNING s.id;
+
+-- name: touch-queued-confirmations
+-- The confirmations of subscribers $1 still wait in the queue at $2: looked at again only after
+-- the sweeper's wait, behind the rows it has not looked at.
+UPDATE subscribers SET confirm_queued_at = $2
+ WHERE id = ANY($1::bigint[]) AND status = 'pending' AND confirm_sent_at IS NULL;
+
+-- name: count-given-up-confirmations
+-- Signups whose confirmation Paperboy gave up (refused, address gone, too many failed rounds).
+SELECT count(*)::integer AS n FROM subscribers WHERE confirm_given_up_at IS NOT NULL;
 
 -- name: count-by-status
 -- Subscribers by status, for /metrics.
@@ -171,8 +225,9 @@ SELECT x.email_hash, x.reason, x.detail, x.created_at, s.email, s.status
 -- name: lift-suppressions
 -- Lifts the suppressions of address $1, or of reason $2 since $3 (a relay's mistake): the entries
 -- go, and a subscriber bounced by them receives mail again (active if confirmed, else pending)
--- from their next send time after $4. Complaints and erasures leave no one to resubscribe. Returns the
--- addresses (or hashes) lifted.
+-- from their next send time after $4; one never confirmed is owed their confirmation again, for the
+-- sweeper to send. Complaints and erasures leave no one to resubscribe. Returns the addresses (or
+-- hashes) lifted.
 WITH lifted AS (
   DELETE FROM suppressions x
    WHERE ($1::text IS NOT NULL AND x.email_hash = paperboy_email_hash($1))
@@ -183,6 +238,9 @@ WITH lifted AS (
      SET status = CASE WHEN s.confirmed_at IS NULL THEN 'pending' ELSE 'active' END,
          next_send_at = CASE WHEN s.confirmed_at IS NULL THEN NULL
                              ELSE paperboy_next_send_at($4, s.timezone, s.send_hour, s.frequency, s.send_weekday) END,
+         confirm_given_up_at = CASE WHEN s.confirmed_at IS NULL THEN NULL ELSE s.confirm_given_up_at END,
+         confirm_attempts = CASE WHEN s.confirmed_at IS NULL THEN 0 ELSE s.confirm_attempts END,
+         confirm_queued_at = CASE WHEN s.confirmed_at IS NULL THEN NULL ELSE s.confirm_queued_at END,
          updated_at = now()
     FROM lifted l
    WHERE l.reason = 'bounced' AND s.status = 'bounced' AND paperboy_email_hash(s.email) = l.email_hash

@@ -88,9 +88,10 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
   const subscribers = createSubscriberRepository(services.db);
 
   app.get('/', { config: { page: true } }, async (_req, reply) => {
-    const [relay, counts, days, runs, suppressions] = await Promise.all([
+    const [relay, counts, givenUp, days, runs, suppressions] = await Promise.all([
       services.breaker.state(),
       subscribers.countByStatus(),
+      subscribers.countGivenUpConfirmations(),
       services.db.query<{
         day: string;
         due: number;
@@ -128,6 +129,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
           : undefined,
       subscribers: STATUSES.map((status) => ({ status, count: byStatus.get(status) ?? 0 })),
       subscriberTotal: counts.reduce((sum, c) => sum + c.n, 0),
+      confirmationsGivenUp: givenUp,
       dayLimit: LIMITS.days,
       days: days.rows,
       runLimit: LIMITS.runs,
