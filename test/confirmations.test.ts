@@ -168,9 +168,9 @@ describe('confirmations the server will not take', () => {
     expect(await sweepLater(h)).toBe(0);
   });
 
-  it('reaches a new owed confirmation behind thousands it cannot deliver, a few hundred per sweep', async () => {
-    const stuck = 2000;
-    const limit = 200;
+  it('reaches a new owed confirmation behind a thousand it cannot deliver, a hundred per sweep', async () => {
+    const stuck = 1000;
+    const limit = 100;
     const givenUpBefore = await givenUpOnAdminPage();
     // Owed confirmations from before: pending, never sent, their jobs long gone; the server refuses them all.
     await h.services.db.query(

@@ -140,13 +140,13 @@ export function createSignupMailer(deps: {
       }),
     };
     if (s.status === 'pending') {
-      const { html, text } = await deps.templates.render('confirm', {
-        ...common,
-        confirmUrl: deps.links.confirm(s.id, now),
-        ttlText: durationText(deps.confirmTtlHours),
-      });
       let sent: Awaited<ReturnType<typeof deliver>>;
       try {
+        const { html, text } = await deps.templates.render('confirm', {
+          ...common,
+          confirmUrl: deps.links.confirm(s.id, now),
+          ttlText: durationText(deps.confirmTtlHours),
+        });
         sent = await deliver(s.email, 'Confirm your Paperboy subscription', html, text);
       } catch (err) {
         await recordFailure(s.id, err, lastTry);

@@ -118,19 +118,19 @@ export function createSignupService(deps: SignupServiceDeps) {
       const mail = queues.get('mail');
       const states = await Promise.all(jobs.map((j) => mail.getJobState(j)));
       const waiting = new Set(jobs.filter((_, i) => !DONE_STATES.has(states[i] as string)));
-      const [queued, gone] = partition(owed, (r) => r.confirm_job !== null && waiting.has(r.confirm_job));
+      const [stillQueued, gone] = partition(owed, (r) => r.confirm_job !== null && waiting.has(r.confirm_job));
       await repo.touchQueuedConfirmations(
-        queued.map((r) => r.id),
+        stillQueued.map((r) => r.id),
         now,
       );
-      let sent = 0;
+      let queuedAgain = 0;
       for (let i = 0; i < gone.length; i += SWEEP_JOB_SIZE) {
         const jobId = mailJobId();
         const ids = await repo.claimOwedConfirmations(gone.slice(i, i + SWEEP_JOB_SIZE), jobId, now);
         if (ids.length) await queues.add('mail', 'signup', { subscriberIds: ids }, { ...SWEPT_MAIL_JOB, jobId });
-        sent += ids.length;
+        queuedAgain += ids.length;
       }
-      return sent;
+      return queuedAgain;
     },
 
     async confirm(token: string): Promise<ConfirmOutcome> {
