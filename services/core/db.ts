@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isUnavailable } from './errors.ts';
 import type { Sql } from './sql.ts';
 
 // bigint (int8) columns hold ids and counts that fit in a JS number.
@@ -28,16 +29,34 @@ export function createDb(connectionString: string, opts: { max?: number; onError
       typeof sql === 'string' ? pool.query(sql, params) : pool.query({ ...sql, values: params }),
     async tx(fn) {
       const client = await pool.connect();
+      // pg reports a server that went away (pg_terminate_backend, a restart, a broken network) as
+      // an 'error' event on the client: at once when no statement of it is running, and again when
+      // the socket closes. The pool listens only while the client is idle in it; held here, nobody
+      // would, and an 'error' event nobody hears ends the process.
+      let broken: unknown;
+      const onError = (e: Error) => {
+        broken ??= e;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(client);
         await client.query('COMMIT');
         return result;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
+        // A connection in doubt is closed rather than rolled back: PostgreSQL rolls back the
+        // transaction of a connection that ends, and a ROLLBACK sent to a dead server never returns.
+        if (!broken && isUnavailable(e)) broken = e;
+        if (!broken) {
+          await client.query('ROLLBACK').catch((rollbackFailed) => {
+            broken = rollbackFailed;
+          });
+        }
         throw e;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // With an error the pool destroys the client instead of lending it out again.
+        client.release(broken !== undefined);
       }
     },
     close: () => pool.end(),

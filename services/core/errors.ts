@@ -38,16 +38,63 @@ export class TooManyRequests extends AppError {
   }
 }
 
+/** Socket errors of a server that cannot be reached, or a connection to it that broke. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  // Name resolution: the server's host is not known right now (DNS down, a container not yet named).
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * PostgreSQL's SQLSTATEs for a server that cannot serve this connection now: too many
+ * connections, and the connection ended by the server (an administrator's pg_terminate_backend
+ * or shutdown, a crash of another backend, a server starting up or shutting down). Class 08
+ * (connection exception) is matched as a whole.
+ */
+const POSTGRES_CODES = new Set(['53300', '57P01', '57P02', '57P03']);
+
+/** What pg, pg-pool and ioredis say, without a code, when the connection is gone or cannot be had. */
+const MESSAGES = new RegExp(
+  [
+    'Connection terminated', // pg: the socket closed ("… unexpectedly", "… due to connection timeout")
+    'terminating connection due to', // PostgreSQL's own words for 57P01/57P02, should the code be lost
+    'Client has encountered a connection error and is not queryable', // pg: a client whose server went away
+    'timeout exceeded when trying to connect', // pg-pool: no connection could be had in time
+    'Connection is closed', // ioredis: commands in flight when the connection closed
+    "Stream isn't writeable", // ioredis without an offline queue, while disconnected
+    'enableOfflineQueue',
+    'connect ECONNREFUSED',
+  ].join('|'),
+);
+
 /**
  * A lost PostgreSQL or Redis connection, or a server still starting: a temporary condition, not a
  * bug. The api answers it with 503; a worker waits it out where giving up would cost a resend.
+ * An error that wraps another (`cause`, or an AggregateError's `errors`) is judged by those too.
  */
 export function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
+  return unavailable(err, 0);
+}
+
+function unavailable(err: unknown, depth: number): boolean {
+  if (err === null || typeof err !== 'object' || depth > 3) return false;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (NETWORK_CODES.has(code) || POSTGRES_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+  // ioredis: a command that outlived its retries while Redis was away.
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (typeof e.message === 'string' && MESSAGES.test(e.message)) return true;
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001'].includes(
-      e.code ?? '',
-    ) || /Connection is closed|enableOfflineQueue|Connection terminated|connect ECONNREFUSED/.test(e.message ?? '')
+    unavailable(e.cause, depth + 1) || (Array.isArray(e.errors) && e.errors.some((x) => unavailable(x, depth + 1)))
   );
 }
 

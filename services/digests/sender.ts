@@ -39,6 +39,8 @@ export interface SendReport {
   notOwed: number;
   /** Owed but left unsent: the worker is stopping, or the relay refuses. */
   released: number;
+  /** Accepted by the server (and counted in `sent`) but not recorded: left in `sending` for the lease. */
+  unrecorded: number;
 }
 
 /** A delivery as load-deliveries returns it: its papers as ids and reasons, in order. */
@@ -92,10 +94,16 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
  * else in a batch can proceed without the database meanwhile; a worker stopped while waiting
  * leaves them to the lease, as a crash does. Marking is idempotent (only rows still in `sending`
  * change), so a retry after a commit whose answer was lost changes nothing.
+ *
+ * Any other failure (a deadlock, a timeout, a lost connection in words `isUnavailable` does not
+ * know, a row PostgreSQL refuses) is tried again a few times; a group that still fails is written
+ * one delivery at a time, so that one bad row leaves no other unrecorded. What still fails is
+ * answered to its sender as an error, which must not take it for a failed send (see sendOne).
  */
 function createSentRecorder(db: Db) {
   type Sent = { id: number; messageId: string; response: string; claim: string };
-  const markSent = async (sent: Sent[]): Promise<undefined[]> => {
+  const write = async (sent: Sent[]): Promise<void> => {
+    let failures = 0;
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
         await db.query(sql['mark-sent'], [
@@ -104,11 +112,22 @@ function createSentRecorder(db: Db) {
           sent.map((e) => e.response),
           sent.map((e) => e.claim),
         ]);
-        return sent.map(() => undefined);
+        return;
       } catch (err) {
-        if (!isUnavailable(err)) throw err;
+        if (!isUnavailable(err) && ++failures >= RECORD_ATTEMPTS) throw err;
         await new Promise((r) => setTimeout(r, wait));
       }
+    }
+  };
+  const markSent = async (sent: Sent[]): Promise<Array<undefined | Error>> => {
+    try {
+      await write(sent);
+      return sent.map(() => undefined);
+    } catch (err) {
+      if (sent.length === 1) return [asError(err)];
+      const answers: Array<undefined | Error> = [];
+      for (const one of sent) answers.push(await write([one]).then(() => undefined, asError));
+      return answers;
     }
   };
   const recorder = createBatcher<Sent, undefined>(markSent, {
@@ -119,6 +138,11 @@ function createSentRecorder(db: Db) {
   return (id: number, messageId: string, response: string, claim: string) =>
     recorder.submit({ id, messageId, response, claim });
 }
+
+/** Tries of a record of accepted sends that fails for another reason than an outage. */
+const RECORD_ATTEMPTS = 5;
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 export interface DeliveryRow {
   id: number;
@@ -229,13 +253,11 @@ export function createDigestSender(deps: SenderDeps) {
         ['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'],
       ],
     });
+    let info: { messageId: string; response: string };
     try {
-      const info = await mailer.sendRaw(d.email, raw, messageId);
-      await recordSent(d.id, info.messageId, info.response, claim);
-      report.sent++;
-      return 'sent';
+      info = await mailer.sendRaw(d.email, raw, messageId);
     } catch (e) {
-      // Anything but an SMTP reply (a rendering or database error) is worth another attempt.
+      // Anything but an SMTP reply is worth another attempt.
       const outcome = e instanceof SmtpError ? e.outcome : 'retry';
       const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
       if (outcome === 'address-gone') {
@@ -268,6 +290,20 @@ export function createDigestSender(deps: SenderDeps) {
       log.warn({ delivery: d.id, err: message, lastAttempt }, 'digest not sent');
       return outcome;
     }
+    // The server has accepted the message: from here on nothing may count as a failed send, or the
+    // retry would mail it again. A record that cannot be written leaves the delivery in `sending`;
+    // once its lease has run out it is sent again, with the same Message-ID.
+    try {
+      await recordSent(d.id, info.messageId, info.response, claim);
+    } catch (e) {
+      report.unrecorded++;
+      log.error(
+        { delivery: d.id, messageId: info.messageId, err: e },
+        'digest accepted by the server but not recorded as sent: left in sending, to be sent again with the same Message-ID after its lease',
+      );
+    }
+    report.sent++;
+    return 'sent';
   }
 
   return {
@@ -289,6 +325,7 @@ export function createDigestSender(deps: SenderDeps) {
         stale: 0,
         notOwed: 0,
         released: 0,
+        unrecorded: 0,
       };
       report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
       const rows = await loadDeliveries(db, ids, false);

@@ -274,6 +274,8 @@ export async function startLocalPostgres(
   }
   const database = opts.database ?? 'paperboy';
   const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  // A server lost between two statements is an 'error' event: the next statement fails with it instead.
+  admin.on('error', () => {});
   try {
     await admin.connect();
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

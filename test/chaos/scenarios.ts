@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { createDb, type Db } from '../../services/core/db.ts';
 import { migrate } from '../../services/core/migrate.ts';
 import { ROOT } from '../../services/core/paths.ts';
@@ -105,20 +106,21 @@ export async function progress(db: Db) {
   return rows[0] as { total: number; owed: number; sent: number };
 }
 
-/** Waits until `share` of the subscribers have been sent their digest. */
-async function untilSent(db: Db, n: number, share: number, timeoutMs = 300_000) {
+/** Waits until `share` of the subscribers have been sent their digest (failing if `worker` exits meanwhile). */
+async function untilSent(db: Db, n: number, share: number, timeoutMs = 300_000, worker?: PaperboyProcess) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if ((await progress(db).catch(() => ({ sent: 0 }))).sent >= n * share) return;
+    if (worker && !worker.running) throw new Error('the worker process exited');
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`fewer than ${Math.round(n * share)} digests sent after ${timeoutMs / 1000} s`);
 }
 
-/** Waits until every subscriber has a delivery and none is owed any more. */
-async function untilSettled(db: Db, n: number, timeoutMs: number) {
+/** Waits until every subscriber has a delivery and none is owed any more, while `alive` holds. */
+async function untilSettled(db: Db, n: number, timeoutMs: number, alive: () => boolean = () => true) {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && alive()) {
     const p = await progress(db).catch(() => undefined);
     if (p && p.total >= n && p.owed === 0) return true;
     await new Promise((r) => setTimeout(r, 200));
@@ -169,8 +171,10 @@ async function deliveryRun(
     const worker = await startProcess({ ...workerEnv(s.env), ...(opts.roles ? { ROLES: opts.roles } : {}) });
     ctx = { stack, db: s.db, env: s.env, n: opts.n, notes, worker, others: [] };
     await opts.fault(ctx);
-    const settled = await untilSettled(s.db, opts.n, opts.timeoutMs ?? 300_000);
-    if (!settled) notes.push('did not settle in time');
+    // A worker that died (a crash, not a kill by the fault, which starts another) finishes nothing more.
+    const alive = () => ctx?.worker.running ?? false;
+    const settled = await untilSettled(s.db, opts.n, opts.timeoutMs ?? 300_000, alive);
+    if (!settled) notes.push(alive() ? 'did not settle in time' : 'did not settle: the worker process exited');
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all([ctx.worker, ...ctx.others].map((p) => p.kill('SIGTERM')));
     const exempt = opts.exempt?.(recipients) ?? new Set<string>();
@@ -414,6 +418,109 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       },
     });
     await api?.kill('SIGTERM');
+    return { ...result, http5xx };
+  },
+
+  'postgres-backends-terminated': async (stack, o) => {
+    let api: PaperboyProcess | undefined;
+    let port = 0;
+    let admin: pg.Client | undefined;
+    // 503 with Retry-After for a request whose connection was cut is the designed answer; any other 5xx is not.
+    let http5xx = 0;
+    const TERMINATE = `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n
+                         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    let result: ScenarioResult;
+    try {
+      result = await deliveryRun(stack, {
+        name: 'postgres-backends-terminated',
+        injected:
+          'every backend of the database terminated 4 times: inside the first planning transaction, then at 25, 50 and 75% sent',
+        n: o.subscribers,
+        before: async (ctx) => {
+          port = await freePort();
+          api = await startProcess({
+            ...ctx.env,
+            ROLES: 'api',
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            SIGNUP_LIMIT_PER_IP: '100000',
+          });
+          admin = new pg.Client({ connectionString: ctx.env.DATABASE_URL, application_name: 'chaos-admin' });
+          admin.on('error', () => {});
+          await admin.connect();
+          // The worker's first planning transaction waits on this lock when it writes the papers of
+          // its first batch's digests: terminated there, its connection dies inside a transaction.
+          await admin.query('BEGIN');
+          await admin.query('LOCK TABLE delivery_papers IN SHARE MODE');
+        },
+        fault: async (ctx) => {
+          const held = admin as pg.Client;
+          // Signups keep arriving throughout and after; the api and the worker keep their processes.
+          const seen = new Map<number, number>();
+          let terminating = true;
+          let recovered = false;
+          const probe = (async () => {
+            let deadline = Number.POSITIVE_INFINITY;
+            while (!recovered && Date.now() < deadline) {
+              const after = !terminating;
+              if (after) deadline = Math.min(deadline, Date.now() + 60_000);
+              const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ email: `during-terminate-${Date.now()}-${Math.random()}@example.org` }),
+              }).catch(() => undefined);
+              if (res) {
+                await res.arrayBuffer();
+                seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+                if (res.status >= 500 && res.status !== 503) http5xx++;
+                if (after && res.status === 202) recovered = true;
+              }
+              await new Promise((r) => setTimeout(r, 20));
+            }
+          })();
+          const terminated: number[] = [];
+          const terminate = async () => terminated.push((await held.query<{ n: number }>(TERMINATE)).rows[0]?.n ?? 0);
+          try {
+            const deadline = Date.now() + 120_000;
+            let waiting = 0;
+            while (!waiting && Date.now() < deadline) {
+              const { rows } = await held.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
+              );
+              waiting = rows[0]?.n ?? 0;
+              if (!waiting) await new Promise((r) => setTimeout(r, 20));
+            }
+            ctx.notes.push(waiting ? 'first planning transaction cut' : 'no planning transaction caught');
+            await terminate();
+            await held.query('ROLLBACK');
+            for (const mark of [0.25, 0.5, 0.75]) {
+              await untilSent(ctx.db, ctx.n, mark, 300_000, ctx.worker);
+              await terminate();
+            }
+          } finally {
+            terminating = false;
+            await probe;
+          }
+          const answers = [...seen]
+            .sort(([x], [y]) => x - y)
+            .map(([k, c]) => `${c} × ${k}`)
+            .join(', ');
+          ctx.notes.push(`backends terminated each time: ${terminated.join(', ')}`);
+          ctx.notes.push(
+            ctx.worker.running && api?.running ? 'worker and api kept running' : 'a Paperboy process exited',
+          );
+          ctx.notes.push(
+            recovered
+              ? `signups meanwhile: ${answers}; api answered 202 again without a restart`
+              : `api did not recover (${answers})`,
+          );
+        },
+      });
+    } finally {
+      await api?.kill('SIGTERM');
+      await admin?.end().catch(() => {});
+    }
     return { ...result, http5xx };
   },
 

@@ -78,6 +78,15 @@ describe('faults during a digest run', () => {
     expect(r.duplicates).toBe(0);
   }, 180_000);
 
+  it('keeps its processes when PostgreSQL terminates their backends again and again, and sends nothing twice', async () => {
+    const r = await run('postgres-backends-terminated');
+    expect(r.notes).toContain('first planning transaction cut');
+    expect(r.notes).toContain('worker and api kept running');
+    expect(r.notes).toContain('api answered 202 again without a restart');
+    expect(r.http5xx).toBe(0);
+    expect(r.duplicates).toBe(0);
+  }, 180_000);
+
   it('stops within its bound on SIGTERM, and the next worker finishes the run', async () => {
     const r = await run('worker-sigterm');
     const seconds = Number(/stopped in ([\d.]+) s/.exec(r.notes)?.[1]);
