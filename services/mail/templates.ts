@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import mjml2html from 'mjml';
 import { paths } from '../core/paths.ts';
 
 export type EmailTemplateName = 'confirm' | 'already-subscribed' | 'digest';
@@ -24,6 +23,9 @@ export function createEmailTemplates(dir = path.join(paths.templates, 'emails'))
 
   async function compile(name: EmailTemplateName) {
     const file = path.join(dir, `${name}.mjml`);
+    // MJML and what it pulls in (juice, posthtml, postcss) cost a second of CPU to load: loaded by
+    // the first render, not by every process and CLI command that never renders a mail.
+    const { default: mjml2html } = await import('mjml');
     const { html, errors } = await mjml2html(readFileSync(file, 'utf8'), {
       filePath: file,
       // MJML 5 ignores <mj-include> unless told otherwise, and reads only under includePath.
