@@ -96,7 +96,11 @@ async function main(argv: string[]) {
         `Paperboy is running${running.url ? ` at ${running.url}` : ''} (roles: ${[...config.roles].join(', ')})`,
       );
       if (running.infra.mailboxDir && running.url)
-        console.log(`Mail it sends is caught locally: ${running.url}/mailbox`);
+        console.log(
+          config.mailboxPage
+            ? `Mail it sends is caught locally: ${running.url}/mailbox`
+            : `Mail it sends is caught locally in ${running.infra.mailboxDir} (the /mailbox page is off: HOST is not a loopback address or TRUST_PROXY is set; MAILBOX_PAGE=true turns it on)`,
+        );
       return;
     }
     case 'check': {

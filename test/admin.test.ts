@@ -6,7 +6,7 @@ import { buildApp } from '../services/api/app.ts';
 import { ConfigError, loadConfig } from '../services/core/config.ts';
 import { createLogger } from '../services/core/logger.ts';
 import { ROOT } from '../services/core/paths.ts';
-import { createHarness, type Harness, subscribeAndConfirm } from './support/harness.ts';
+import { createHarness, eventually, type Harness, subscribeAndConfirm } from './support/harness.ts';
 
 const PASSWORD = 'correct horse: battery staple';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -92,9 +92,15 @@ describe('admin pages', () => {
       'Basic !!!',
       `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')} trailing`,
     ];
-    for (const authorization of wrong) {
+    // Each from an address of its own, so none of them reaches the limit on failed logins.
+    for (const [i, authorization] of wrong.entries()) {
       for (const url of ['/admin', '/admin/queues', '/admin/queues/api/queues']) {
-        const res = await get(url, { authorization });
+        const res = await h.app.inject({
+          method: 'GET',
+          url,
+          headers: { authorization },
+          remoteAddress: `192.0.2.${i}`,
+        });
         expect(res.statusCode, `${url} ${authorization}`).toBe(401);
         expect(res.headers['www-authenticate']).toBe(CHALLENGE);
       }
@@ -228,6 +234,41 @@ describe('admin pages', () => {
     expect(script.statusCode).toBe(401);
     expect(script.headers['www-authenticate']).toBe(CHALLENGE);
     expect((await get(asset)).statusCode).toBe(200);
+  });
+
+  it('limits failed logins per address, refusing even the right password until the window ends', async () => {
+    const from = (remoteAddress: string, authorization?: string, url = '/admin') =>
+      h.app.inject({ method: 'GET', url, remoteAddress, headers: authorization ? { authorization } : {} });
+    const guess = (n: number) => basic('admin', `guess number ${n}`);
+    const attacker = '198.51.100.7';
+    for (let n = 1; n <= 10; n++) {
+      const res = await from(attacker, guess(n), n % 2 ? '/admin' : '/admin/queues/api/queues');
+      expect(res.statusCode, `guess ${n}`).toBe(401);
+    }
+    const limited = await from(attacker, guess(11));
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['content-type']).toMatch(/^text\/html/);
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // The right password from there is refused the same way: the answer tells no guess apart.
+    const right = await from(attacker, AS_ADMIN.authorization);
+    expect(right.statusCode).toBe(429);
+    expect(right.body).not.toContain('<h1>Admin</h1>');
+    const api = await from(attacker, AS_ADMIN.authorization, '/admin/queues/api/queues');
+    expect(api.statusCode).toBe(429);
+    expect(api.json()).toMatchObject({ error: 'rate_limited' });
+    // A browser's first request, without credentials, still gets the login prompt.
+    expect((await from(attacker)).statusCode).toBe(401);
+    // Another address is not affected, and a right password is no failure.
+    expect((await from('198.51.100.8', AS_ADMIN.authorization)).statusCode).toBe(200);
+
+    // Once the window ends (made to end now), the right password works again from there.
+    const keys = await h.services.queues.redis.keys(`${h.config.queuePrefix}:ratelimit:admin-login:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.some((k) => k.includes(attacker))).toBe(false);
+    for (const k of keys) await h.services.queues.redis.pexpire(k, 1);
+    await eventually(async () => expect((await from(attacker, AS_ADMIN.authorization)).statusCode).toBe(200));
   });
 
   it('takes changes to queues only from its own pages', async () => {

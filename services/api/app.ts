@@ -15,6 +15,7 @@ import { errorHandler } from './errors.ts';
 import { createPages, type Pages } from './pages.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { archiveRoutes } from './routes/archive.ts';
+import { assetRoutes } from './routes/assets.ts';
 import { feedRoutes } from './routes/feeds.ts';
 import { healthRoutes } from './routes/health.ts';
 import { linkRoutes } from './routes/links.ts';
@@ -24,6 +25,7 @@ import { managePageRoutes } from './routes/manage-pages.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { API_DOCS_CSP, securityHooks } from './security.ts';
 
 export interface AppDeps {
   services: Services;
@@ -61,6 +63,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
+  // Before any route, so its hooks see them all.
+  await app.register(securityHooks, { pages, publicUrl: services.config.publicUrl });
 
   // The OpenAPI document is generated from the same zod schemas that validate requests.
   await app.register(swagger, {
@@ -76,7 +80,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: API_DOCS_CSP });
   await app.register(formbody);
   await app.register(metricsRoutes, deps);
   await app.register(healthRoutes, deps);
@@ -87,7 +91,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(webhookRoutes, deps);
   await app.register(feedRoutes, deps);
   await app.register(archiveRoutes, deps);
-  if (services.endpoints.mailboxDir) await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
+  await app.register(assetRoutes, deps);
+  // The local mail catcher's messages, only where no one but this machine's user can read them.
+  if (services.endpoints.mailboxDir && services.config.mailboxPage)
+    await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
   // Without ADMIN_PASSWORD there is no admin area at all: every /admin URL is a plain 404.
   const password = services.config.adminPassword;
   if (password) await app.register(adminRoutes, { ...deps, password, prefix: '/admin' });

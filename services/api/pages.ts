@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
@@ -5,10 +6,36 @@ import { paths } from '../core/paths.ts';
 
 export type PageName = 'home' | 'message' | 'manage' | 'mailbox' | 'mail' | 'archive' | 'archive-day' | 'admin';
 
-/** HTML pages from `templates/pages`, compiled once; `{{x}}` escapes every value. */
+/** A file the pages load (their stylesheet and script), served at its own URL. */
+export interface Asset {
+  /** `/assets/<name>.<hash>.<ext>`: a new version has a new URL, so a copy can be kept for good. */
+  url: string;
+  type: string;
+  body: Buffer;
+}
+
+const ASSETS = {
+  style: { file: 'style.css', type: 'text/css; charset=utf-8' },
+  home: { file: 'home.js', type: 'text/javascript; charset=utf-8' },
+} as const;
+
+/**
+ * HTML pages from `templates/pages`, compiled once; `{{x}}` escapes every value. Styles and
+ * scripts live in `templates/pages/assets`, never inline, so the pages' Content-Security-Policy
+ * can refuse anything inline.
+ */
 export function createPages(dir = path.join(paths.templates, 'pages')) {
   const hb = Handlebars.create();
   const load = (name: string) => hb.compile(readFileSync(path.join(dir, `${name}.hbs`), 'utf8'), { strict: false });
+  const assets = new Map<string, Asset>();
+  const urls: Record<string, string> = {};
+  for (const [key, { file, type }] of Object.entries(ASSETS)) {
+    const body = readFileSync(path.join(dir, 'assets', file));
+    const ext = path.extname(file);
+    const url = `/assets/${path.basename(file, ext)}.${createHash('sha256').update(body).digest('hex').slice(0, 12)}${ext}`;
+    assets.set(url, { url, type, body });
+    urls[key] = url;
+  }
   const layout = load('layout');
   const pages = new Map<PageName, HandlebarsTemplateDelegate>();
   return {
@@ -18,8 +45,10 @@ export function createPages(dir = path.join(paths.templates, 'pages')) {
         page = load(name);
         pages.set(name, page);
       }
-      return layout({ title, body: page(data) });
+      return layout({ title, assets: urls, body: page({ ...data, assets: urls }) });
     },
+    /** The asset served at this URL path, if any. */
+    asset: (url: string) => assets.get(url),
   };
 }
 

@@ -34,6 +34,8 @@ export const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PUBLIC_URL: optionalUrl(['http', 'https']),
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  // auto: on while the api listens on loopback only and no proxy fronts it.
+  MAILBOX_PAGE: z.enum(['auto', 'true', 'false']).default('auto'),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
   REDIS_URL: optionalUrl(['redis', 'rediss']),
   SMTP_URL: optionalUrl(['smtp', 'smtps']),
@@ -128,6 +130,10 @@ export const EnvSchema = z.object({
 
 export type Config = ReturnType<typeof loadConfig>;
 
+/** An address (or name) only this machine reaches: 127.0.0.0/8, ::1, localhost. */
+export const isLoopback = (host: string) =>
+  /^(localhost|::1|\[::1\]|127(\.\d{1,3}){3}|::ffff:127(\.\d{1,3}){3})$/i.test(host.trim());
+
 export class ConfigError extends Error {}
 
 /** Parses the environment once; a bad value names the variable and what was expected. */
@@ -147,6 +153,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** False when PUBLIC_URL is unset and `publicUrl` is only derived from PORT. */
     publicUrlExplicit: e.PUBLIC_URL !== undefined,
     trustProxy: e.TRUST_PROXY === 'true',
+    /**
+     * Serve /mailbox, the built-in mail catcher's messages (confirmation links included), when
+     * the catcher is in use. By default only while nothing but this machine reaches the api.
+     */
+    mailboxPage: e.MAILBOX_PAGE === 'auto' ? isLoopback(e.HOST) && e.TRUST_PROXY !== 'true' : e.MAILBOX_PAGE === 'true',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,

@@ -65,4 +65,18 @@ describe('rate limiter (real Redis)', () => {
   it('answers an empty batch without a round trip', async () => {
     expect(await limiter.hitEach(rules, [])).toEqual([]);
   });
+
+  it('tells, without counting, when a key has taken every hit its window allows', async () => {
+    const failures: Rule = { scope: 'failures', limit: { max: 2, windowSeconds: 900 }, message: 'spent' };
+    expect(await limiter.spent(failures, '10.0.3.1')).toBeUndefined();
+    await limiter.hitEach([failures], [['10.0.3.1']]);
+    expect(await limiter.spent(failures, '10.0.3.1')).toBeUndefined();
+    expect(await limiter.spent(failures, '10.0.3.1')).toBeUndefined(); // looking counts nothing
+    await limiter.hitEach([failures], [['10.0.3.1']]);
+    const spent = await limiter.spent(failures, '10.0.3.1');
+    expect(spent && `${spent.message} ${spent.retryAfter}s`).toBe('spent 900s');
+    // The third hit is the one hitEach refuses, with the same window.
+    expect(outcome(await limiter.hitEach([failures], [['10.0.3.1']]))).toEqual(['spent 900s']);
+    expect(await limiter.spent(failures, '10.0.3.2')).toBeUndefined();
+  });
 });

@@ -83,6 +83,20 @@ export function createRateLimiter(redis: Redis, prefix: string) {
         return over && new TooManyRequests(over.message, Math.max(1, Math.ceil(ttl / 1000)));
       });
     },
+
+    /**
+     * Without counting a hit: the TooManyRequests for a key whose window has already taken all
+     * `rule.limit.max` hits it allows (the next hit would be refused), or undefined. For checks
+     * where only failures count, such as logins: once the failures are spent, a success must be
+     * refused too, or the answer would tell a guess that is right from one that is wrong.
+     */
+    async spent(rule: Rule, key: string): Promise<TooManyRequests | undefined> {
+      const k = keyOf(rule.scope, key);
+      const [hits, ttl] = await Promise.all([redis.get(k), redis.pttl(k)]);
+      return Number(hits ?? 0) >= rule.limit.max && ttl > 0
+        ? new TooManyRequests(rule.message, Math.max(1, Math.ceil(ttl / 1000)))
+        : undefined;
+    },
   };
 }
 

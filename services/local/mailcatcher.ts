@@ -21,6 +21,12 @@ export interface MailCatcherOptions {
   keep?: number;
   /** Count messages but keep none (benchmarks). */
   discard?: boolean;
+  /**
+   * Keep every message in `messages` too, for `to()` and for `waitFor()` to find mail that came
+   * before it was called (tests read them). Default: only when there is no `dir` to keep them in,
+   * so a long-running local install holds at most `keep` messages, on disk.
+   */
+  keepInMemory?: boolean;
   /** Answers a recipient with an SMTP error (e.g. 550 or 451) instead of accepting it. */
   reject?: (recipient: string) => Refusal | undefined;
   /** Answers MAIL FROM with an error (a relay refusing the sender) instead of accepting it. */
@@ -45,8 +51,9 @@ const refusal = (r: Refusal) => Object.assign(new Error(r.message), { responseCo
  * unset (so a newcomer can read the mail Paperboy sends) and the sink the tests read.
  */
 export class MailCatcher {
+  /** Every message caught, when kept in memory (see `keepInMemory`); else always empty. */
   readonly messages: CaughtMail[] = [];
-  /** Messages accepted while discarding. */
+  /** Messages accepted, whether kept or not. */
   received = 0;
   private readonly events = new EventEmitter();
   private seq = 0;
@@ -101,14 +108,12 @@ export class MailCatcher {
   }
 
   private store(m: Omit<CaughtMail, 'id' | 'receivedAt'>) {
-    if (this.opts.discard) {
-      this.received++;
-      return;
-    }
+    this.received++;
+    if (this.opts.discard) return;
     const receivedAt = new Date();
     const id = `${receivedAt.getTime().toString().padStart(14, '0')}-${process.pid}-${++this.seq}`;
     const mail = { ...m, id, receivedAt };
-    this.messages.push(mail);
+    if (this.opts.keepInMemory ?? !this.opts.dir) this.messages.push(mail);
     if (this.opts.dir) {
       const tmp = path.join(this.opts.dir, `.${id}.tmp`);
       writeFileSync(tmp, m.raw);

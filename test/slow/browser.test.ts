@@ -1,13 +1,22 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../services/core/paths.ts';
 import { freePort } from '../../services/local/ports.ts';
-import { createHarness, eventually, type Harness, linkIn, parse, pathOf } from '../support/harness.ts';
+import {
+  createHarness,
+  eventually,
+  type Harness,
+  linkIn,
+  parse,
+  pathOf,
+  subscribeAndConfirm,
+} from '../support/harness.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ADMIN_PASSWORD = 'browser test admin password';
 const ARTIFACTS = path.join(ROOT, 'test-results');
 // CI installs Chromium and sets REQUIRE_BROWSER so that a missing browser fails instead of skipping.
 const haveBrowser = existsSync(CHROMIUM) || process.env.REQUIRE_BROWSER === '1';
@@ -67,7 +76,7 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     // and from the digest itself; the mail catcher keeps its messages for that page.
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    h = await createHarness({ mailbox: true, env: { PUBLIC_URL: base } });
+    h = await createHarness({ mailbox: true, env: { PUBLIC_URL: base, ADMIN_PASSWORD } });
     h.startWorkers();
     await h.app.listen({ port, host: '127.0.0.1' });
     browser = await chromium.launch({
@@ -125,6 +134,8 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     for (const width of [375, 1024]) {
       await page.setViewportSize({ width, height: 900 });
+      // A blank page, not the last page of Paperboy's: that page's policy would refuse the mail's styles.
+      await page.goto('about:blank');
       await page.setContent(digest.html as string);
       const l = await looks(page, '.paper-title a');
       expect(l.scrollWidth, `horizontal scroll at ${width}px`).toBeLessThanOrEqual(width);
@@ -172,6 +183,7 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     const digest = await newest();
     const titles = titlesIn(digest);
     expect(titles.length).toBeGreaterThan(0);
+    await page.goto('about:blank');
     await page.setContent(digest.html as string);
     await page.click('a:has-text("View in browser")');
     expect(new URL(page.url()).pathname).toMatch(/^\/d\//);
@@ -203,6 +215,101 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     expect(await heading()).toBe('You are unsubscribed');
     await page.click('button:has-text("Undo")');
     expect(await heading()).toBe('You are subscribed again');
+  });
+});
+
+/**
+ * The pages under their Content-Security-Policy in a browser that runs scripts: whatever the policy
+ * refuses (an inline style or script, a file from elsewhere) the browser reports on the console.
+ */
+describe.skipIf(!haveBrowser)('pages under their Content-Security-Policy', () => {
+  let h: Harness;
+  let browser: Browser;
+  let context: BrowserContext;
+  let base = '';
+  /** What the browser said while a test ran: console messages and uncaught script errors. */
+  let said: string[] = [];
+  const refusals = () => said.filter((m) => /Content[- ]Security[- ]Policy|Refused to/i.test(m));
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    h = await createHarness({ env: { PUBLIC_URL: base, ADMIN_PASSWORD } });
+    h.startWorkers();
+    await h.app.listen({ port, host: '127.0.0.1' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    context = await browser.newContext({
+      javaScriptEnabled: true,
+      timezoneId: 'Europe/Berlin',
+      httpCredentials: { username: 'admin', password: ADMIN_PASSWORD },
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  /** Opens `url` in a fresh tab that records what the browser says. */
+  const visit = async (url: string) => {
+    said = [];
+    const page = await context.newPage();
+    page.on('console', (m) => said.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => said.push(`pageerror: ${e.message}`));
+    const res = await page.goto(`${base}${url}`, { waitUntil: 'load' });
+    expect(res?.status(), url).toBe(200);
+    const csp = (await res?.allHeaders())?.['content-security-policy'] ?? '';
+    expect(csp, url).toContain("frame-ancestors 'none'");
+    return page;
+  };
+
+  it('reports a refusal when one happens: a page framed by another is refused', async () => {
+    said = [];
+    const page = await context.newPage();
+    page.on('console', (m) => said.push(`${m.type()}: ${m.text()}`));
+    // about:blank is not Paperboy's origin: framing the home page from it is refused.
+    await page.setContent(`<iframe src="${base}/"></iframe>`);
+    await eventually(async () => expect(refusals().join('\n')).toMatch(/frame-ancestors 'none'/), 10_000);
+    await page.close();
+  });
+
+  it('renders the home page: its stylesheet applies and its script fills the time zone', async () => {
+    const page = await visit('/');
+    expect(await page.inputValue('#timezone')).toBe('Europe/Berlin');
+    expect(await page.evaluate(`getComputedStyle(document.querySelector('.card')).borderTopLeftRadius`)).toBe('10px');
+    expect(refusals(), said.join('\n')).toEqual([]);
+    await page.close();
+  });
+
+  it('renders the preferences page and takes its form', async () => {
+    await subscribeAndConfirm(h, 'csp@example.org');
+    const { id } = (
+      await h.services.db.query<{ id: number }>('SELECT id FROM subscribers WHERE email = $1', ['csp@example.org'])
+    ).rows[0]!;
+    const page = await visit(pathOf(h.services.links.manage(id)));
+    expect(await page.locator('h1').textContent()).toBe('Your subscription');
+    expect(await page.evaluate(`getComputedStyle(document.querySelector('.card')).borderTopLeftRadius`)).toBe('10px');
+    await page.click('text=Pause digests');
+    expect(await page.textContent('.notice')).toContain('Digests are paused.');
+    expect(refusals(), said.join('\n')).toEqual([]);
+    await page.close();
+  });
+
+  it('renders the admin status page, the queue dashboard and the API viewer', async () => {
+    const admin = await visit('/admin');
+    expect(await admin.locator('h1').textContent()).toBe('Admin');
+    expect(refusals(), said.join('\n')).toEqual([]);
+    await admin.close();
+
+    const queues = await visit('/admin/queues');
+    // The dashboard is drawn by its scripts: its queues appear once they ran and called its API.
+    await queues.getByText('digest', { exact: true }).first().waitFor({ timeout: 30_000 });
+    expect(refusals(), said.join('\n')).toEqual([]);
+    await queues.close();
+
+    const docs = await visit('/docs');
+    await docs.getByText('/api/subscriptions', { exact: true }).first().waitFor({ timeout: 30_000 });
+    expect(refusals(), said.join('\n')).toEqual([]);
+    await docs.close();
   });
 });
 

@@ -73,6 +73,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     refuseSender: opts.refuseSender,
     refuseMessage: opts.refuseMessage,
     dir: mailboxDir,
+    // Tests read what was caught from memory, whether or not it is on disk for /mailbox too.
+    keepInMemory: true,
   });
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,

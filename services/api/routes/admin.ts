@@ -1,11 +1,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
 import { type QueueName, queueRegistry } from '../../core/queues.ts';
+import { createRateLimiter, type Rule } from '../../core/rate-limit.ts';
 import { loadQueries } from '../../core/sql.ts';
 import { createSubscriberRepository, type SubscriberStatus } from '../../subscribers/repository.ts';
 import type { AppDeps } from '../app.ts';
 import { errorHandler } from '../errors.ts';
+import { QUEUE_DASHBOARD_CSP } from '../security.ts';
 
 const sql = loadQueries(new URL('../admin.sql', import.meta.url), [
   'digest-days',
@@ -26,19 +28,17 @@ class Unauthorized extends AppError {
   }
 }
 
-class CrossSite extends AppError {
-  constructor() {
-    super(403, 'forbidden', 'Changes to queues are accepted from the admin pages only.');
-  }
-}
-
 /**
- * A browser replays Basic credentials on requests any other site makes it send, so a change
- * (anything but GET and HEAD) is refused when the browser says it comes from another origin.
- * Clients that are not browsers send no Sec-Fetch-Site and are judged by their credentials alone.
+ * Failed logins allowed per client IP and window. Past them every login from that IP is refused
+ * until the window ends, the right password too: were it let in, the answers would still tell a
+ * right guess from a wrong one and the limit would not slow guessing at all. The price is that
+ * someone sharing the operator's IP (a NAT) can lock the operator out for this long.
  */
-const crossSiteChange = (req: FastifyRequest) =>
-  req.method !== 'GET' && req.method !== 'HEAD' && (req.headers['sec-fetch-site'] ?? 'same-origin') !== 'same-origin';
+const LOGIN_LIMIT: Rule = {
+  scope: 'admin-login',
+  limit: { max: 10, windowSeconds: 15 * 60 },
+  message: 'Too many failed admin logins from this address. Try again after the time in Retry-After.',
+};
 
 /**
  * A check of `Authorization: Basic …` against user `admin` and `password`. Both sides go through
@@ -58,7 +58,8 @@ function basicAuthCheck(password: string): (header: string | undefined) => boole
 /**
  * The operator's pages under /admin, registered only when ADMIN_PASSWORD is set: a status page
  * read from PostgreSQL, and the BullMQ dashboard at /admin/queues. One onRequest hook guards every
- * route of this plugin (the dashboard's API and static files included) and its 404s.
+ * route of this plugin (the dashboard's API and static files included) and its 404s, and limits
+ * failed logins per client IP (LOGIN_LIMIT, counted in Redis across api processes).
  */
 export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = async (
   app,
@@ -68,17 +69,38 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
   // Answered through the app's error handler directly: bull-board's routes have a handler of
   // their own, which would turn a thrown 401 into a 500.
   const refuse = errorHandler(pages);
+  const limiter = createRateLimiter(services.queues.redis, services.config.queuePrefix);
+  const challenge = (req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('www-authenticate', CHALLENGE);
+    return refuse(new Unauthorized(), req, reply);
+  };
+  // Changes sent from other sites (a browser replays Basic credentials for them) are refused for
+  // every route of the app before this hook runs: see security.ts.
   app.addHook('onRequest', async (req, reply) => {
-    if (!authorised(req.headers.authorization)) {
-      if (req.headers.authorization) req.log.warn('admin: wrong user name or password');
-      reply.header('www-authenticate', CHALLENGE);
-      return refuse(new Unauthorized(), req, reply);
+    const given = req.headers.authorization;
+    // A browser asks without credentials first: that is no failed login.
+    if (given === undefined) return challenge(req, reply);
+    try {
+      if (authorised(given)) {
+        const locked = await limiter.spent(LOGIN_LIMIT, req.ip);
+        return locked ? refuse(locked, req, reply) : undefined;
+      }
+      req.log.warn('admin: wrong user name or password');
+      const [over] = await limiter.hitEach([LOGIN_LIMIT], [[req.ip]]);
+      if (over) {
+        req.log.warn({ retryAfter: over.retryAfter }, 'admin: too many failed logins from one address');
+        return refuse(over, req, reply);
+      }
+    } catch (e) {
+      return refuse(e, req, reply);
     }
-    if (crossSiteChange(req)) return refuse(new CrossSite(), req, reply);
+    return challenge(req, reply);
   });
-  // Operator routes stay out of the public OpenAPI document at /docs.
   app.addHook('onRoute', (route) => {
+    // Operator routes stay out of the public OpenAPI document at /docs.
     route.schema = { ...route.schema, hide: true };
+    // The dashboard is bull-board's script bundle, with needs of its own (see security.ts).
+    if (route.url.startsWith('/admin/queues')) route.config = { ...route.config, csp: QUEUE_DASHBOARD_CSP };
   });
   // Unknown paths under /admin are 404 only for someone who passed the hook.
   app.setNotFoundHandler((req, reply) => {
@@ -156,7 +178,6 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
     };
     return reply
       .header('cache-control', 'no-store')
-      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
       .type(HTML)
       .send(pages.render('admin', 'Admin', data));
   });

@@ -4,6 +4,7 @@ import { formatDigestDate, paperUrl } from '../../digests/renderer.ts';
 import { archiveDay, archiveDays } from '../../papers/ingest.ts';
 import type { AppDeps } from '../app.ts';
 import { TokenParams } from '../schemas.ts';
+import { MAIL_HTML_CSP } from '../security.ts';
 
 const HTML = 'text/html; charset=utf-8';
 const Day = z.object({
@@ -40,10 +41,9 @@ export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { servi
   });
 
   // "View in browser": the digest as it was mailed, in a page that runs no script.
-  app.get('/d/:token', { ...page, schema: { hide: true, params: TokenParams } }, async (req, reply) =>
-    reply
-      .header('content-security-policy', "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
-      .type(HTML)
-      .send(await services.ranking.webVersion(req.params.token)),
+  app.get(
+    '/d/:token',
+    { config: { page: true, csp: MAIL_HTML_CSP }, schema: { hide: true, params: TokenParams } },
+    async (req, reply) => reply.type(HTML).send(await services.ranking.webVersion(req.params.token)),
   );
 };

@@ -2,10 +2,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import { NotFound } from '../../core/errors.ts';
 import { listMailbox, readMailboxMessage } from '../../local/mailcatcher.ts';
 import type { AppDeps } from '../app.ts';
+import { FRAMED_MAIL_HTML_CSP, MAIL_VIEW_CSP } from '../security.ts';
 
 const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
 
-/** The built-in mail catcher's messages, so a local install can read what it sent. */
+/**
+ * The built-in mail catcher's messages, so a local install can read what it sent. They hold
+ * working confirmation and preferences links: registered only where nobody else reaches the api
+ * (see `mailboxPage` in config.ts).
+ */
 export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = async (app, { pages, dir, services }) => {
   const html = 'text/html; charset=utf-8';
 
@@ -20,36 +25,41 @@ export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = asyn
     return m;
   };
 
-  app.get<{ Params: { id: string } }>('/mailbox/:id', { config: { page: true } }, async (req, reply) => {
-    const { parsed } = await load(req.params.id);
-    // The links a reader acts on (confirm, unsubscribe) point back at this service.
-    const links = [...new Set([...(parsed.text ?? '').matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]))].filter(
-      (l) => l.startsWith(`${services.config.publicUrl}/`),
-    );
-    const headers = [...parsed.headerLines].map((h) => h.line).join('\n');
-    return reply.type(html).send(
-      pages.render('mail', parsed.subject ?? 'Message', {
-        id: req.params.id,
-        subject: parsed.subject ?? '(no subject)',
-        from: parsed.from?.text ?? '',
-        to: [parsed.to ?? []]
-          .flat()
-          .map((a) => a.text)
-          .join(', '),
-        received: when(parsed.date ?? new Date()),
-        text: parsed.text ?? '',
-        links,
-        headers,
-      }),
-    );
-  });
+  app.get<{ Params: { id: string } }>(
+    '/mailbox/:id',
+    { config: { page: true, csp: MAIL_VIEW_CSP } },
+    async (req, reply) => {
+      const { parsed } = await load(req.params.id);
+      // The links a reader acts on (confirm, unsubscribe) point back at this service.
+      const links = [...new Set([...(parsed.text ?? '').matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]))].filter(
+        (l) => l.startsWith(`${services.config.publicUrl}/`),
+      );
+      const headers = [...parsed.headerLines].map((h) => h.line).join('\n');
+      return reply.type(html).send(
+        pages.render('mail', parsed.subject ?? 'Message', {
+          id: req.params.id,
+          subject: parsed.subject ?? '(no subject)',
+          from: parsed.from?.text ?? '',
+          to: [parsed.to ?? []]
+            .flat()
+            .map((a) => a.text)
+            .join(', '),
+          received: when(parsed.date ?? new Date()),
+          text: parsed.text ?? '',
+          links,
+          headers,
+        }),
+      );
+    },
+  );
 
   // The message's own HTML, shown in a sandboxed frame that runs no script.
-  app.get<{ Params: { id: string } }>('/mailbox/:id/html', async (req, reply) => {
-    const { parsed } = await load(req.params.id);
-    return reply
-      .header('content-security-policy', "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'")
-      .type(html)
-      .send(parsed.html || '<p>(no HTML part)</p>');
-  });
+  app.get<{ Params: { id: string } }>(
+    '/mailbox/:id/html',
+    { config: { csp: FRAMED_MAIL_HTML_CSP } },
+    async (req, reply) => {
+      const { parsed } = await load(req.params.id);
+      return reply.type(html).send(parsed.html || '<p>(no HTML part)</p>');
+    },
+  );
 };
