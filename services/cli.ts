@@ -267,7 +267,7 @@ async function main(argv: string[]) {
         const s = await createSubscriberRepository(services.db).findByEmail(Email.parse(email));
         if (!s) throw new NotFound(`no subscriber with the address ${email}`);
         // The same actions a subscriber takes through their preferences link.
-        const token = services.tokens.sign('manage', s.id);
+        const token = services.links.manageToken(s, services.clock.now());
         if (sub === 'export') {
           console.log(JSON.stringify(await services.manage.exportData(token), null, 2));
         } else if (sub === 'erase') {

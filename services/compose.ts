@@ -34,7 +34,10 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
   const db = createDb(endpoints.databaseUrl, { onError: (e) => log.warn({ err: e }, 'idle database connection lost') });
   const queues = createQueues(endpoints.redisUrl, config.queuePrefix);
   const tokens = createTokens(resolveTokenSecrets(config.tokenSecrets, config.dataDir));
-  const links = createLinks(config.publicUrl, tokens, config.confirmTtlHours);
+  const links = createLinks(config.publicUrl, tokens, {
+    confirmHours: config.confirmTtlHours,
+    manageDays: config.manageLinkTtlDays,
+  });
   const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom, ...config.smtp, dkim: config.dkim });
   const templates = createEmailTemplates();
   const breaker = createRelayBreaker(queues.redis, config.queuePrefix, { probeSeconds: config.relayProbeSeconds });
@@ -47,7 +50,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     limits: config.signupLimits,
     blockedDomains: config.blockedEmailDomains,
   });
-  const manage = createManageService({ db, tokens, clock });
+  const manage = createManageService({ db, tokens, clock, queues });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({

@@ -137,7 +137,7 @@ describe('admin pages', () => {
     const { id } = (
       await h.services.db.query<{ id: number }>("SELECT id FROM subscribers WHERE email = 'erase-me@example.org'")
     ).rows[0]!;
-    await h.services.manage.erase(h.services.tokens.sign('manage', id));
+    await h.services.manage.erase(h.services.links.manageToken({ id, token_epoch: 0 }, h.clock.now()));
 
     refuseBounce = true;
     const run = await h.services.digests.runNow(new Date('2026-03-03T08:00:30Z'));

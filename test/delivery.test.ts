@@ -471,7 +471,9 @@ describe('the local day of a digest', () => {
     // Later that morning the reader moves the hour to the evening: today's digest is already out.
     const id = (await h.services.db.query("SELECT id FROM subscribers WHERE email = 'changer@example.org'")).rows[0]
       ?.id as number;
-    await h.services.manage.updatePreferences(h.services.tokens.sign('manage', id), { hour: 21 });
+    await h.services.manage.updatePreferences(h.services.links.manageToken({ id, token_epoch: 0 }, h.clock.now()), {
+      hour: 21,
+    });
     await h.services.digests.runNow(new Date('2026-03-14T21:00:30Z'));
     await h.services.digests.runNow(new Date('2026-03-15T21:00:30Z'));
     expect(await days('changer@example.org')).toEqual([

@@ -18,7 +18,7 @@ const encodePathSegment = (s: string) =>
  */
 describe('hostile input at every endpoint', () => {
   let h: Harness;
-  const tokens = { manage: '', unsubscribe: '', confirm: '' };
+  const tokens = { manage: '', unsubscribe: '', confirm: '', view: '' };
   let fingerprint = '';
 
   /** Every row that a request could change, as text: compared whole, and shown where it differs. */
@@ -51,6 +51,7 @@ describe('hostile input at every endpoint', () => {
     tokens.manage = pathOf(linkIn(digest, '/manage/')).split('/')[2] as string;
     tokens.unsubscribe = pathOf(linkIn(digest, '/u/')).split('/')[2] as string;
     tokens.confirm = pathOf(linkIn(confirm, '/confirm/')).split('/')[2] as string;
+    tokens.view = pathOf(linkIn(digest, '/d/')).split('/')[2] as string;
     // Nothing may change the database in the background from here on (a retried job would).
     await h.stopWorkers();
     fingerprint = await dbFingerprint();
@@ -284,19 +285,25 @@ describe('hostile input at every endpoint', () => {
       purpose: keyof typeof tokens,
     ][] = [
       ['GET', (t) => `/confirm/${t}`, 'confirm'],
+      ['POST', (t) => `/confirm/${t}`, 'confirm'],
       ['GET', (t) => `/u/${t}`, 'unsubscribe'],
       ['POST', (t) => `/u/${t}`, 'unsubscribe'],
       ['POST', (t) => `/u/${t}/undo`, 'unsubscribe'],
+      ['POST', (t) => `/u/${t}/manage-link`, 'unsubscribe'],
+      ['GET', (t) => `/d/${t}`, 'view'],
       ['GET', (t) => `/manage/${t}`, 'manage'],
       ['POST', (t) => `/manage/${t}`, 'manage'],
       ['POST', (t) => `/manage/${t}/pause`, 'manage'],
       ['POST', (t) => `/manage/${t}/unsubscribe`, 'manage'],
+      ['POST', (t) => `/manage/${t}/new-link`, 'manage'],
+      ['POST', (t) => `/manage/${t}/revoke-links`, 'manage'],
       ['POST', (t) => `/manage/${t}/erase`, 'manage'],
       ['GET', (t) => `/manage/${t}/export`, 'manage'],
       ['GET', (t) => `/api/subscription/${t}`, 'manage'],
       ['PATCH', (t) => `/api/subscription/${t}`, 'manage'],
       ['POST', (t) => `/api/subscription/${t}/pause`, 'manage'],
       ['POST', (t) => `/api/subscription/${t}/unsubscribe`, 'manage'],
+      ['POST', (t) => `/api/subscription/${t}/revoke-links`, 'manage'],
       ['GET', (t) => `/api/subscription/${t}/export`, 'manage'],
       ['DELETE', (t) => `/api/subscription/${t}`, 'manage'],
     ];

@@ -56,9 +56,15 @@ describe('subscription and digest loop', () => {
     expect(r).toMatchObject({ due: 0, sent: 0 });
   });
 
-  it('confirms through the mailed link and says so on a page', async () => {
+  it('confirms through the mailed link’s page, with its one button, and says so on a page', async () => {
     const mail = await parse(mailsTo(email)[0]!);
-    const res = await h.app.inject({ method: 'GET', url: pathOf(linkIn(mail, '/confirm/')) });
+    const link = pathOf(linkIn(mail, '/confirm/'));
+    const page = await h.app.inject({ method: 'GET', url: link });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.body).toContain(`<form method="post" action="${link}">`);
+    expect((await subscriber()).status).toBe('pending');
+    const res = await h.app.inject({ method: 'POST', url: link });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
     expect(res.body).toContain('You are subscribed');
@@ -67,8 +73,9 @@ describe('subscription and digest loop', () => {
     // Confirmed Monday 10:00 UTC with the default 08:00 UTC: first digest Tuesday 08:00.
     expect(s.next_send_at.toISOString()).toBe('2026-03-03T08:00:00.000Z');
 
-    const again = await h.app.inject({ method: 'GET', url: pathOf(linkIn(mail, '/confirm/')) });
+    const again = await h.app.inject({ method: 'POST', url: link });
     expect(again.body).toContain('Already confirmed');
+    expect((await h.app.inject({ method: 'GET', url: link })).body).toContain('Already confirmed');
   });
 
   it('sends one MJML digest with html and text parts and one-click unsubscribe headers', async () => {
@@ -154,11 +161,16 @@ describe('subscription and digest loop', () => {
     });
   });
 
-  it('shows an unsubscribe page with one button and changes nothing on GET', async () => {
+  it('shows an unsubscribe page with one unsubscribe button and changes nothing on GET', async () => {
     const res = await h.app.inject({ method: 'GET', url: pathOf(unsubscribeUrl) });
     expect(res.statusCode).toBe(200);
-    expect(res.body).toContain(`<form method="post" action="${new URL(unsubscribeUrl).pathname}">`);
-    expect(res.body.match(/<button/g)).toHaveLength(1);
+    const path = new URL(unsubscribeUrl).pathname;
+    // One button unsubscribes; the other asks for a preferences link by mail.
+    expect([...res.body.matchAll(/<form method="post" action="([^"]+)">/g)].map((m) => m[1])).toEqual([
+      path,
+      `${path}/manage-link`,
+    ]);
+    expect(res.body).not.toContain('/manage/');
     expect((await subscriber()).status).toBe('active');
   });
 
@@ -293,7 +305,7 @@ describe('subscription and digest loop', () => {
     await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email: 'xss@example.org' } });
     const confirm = await parse(await h.sink.waitFor((m) => m.to.includes('xss@example.org')));
     h.clock.set('2026-03-11T10:00:00Z');
-    await h.app.inject({ method: 'GET', url: pathOf(linkIn(confirm, '/confirm/')) });
+    await h.app.inject({ method: 'POST', url: pathOf(linkIn(confirm, '/confirm/')) });
     await h.services.digests.runNow(new Date('2026-03-12T08:00:00Z'));
     const digest = await parse(h.sink.to('xss@example.org').at(-1)!);
     expect(digest.text).toContain('<script>alert(1)</script> Hostile');

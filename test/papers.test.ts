@@ -267,7 +267,7 @@ describe('ranking', () => {
     expect(await picks()).toEqual(['2026-06-11 Delta']);
     expect(await orphans()).toBe(0);
     // Erasing reaches the picks through the subscriber's deliveries.
-    await h.services.manage.erase(h.services.tokens.sign('manage', id));
+    await h.services.manage.erase(h.services.links.manageToken({ id, token_epoch: 0 }, h.clock.now()));
     const left = await db.query('SELECT count(*)::int AS n FROM delivery_papers WHERE subscriber_id = $1', [id]);
     expect(left.rows[0]?.n).toBe(0);
     expect(await orphans()).toBe(0);

@@ -41,6 +41,16 @@ describe('subscriptions', () => {
   const waitForMails = (email: string, n: number) => eventually(async () => expect(mailsTo(email).length).toBe(n));
   /** The manage link from the newest mail to `email`. */
   const manageLink = async (email: string) => pathOf(linkIn(await lastMail(email), '/manage/'));
+  /**
+   * A confirmed subscriber's manage link before any digest: signing up again mails it (the
+   * confirmation mail carries none).
+   */
+  const manageLinkBySignup = async (email: string) => {
+    const before = mailsTo(email).length;
+    await signup({ email });
+    await waitForMails(email, before + 1);
+    return manageLink(email);
+  };
 
   describe('double opt-in', () => {
     it('expires confirmation links after the configured time; a new signup sends a fresh one', async () => {
@@ -58,7 +68,7 @@ describe('subscriptions', () => {
       await signup({ email: 'slow@example.org' });
       await waitForMails('slow@example.org', 2);
       const fresh = await h.app.inject({
-        method: 'GET',
+        method: 'POST',
         url: pathOf(linkIn(await lastMail('slow@example.org'), '/confirm/')),
       });
       expect(fresh.body).toContain('You are subscribed');
@@ -72,10 +82,7 @@ describe('subscriptions', () => {
       await signup({ email: 'waiting@example.org' });
       await subscribeAndConfirm(h, 'gone@example.org');
       await waitForMails('gone@example.org', 1);
-      await h.app.inject({
-        method: 'POST',
-        url: `${pathOf(linkIn(await lastMail('gone@example.org'), '/manage/'))}/unsubscribe`,
-      });
+      await h.app.inject({ method: 'POST', url: `${await manageLinkBySignup('gone@example.org')}/unsubscribe` });
       expect((await row('gone@example.org')).status).toBe('unsubscribed');
 
       const answers = await Promise.all(
@@ -109,7 +116,7 @@ describe('subscriptions', () => {
     beforeAll(async () => {
       h.clock.set('2026-05-04T10:00:00Z'); // a Monday
       await subscribeAndConfirm(h, email);
-      manage = await manageLink(email);
+      manage = await manageLinkBySignup(email);
     });
 
     it('shows a page with the current preferences behind the link in every mail', async () => {
@@ -215,7 +222,14 @@ describe('subscriptions', () => {
       expect(done.statusCode).toBe(200);
       expect(done.body).toContain(`<form method="post" action="${u}/undo">`);
       expect((await row('undo@example.org')).status).toBe('unsubscribed');
-      const undone = await h.app.inject({ method: 'POST', url: `${u}/undo` });
+      // The button carries what undoes this one unsubscribe; the URL alone does not.
+      const undo = /name="undo" value="([^"]+)"/.exec(done.body)?.[1] as string;
+      const undone = await h.app.inject({
+        method: 'POST',
+        url: `${u}/undo`,
+        headers: form,
+        payload: `undo=${encodeURIComponent(undo)}`,
+      });
       expect(undone.body).toContain('You are subscribed again');
       expect((await row('undo@example.org')).status).toBe('active');
     });

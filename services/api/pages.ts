@@ -54,10 +54,19 @@ export function createPages(dir = path.join(paths.templates, 'pages')) {
 
 export type Pages = ReturnType<typeof createPages>;
 
+/** A form of one button that POSTs: every action a link leads to (a GET changes nothing). */
+export interface ButtonForm {
+  action: string;
+  button: string;
+  /** A paragraph before the form, saying what the button does. */
+  intro?: string;
+  hidden?: { name: string; value: string }[];
+}
+
 export interface MessagePage {
   heading: string;
   paragraphs: string[];
   isError?: boolean;
-  form?: { action: string; button: string };
+  forms?: ButtonForm[];
   links?: { href: string; text: string }[];
 }

@@ -93,6 +93,7 @@ export const EnvSchema = z.object({
       message: 'expected at least 16 characters (or leave it unset to turn the admin pages off)',
     }),
   CONFIRM_TTL_HOURS: int(24 * 7, 1, 24 * 90),
+  MANAGE_LINK_TTL_DAYS: int(90, 1, 365),
   SIGNUP_LIMIT_PER_IP: int(20, 1, 1_000_000_000),
   SIGNUP_LIMIT_PER_ADDRESS: int(3, 1, 1_000_000_000),
   SIGNUP_LIMIT_WINDOW_SECONDS: int(3600, 1, 86_400 * 7),
@@ -195,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** The password of user `admin` for /admin; undefined: the admin pages do not exist. */
     adminPassword: e.ADMIN_PASSWORD,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
+    manageLinkTtlDays: e.MANAGE_LINK_TTL_DAYS,
     signupLimits: {
       perIp: { max: e.SIGNUP_LIMIT_PER_IP, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
       perAddress: { max: e.SIGNUP_LIMIT_PER_ADDRESS, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },

@@ -18,6 +18,8 @@ export const queueRegistry = {
       z.object({ subscriberIds: ids }),
       z.object({ subscriberId: z.number().int().positive() }).transform((d) => ({ subscriberIds: [d.subscriberId] })),
     ]),
+    /** A fresh preferences link, asked for from the unsubscribe page or an expired link's page. */
+    'manage-link': z.object({ subscriberId: z.number().int().positive() }),
   },
   ingest: {
     /** Reads every configured paper source and refreshes trend scores. */

@@ -65,3 +65,36 @@ describe('link tokens', () => {
     expect(tokens.sign('unsubscribe', 5)).not.toMatch(/@/);
   });
 });
+
+describe('link epochs', () => {
+  const tokens = createTokens([secret]);
+
+  it('writes epoch 0 as before epochs existed, so links mailed earlier still verify', () => {
+    const t = tokens.sign('manage', 7, new Date('2026-01-08T00:00:00Z'));
+    expect(t.split('.')).toHaveLength(3);
+    expect(t).toBe(tokens.sign('manage', 7, new Date('2026-01-08T00:00:00Z'), 0));
+    expect(tokens.open('manage', t)).toEqual({ id: 7, expiresAt: new Date('2026-01-08T00:00:00Z'), epoch: 0 });
+    // A token signed by the earlier format: id, empty expiry, MAC over `paperboy/<purpose>/<id>/`.
+    expect(tokens.open('unsubscribe', tokens.sign('unsubscribe', 7))).toEqual({
+      id: 7,
+      expiresAt: undefined,
+      epoch: 0,
+    });
+  });
+
+  it('carries a later epoch, which cannot be changed or dropped', () => {
+    const t = tokens.sign('manage', 7, undefined, 3);
+    expect(tokens.open('manage', t)).toMatchObject({ id: 7, epoch: 3 });
+    const [id, exp, , mac] = t.split('.');
+    for (const forged of [`${id}.${exp}.4.${mac}`, `${id}.${exp}.${mac}`, `${id}.${exp}.03.${mac}`]) {
+      expect(() => tokens.open('manage', forged), forged).toThrow(/not valid/);
+    }
+  });
+
+  it('opens an expired token (for an offer of a fresh link) where verify refuses it', () => {
+    const t = tokens.sign('manage', 3, new Date('2026-01-08T00:00:00Z'));
+    expect(tokens.open('manage', t).expiresAt).toEqual(new Date('2026-01-08T00:00:00Z'));
+    expect(() => tokens.verify('manage', t, new Date('2026-01-09T00:00:00Z'))).toThrow(/expired/);
+    expect(() => tokens.open('manage', `${t.slice(0, -1)}${t.endsWith('A') ? 'B' : 'A'}`)).toThrow(/not valid/);
+  });
+});

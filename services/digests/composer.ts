@@ -1,5 +1,5 @@
 import type { Db } from '../core/db.ts';
-import { NotFound } from '../core/errors.ts';
+import { Invalid, NotFound } from '../core/errors.ts';
 import type { Tokens } from '../core/tokens.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import { previewPicks, rankSince } from '../papers/ranking.ts';
@@ -7,8 +7,8 @@ import type { Links } from '../subscribers/links.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
 import { digestSql as sql } from './queries.ts';
-import { renderDigest } from './renderer.ts';
-import { digestRecipient, loadDeliveries } from './sender.ts';
+import { renderDigest, renderWebVersion } from './renderer.ts';
+import { loadDeliveries } from './sender.ts';
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
@@ -57,13 +57,22 @@ export function createComposer({
   return {
     preview,
 
-    /** A digest's web version, behind the token of its "View in browser" link. */
+    /**
+     * A digest's web version, behind the token of its "View in browser" link: the papers only. The
+     * link stops working when its subscriber signs out every link, or is erased.
+     */
     async webVersion(token: string): Promise<string> {
-      const id = tokens.verify('view-digest', token);
-      const [d] = await loadDeliveries(db, [id], true);
+      const t = tokens.open('view-digest', token);
+      const [d] = await loadDeliveries(db, [t.id], true);
       if (!d) throw new NotFound('This digest is no longer available.', 'digest_gone');
-      const { html } = await renderDigest(templates, digestRecipient(d, links, false));
-      return html;
+      if (t.epoch !== d.token_epoch) {
+        throw new Invalid('This link was signed out by the subscriber it was mailed to.', 'revoked_token');
+      }
+      return renderWebVersion(
+        templates,
+        { digestDate: d.digest_date, frequency: d.frequency, papers: d.papers },
+        links.home,
+      );
     },
 
     /**
@@ -89,7 +98,7 @@ export function createComposer({
           arxivId: x.arxiv_id,
         })),
         unsubscribeUrl: links.unsubscribe(s.id),
-        manageUrl: links.manage(s.id),
+        manageUrl: links.manage(s, at),
       });
     },
   };

@@ -71,7 +71,7 @@ SELECT id, status FROM planned;
 -- version, whatever its state). The papers themselves come from load-papers, once per batch: a
 -- batch's digests share a few hundred papers between them.
 SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
-       s.send_weekday, s.timezone,
+       s.send_weekday, s.timezone, s.token_epoch,
        array_agg(dp.paper_id ORDER BY dp.position) AS paper_ids,
        array_agg(dp.position ORDER BY dp.position) AS positions,
        array_agg(dp.reason ORDER BY dp.position) AS reasons

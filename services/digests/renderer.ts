@@ -9,17 +9,22 @@ export interface DigestPaper {
   arxivId?: string | null;
 }
 
-export interface DigestRecipient {
-  email: string;
+/** What a digest shows, whoever reads it. */
+export interface DigestContent {
   digestDate: string;
   frequency: 'daily' | 'weekly';
+  papers: DigestPaper[];
+}
+
+/** A digest as mailed: the content, and what belongs to its reader (address, schedule, links). */
+export interface DigestRecipient extends DigestContent {
+  email: string;
   sendHour: number;
   sendWeekday: number;
   timezone: string;
-  papers: DigestPaper[];
   unsubscribeUrl: string;
   manageUrl: string;
-  /** The digest's web version; absent on the web version itself. */
+  /** The digest's web version. */
   viewUrl?: string;
 }
 
@@ -70,25 +75,52 @@ export function digestSubject(r: Pick<DigestRecipient, 'papers' | 'digestDate' |
   return `${n} trending paper${n === 1 ? '' : 's'} ${r.frequency === 'weekly' ? 'this week' : 'today'} · ${when}`;
 }
 
+function contentData(c: DigestContent) {
+  return {
+    subject: digestSubject(c),
+    preheader: c.papers
+      .slice(0, 2)
+      .map((p) => p.title)
+      .join(' · '),
+    heading: c.frequency === 'weekly' ? 'Trending papers this week' : 'Trending papers today',
+    dateText: formatDigestDate(c.digestDate),
+    papers: c.papers.map((p) => ({ ...p, url: paperUrl(p), summary: summarize(p.abstract) })),
+  };
+}
+
 export async function renderDigest(
   templates: EmailTemplates,
   r: DigestRecipient,
 ): Promise<RenderedEmail & { subject: string }> {
-  const subject = digestSubject(r);
+  const content = contentData(r);
   const rendered = await templates.render('digest', {
-    subject,
-    preheader: r.papers
-      .slice(0, 2)
-      .map((p) => p.title)
-      .join(' · '),
-    heading: r.frequency === 'weekly' ? 'Trending papers this week' : 'Trending papers today',
-    dateText: formatDigestDate(r.digestDate),
+    ...content,
+    web: false,
+    homeUrl: undefined,
     email: r.email,
     scheduleText: scheduleText(r),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
     manageUrl: safeUrl(r.manageUrl),
     viewUrl: r.viewUrl ? safeUrl(r.viewUrl) : undefined,
-    papers: r.papers.map((p) => ({ ...p, url: paperUrl(p), summary: summarize(p.abstract) })),
   });
-  return { ...rendered, subject };
+  return { ...rendered, subject: content.subject };
+}
+
+/**
+ * A digest's web version: the link people share, so it shows the papers only. No address, no
+ * schedule, no preferences or unsubscribe link: whoever it is shared with gets no hold on the
+ * subscription.
+ */
+export async function renderWebVersion(templates: EmailTemplates, c: DigestContent, homeUrl: string): Promise<string> {
+  const { html } = await templates.render('digest', {
+    ...contentData(c),
+    web: true,
+    homeUrl: safeUrl(homeUrl),
+    email: undefined,
+    scheduleText: undefined,
+    unsubscribeUrl: undefined,
+    manageUrl: undefined,
+    viewUrl: undefined,
+  });
+  return html;
 }

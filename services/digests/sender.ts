@@ -153,6 +153,8 @@ export interface DeliveryRow {
   send_hour: number;
   send_weekday: number;
   timezone: string;
+  /** The subscriber's link epoch: the digest's preferences and web-version links are signed in it. */
+  token_epoch: number;
   papers: DigestPaper[];
 }
 
@@ -177,8 +179,8 @@ export interface SenderDeps {
   concurrency?: number;
 }
 
-/** A delivery as the digest template sees it; `viewUrl` is left out of the web version itself. */
-export function digestRecipient(d: DeliveryRow, links: Links, withViewLink: boolean): DigestRecipient {
+/** A delivery as the digest mail shows it to its reader, with their links signed at `now`. */
+export function digestRecipient(d: DeliveryRow, links: Links, now: Date): DigestRecipient {
   return {
     email: d.email,
     digestDate: d.digest_date,
@@ -188,8 +190,8 @@ export function digestRecipient(d: DeliveryRow, links: Links, withViewLink: bool
     timezone: d.timezone,
     papers: d.papers,
     unsubscribeUrl: links.unsubscribe(d.subscriber_id),
-    manageUrl: links.manage(d.subscriber_id),
-    viewUrl: withViewLink ? links.viewDigest(d.id) : undefined,
+    manageUrl: links.manage({ id: d.subscriber_id, token_epoch: d.token_epoch }, now),
+    viewUrl: links.viewDigest(d.id, d.token_epoch),
   };
 }
 
@@ -237,7 +239,7 @@ export function createDigestSender(deps: SenderDeps) {
     lastAttempt: boolean,
     report: SendReport,
   ): Promise<'sent' | FailureOutcome> {
-    const recipient = digestRecipient(d, links, true);
+    const recipient = digestRecipient(d, links, now);
     const { subject, html, text } = await renderDigest(templates, recipient);
     const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
     const mailto = deps.unsubscribeMailto ? `, <mailto:${deps.unsubscribeMailto}?subject=unsubscribe>` : '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderDigest } from '../digests/renderer.ts';
+import { renderDigest, renderWebVersion } from '../digests/renderer.ts';
 import { createEmailTemplates, safeUrl } from './templates.ts';
 
 describe('email templates', () => {
@@ -35,6 +35,15 @@ describe('email templates', () => {
     expect(text).toContain('Unsubscribe: https://paperboy.example/u/abc');
   });
 
+  it('writes the web version without the reader: no address, schedule or personal link', async () => {
+    const html = await renderWebVersion(templates, recipient, 'https://paperboy.example/');
+    expect(html).toContain('A &amp; B &lt;i&gt;study&lt;/i&gt;');
+    expect(html).toContain('href="https://paperboy.example/"');
+    for (const personal of ['reader@example.org', 'Europe/Berlin', '/u/abc', '/manage/abc']) {
+      expect(html).not.toContain(personal);
+    }
+  });
+
   it('supports dark mode and fetches nothing when opened', async () => {
     for (const { html } of [
       await renderDigest(templates, recipient),
@@ -42,7 +51,6 @@ describe('email templates', () => {
         email: recipient.email,
         scheduleText: 'every day at 08:00 UTC',
         confirmUrl: 'https://paperboy.example/confirm/abc',
-        manageUrl: recipient.manageUrl,
         ttlText: '7 days',
       }),
     ]) {

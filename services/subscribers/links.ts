@@ -1,14 +1,34 @@
 import type { Tokens } from '../core/tokens.ts';
 
-/** The tokenised links Paperboy mails out; the routes that serve them live in the api. */
-export function createLinks(publicUrl: string, tokens: Tokens, confirmTtlHours: number) {
+/** Whose links: the subscriber's id and the link epoch their preferences links are signed in. */
+export interface LinkHolder {
+  id: number;
+  token_epoch: number;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * The tokenised links Paperboy mails out; the routes that serve them live in the api. Each link
+ * does one thing (README, "Links and tokens"): confirm, unsubscribe, manage, or show one digest.
+ */
+export function createLinks(publicUrl: string, tokens: Tokens, ttl: { confirmHours: number; manageDays: number }) {
+  const manageToken = (s: LinkHolder, now: Date) =>
+    tokens.sign('manage', s.id, new Date(now.getTime() + ttl.manageDays * 24 * HOUR), s.token_epoch);
   return {
+    home: `${publicUrl}/`,
+    /** How long a preferences link works, in days. */
+    manageTtlDays: ttl.manageDays,
     confirm: (subscriberId: number, now: Date) =>
-      `${publicUrl}/confirm/${tokens.sign('confirm', subscriberId, new Date(now.getTime() + confirmTtlHours * 3_600_000))}`,
+      `${publicUrl}/confirm/${tokens.sign('confirm', subscriberId, new Date(now.getTime() + ttl.confirmHours * HOUR))}`,
+    /** Never expires and survives signing out: RFC 8058 expects an old digest's one-click to work. */
     unsubscribe: (subscriberId: number) => `${publicUrl}/u/${tokens.sign('unsubscribe', subscriberId)}`,
-    manage: (subscriberId: number) => `${publicUrl}/manage/${tokens.sign('manage', subscriberId)}`,
-    /** The web version of one digest. */
-    viewDigest: (deliveryId: number) => `${publicUrl}/d/${tokens.sign('view-digest', deliveryId)}`,
+    /** The token of a preferences link signed at `now`, for the CLI's own use of the same actions. */
+    manageToken,
+    manage: (s: LinkHolder, now: Date) => `${publicUrl}/manage/${manageToken(s, now)}`,
+    /** The web version of one digest, signed in its subscriber's link epoch `epoch`. */
+    viewDigest: (deliveryId: number, epoch: number) =>
+      `${publicUrl}/d/${tokens.sign('view-digest', deliveryId, undefined, epoch)}`,
   };
 }
 

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
-import { Conflict, NotFound } from '../core/errors.ts';
-import type { TokenPurpose, Tokens } from '../core/tokens.ts';
+import { Conflict, Invalid, NotFound } from '../core/errors.ts';
+import type { Queues } from '../core/queues.ts';
+import { expiredToken, invalidToken, type OpenedToken, type Tokens } from '../core/tokens.ts';
 import {
   createSubscriberRepository,
   type Preferences,
@@ -26,30 +27,87 @@ const view = (s: Subscriber): SubscriptionView => ({
   nextDigestAt: s.next_send_at?.toISOString() ?? null,
 });
 
-type LinkPurpose = Extract<TokenPurpose, 'manage' | 'unsubscribe'>;
+/**
+ * How long an unsubscribe can be undone from the page that did it. Long enough for "that was the
+ * wrong button" and for reading the page again the next morning; short enough that the button,
+ * which restarts mail, does not outlive the moment.
+ */
+export const UNDO_UNSUBSCRIBE_MS = 24 * 3_600_000;
 
 /**
- * What a subscriber does through the tokenised links in their mail: see and change preferences,
- * pause, leave and come back, download or erase their data. The token is the only credential.
+ * A fresh preferences link is mailed at most this often per subscriber, however often it is asked
+ * for: the request needs only an unsubscribe link (which mail gateways log) or an expired one.
  */
-export function createManageService({ db, tokens, clock }: { db: Db; tokens: Tokens; clock: Clock }) {
+export const MANAGE_LINK_MAIL_EVERY_SECONDS = 15 * 60;
+
+const MANAGE_LINK_JOB = { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } };
+
+const ACTIVE_STATES: SubscriberStatus[] = ['pending', 'active', 'paused'];
+
+/** When an undo of an unsubscribe at `at` stops working, to the second (as a token carries it). */
+const undoDeadline = (at: Date) => new Date(Math.ceil((at.getTime() + UNDO_UNSUBSCRIBE_MS) / 1000) * 1000);
+
+/** What the unsubscribe link's POST did: only an unsubscribe it made itself can be undone. */
+export type LeaveOutcome =
+  | { kind: 'unsubscribed'; undoToken: string }
+  | { kind: 'already' }
+  /** Erased: nothing left to unsubscribe. */
+  | { kind: 'gone' };
+
+/**
+ * What a subscriber does through the tokenised links in their mail. A preferences token (current:
+ * not expired, not signed out) sees and changes preferences, pauses, leaves and comes back,
+ * downloads or erases the data, and signs out every link. An unsubscribe token only unsubscribes,
+ * undoes that for a day, and asks for a preferences link by mail.
+ */
+export function createManageService({
+  db,
+  tokens,
+  clock,
+  queues,
+}: {
+  db: Db;
+  tokens: Tokens;
+  clock: Clock;
+  queues: Pick<Queues, 'add'>;
+}) {
   const repo = createSubscriberRepository(db);
 
-  async function load(token: string, purpose: LinkPurpose): Promise<Subscriber> {
-    const s = await repo.findById(tokens.verify(purpose, token, clock.now()));
+  const find = async (id: number): Promise<Subscriber> => {
+    const s = await repo.findById(id);
     if (!s) throw new NotFound('This subscription no longer exists.', 'subscription_gone');
+    return s;
+  };
+
+  /** A preferences token works only in its subscriber's current link epoch and until it expires. */
+  function checkCurrent(t: OpenedToken, s: Subscriber) {
+    if (t.epoch !== s.token_epoch) {
+      throw new Invalid(
+        'This link was signed out: every earlier link to these preferences stopped working. A fresh one can be mailed to the address.',
+        'revoked_token',
+      );
+    }
+    // Links from before preferences links expired carry no expiry: they count as expired.
+    if (!t.expiresAt || t.expiresAt.getTime() < clock.now().getTime()) {
+      throw expiredToken('A fresh one can be mailed to the address.');
+    }
+  }
+
+  /** The subscriber behind a current preferences token. */
+  async function authorize(token: string): Promise<Subscriber> {
+    const t = tokens.open('manage', token);
+    const s = await find(t.id);
+    checkCurrent(t, s);
     return s;
   }
 
   /** Moves to `to` from any of `from`; already being there is fine; anything else is a conflict. */
   async function transition(
-    token: string,
-    purpose: LinkPurpose,
+    s: Subscriber,
     to: SubscriberStatus,
     from: SubscriberStatus[],
     conflict: (s: Subscriber) => string,
   ): Promise<SubscriptionView> {
-    const s = await load(token, purpose);
     if (s.status !== to) {
       if (
         !from.includes(s.status) ||
@@ -58,7 +116,7 @@ export function createManageService({ db, tokens, clock }: { db: Db; tokens: Tok
         throw new Conflict(conflict(s), 'invalid_state');
       }
     }
-    return view((await repo.findById(s.id)) as Subscriber);
+    return view(await find(s.id));
   }
 
   const confirmFirst = (s: Subscriber) =>
@@ -68,49 +126,145 @@ export function createManageService({ db, tokens, clock }: { db: Db; tokens: Tok
         ? 'Mail to this address bounced. Sign up again to confirm it works.'
         : `This subscription is ${s.status}.`;
 
-  return {
-    load,
+  async function resubscribe(s: Subscriber): Promise<SubscriptionView> {
+    if (s.status === 'unsubscribed' && !s.confirmed_at) {
+      throw new Conflict('This address was never confirmed. Sign up again on the home page.', 'invalid_state');
+    }
+    return transition(s, 'active', ['unsubscribed', 'paused'], confirmFirst);
+  }
 
-    async view(token: string, purpose: LinkPurpose = 'manage'): Promise<SubscriptionView> {
-      return view(await load(token, purpose));
+  /** The subscriber an unsubscribe token names, or undefined once erased. */
+  async function linkHolder(token: string): Promise<Subscriber | undefined> {
+    return repo.findById(tokens.verify('unsubscribe', token, clock.now()));
+  }
+
+  return {
+    authorize,
+
+    async view(token: string): Promise<SubscriptionView> {
+      return view(await authorize(token));
     },
 
     async updatePreferences(token: string, raw: unknown): Promise<SubscriptionView> {
       const input = PreferencesInput.parse(raw);
-      const s = await load(token, 'manage');
+      const s = await authorize(token);
       if (!(await repo.updatePreferences(s.id, mergePreferences(preferencesOf(s), input), clock.now()))) {
         throw new Conflict(confirmFirst(s), 'invalid_state');
       }
-      return view((await repo.findById(s.id)) as Subscriber);
+      return view(await find(s.id));
     },
 
-    pause: (token: string) => transition(token, 'manage', 'paused', ['active'], confirmFirst),
-    resume: (token: string) => transition(token, 'manage', 'active', ['paused'], confirmFirst),
+    pause: async (token: string) => transition(await authorize(token), 'paused', ['active'], confirmFirst),
+    resume: async (token: string) => transition(await authorize(token), 'active', ['paused'], confirmFirst),
 
-    /** Leaving always succeeds: doing it twice, or after a bounce, changes nothing and is no error. */
-    async unsubscribe(token: string, purpose: LinkPurpose): Promise<SubscriptionView | undefined> {
-      const s = await repo.findById(tokens.verify(purpose, token, clock.now()));
-      if (!s) return undefined;
-      if (['pending', 'active', 'paused'].includes(s.status)) {
-        await db.tx((c) =>
-          createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', ['pending', 'active', 'paused'], clock.now()),
+    /** Leaving from the preferences page: doing it twice, or after a bounce, changes nothing and is no error. */
+    async unsubscribe(token: string): Promise<SubscriptionView> {
+      const s = await authorize(token);
+      if (ACTIVE_STATES.includes(s.status)) {
+        await db.tx((c) => createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', ACTIVE_STATES, clock.now()));
+      }
+      return view(await find(s.id));
+    },
+
+    /** Coming back from the preferences page: only for an address that was confirmed. */
+    resubscribe: async (token: string) => resubscribe(await authorize(token)),
+
+    /** Whether the subscriber behind an unsubscribe link still receives mail, or is erased (the link's page). */
+    async linkState(unsubscribeToken: string): Promise<'subscribed' | 'unsubscribed' | 'gone'> {
+      const s = await linkHolder(unsubscribeToken);
+      if (!s) return 'gone';
+      return ACTIVE_STATES.includes(s.status) ? 'subscribed' : 'unsubscribed';
+    },
+
+    /**
+     * The unsubscribe link's one action (RFC 8058 one-click, or the page's button). Leaving always
+     * succeeds. Only an unsubscribe this request made can be undone, with the token it returns;
+     * the link alone, as a gateway logged it, cannot subscribe anyone again.
+     */
+    async leave(unsubscribeToken: string): Promise<LeaveOutcome> {
+      const s = await linkHolder(unsubscribeToken);
+      if (!s) return { kind: 'gone' };
+      const now = clock.now();
+      if (
+        !ACTIVE_STATES.includes(s.status) ||
+        !(await db.tx((c) => createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', ACTIVE_STATES, now)))
+      ) {
+        return { kind: 'already' };
+      }
+      const { unsubscribed_at } = await find(s.id);
+      return {
+        kind: 'unsubscribed',
+        undoToken: tokens.sign('undo-unsubscribe', s.id, undoDeadline(unsubscribed_at ?? now)),
+      };
+    },
+
+    /**
+     * Undoes the unsubscribe that `undoToken` was given for, within UNDO_UNSUBSCRIBE_MS of it: the
+     * subscriber must still be unsubscribed since that very moment, and not reported since.
+     */
+    async undoLeave(unsubscribeToken: string, undoToken: unknown): Promise<SubscriptionView> {
+      const s = await linkHolder(unsubscribeToken);
+      if (!s) throw new NotFound('This subscription no longer exists.', 'subscription_gone');
+      let undo: OpenedToken;
+      try {
+        undo = tokens.open('undo-unsubscribe', typeof undoToken === 'string' ? undoToken : '');
+      } catch {
+        throw invalidToken();
+      }
+      if (undo.id !== s.id) throw invalidToken();
+      if (s.status === 'active') return view(s);
+      const tooLate = () =>
+        new Invalid(
+          'The time to undo has passed (a day). To receive digests again, sign up on the home page.',
+          'expired_token',
         );
+      if (!undo.expiresAt || clock.now().getTime() > undo.expiresAt.getTime()) throw tooLate();
+      if (
+        s.status !== 'unsubscribed' ||
+        !s.unsubscribed_at ||
+        undoDeadline(s.unsubscribed_at).getTime() !== undo.expiresAt.getTime()
+      ) {
+        throw new Conflict('This subscription changed since; there is nothing to undo.', 'invalid_state');
       }
-      return view((await repo.findById(s.id)) as Subscriber);
+      if (clock.now().getTime() > s.unsubscribed_at.getTime() + UNDO_UNSUBSCRIBE_MS) throw tooLate();
+      const reason = await repo.suppressionOf(s.email);
+      if (reason === 'bounced' || reason === 'complaint') {
+        throw new Conflict('Paperboy no longer mails this address.', 'invalid_state');
+      }
+      return resubscribe(s);
     },
 
-    /** Undoing an unsubscribe, or coming back later: only for an address that was confirmed. */
-    async resubscribe(token: string, purpose: LinkPurpose): Promise<SubscriptionView> {
-      const s = await load(token, purpose);
-      if (s.status === 'unsubscribed' && !s.confirmed_at) {
-        throw new Conflict('This address was never confirmed. Sign up again on the home page.', 'invalid_state');
-      }
-      return transition(token, purpose, 'active', ['unsubscribed', 'paused'], confirmFirst);
+    /**
+     * Queues a mail with a fresh preferences link to the address on record: asked for from the
+     * unsubscribe page, or with an expired or signed-out preferences link (its MAC must hold).
+     * At most one per MANAGE_LINK_MAIL_EVERY_SECONDS; the answer is the same either way, and the
+     * worker decides whether the address may be mailed at all.
+     */
+    async mailManageLink(token: string, purpose: 'unsubscribe' | 'manage'): Promise<void> {
+      const id = purpose === 'manage' ? tokens.open(purpose, token).id : tokens.verify(purpose, token, clock.now());
+      const s = await find(id);
+      const now = clock.now();
+      await db.tx(async (c) => {
+        if (await createSubscriberRepository(c).requestManageLink(s.id, now, MANAGE_LINK_MAIL_EVERY_SECONDS)) {
+          await queues.add(
+            'mail',
+            'manage-link',
+            { subscriberId: s.id },
+            { ...MANAGE_LINK_JOB, jobId: `manage-link_${s.id}_${now.getTime()}` },
+          );
+        }
+      });
+    },
+
+    /** Signs out every preferences link and web version mailed so far, this one included. */
+    async revokeLinks(token: string): Promise<void> {
+      const s = await authorize(token);
+      await repo.revokeLinks(s.id);
     },
 
     /** Everything stored about the subscriber, as they can download it. */
     async exportData(token: string) {
-      const s = await load(token, 'manage');
+      const s = await authorize(token);
       return {
         exportedAt: clock.now().toISOString(),
         subscriber: {
@@ -125,15 +279,23 @@ export function createManageService({ db, tokens, clock }: { db: Db; tokens: Tok
           pausedAt: s.paused_at,
           unsubscribedAt: s.unsubscribed_at,
           nextDigestAt: s.next_send_at,
+          preferencesLinkMailedAt: s.manage_link_requested_at,
         },
         digests: await repo.exportDeliveries(s.id),
       };
     },
 
-    /** Deletes the subscriber and their history, keeping only a hash of the address as a suppression. */
+    /**
+     * Deletes the subscriber and their history, keeping only a hash of the address as a
+     * suppression. Ids are never reused, so every link to them ends with it. Erasing someone
+     * already erased changes nothing and is no error.
+     */
     async erase(token: string): Promise<void> {
-      const id = tokens.verify('manage', token, clock.now());
-      await db.tx((c) => createSubscriberRepository(c).erase(id));
+      const t = tokens.open('manage', token);
+      const s = await repo.findById(t.id);
+      if (!s) return;
+      checkCurrent(t, s);
+      await db.tx((c) => createSubscriberRepository(c).erase(s.id));
     },
   };
 }

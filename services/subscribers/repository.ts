@@ -12,6 +12,8 @@ const sql = loadQueries(
     'record-confirmation-failure',
     'give-up-confirmation',
     'activate',
+    'revoke-links',
+    'request-manage-link',
     'update-preferences',
     'set-status',
     'cancel-queued-deliveries',
@@ -75,6 +77,10 @@ export interface Subscriber {
   paused_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  /** Moves on when the subscriber signs out every link; preferences and web-version links carry it. */
+  token_epoch: number;
+  /** When a fresh preferences link was last asked for by mail. */
+  manage_link_requested_at: Date | null;
 }
 
 /** A subscriber's choices, as the API and forms name them. */
@@ -164,6 +170,14 @@ export function createSubscriberRepository(db: Queryable) {
     },
     async activate(id: number, at: Date): Promise<boolean> {
       return ((await db.query(sql.activate, [id, at])).rowCount ?? 0) > 0;
+    },
+    /** Moves the subscriber's link epoch on; returns the new one (undefined: no such subscriber). */
+    async revokeLinks(id: number): Promise<number | undefined> {
+      return (await db.query<{ token_epoch: number }>(sql['revoke-links'], [id])).rows[0]?.token_epoch;
+    },
+    /** Records a request for a fresh preferences link; false when one was asked for less than `everySeconds` ago. */
+    async requestManageLink(id: number, at: Date, everySeconds: number): Promise<boolean> {
+      return ((await db.query(sql['request-manage-link'], [id, at, everySeconds])).rowCount ?? 0) > 0;
     },
     async updatePreferences(id: number, prefs: Preferences, at: Date): Promise<boolean> {
       return ((await db.query(sql['update-preferences'], [id, ...prefParams(prefs), at])).rowCount ?? 0) > 0;

@@ -13,6 +13,7 @@ import { createSubscriberRepository } from './repository.ts';
 export type SignupMailOutcome =
   | 'confirmation'
   | 'already-subscribed'
+  | 'manage-link'
   | 'suppressed'
   | 'none'
   /** The server said the address does not work: it is suppressed, and the mail not tried again. */
@@ -41,10 +42,14 @@ export interface SignupMailJob {
   updateData(data: { subscriberIds: number[] }): Promise<void>;
 }
 
+/** A suppression that stops every mail to the address; an erasure's does not stop a new signup's confirmation. */
+const isBlocking = (reason: string | undefined) => reason === 'bounced' || reason === 'complaint';
+
 /**
  * The reply to a signup, decided when it is sent: a pending address gets the double opt-in link,
  * an active one a reminder with its preferences link (not a second subscription), an address
- * that bounced before gets nothing.
+ * that bounced or complained before gets nothing (a signup may be anyone's). Also the mail with
+ * a fresh preferences link a subscriber asks for.
  */
 export function createSignupMailer(deps: {
   db: Db;
@@ -123,15 +128,18 @@ export function createSignupMailer(deps: {
   async function send(subscriberId: number, lastTry = true): Promise<SignupMailOutcome> {
     const s = await repo.findById(subscriberId);
     if (!s || (s.status !== 'pending' && s.status !== 'active')) return 'none';
-    if ((await repo.suppressionOf(s.email)) === 'bounced') {
-      deps.log.info({ subscriberId }, 'signup mail not sent: the address bounced before');
-      if (s.status === 'pending') await giveUp(s.id, 'the address bounced before and is suppressed');
+    const suppressed = await repo.suppressionOf(s.email);
+    if (isBlocking(suppressed)) {
+      deps.log.info({ subscriberId, reason: suppressed }, 'signup mail not sent: the address is suppressed');
+      if (s.status === 'pending') {
+        const why = suppressed === 'bounced' ? 'bounced before' : 'reported a Paperboy mail as spam';
+        await giveUp(s.id, `the address ${why} and is suppressed`);
+      }
       return 'suppressed';
     }
     const now = deps.clock.now();
     const common = {
       email: s.email,
-      manageUrl: deps.links.manage(s.id),
       scheduleText: scheduleText({
         frequency: s.frequency,
         sendHour: s.send_hour,
@@ -142,6 +150,8 @@ export function createSignupMailer(deps: {
     if (s.status === 'pending') {
       let sent: Awaited<ReturnType<typeof deliver>>;
       try {
+        // The confirmation mail may reach someone who never signed up: it carries the one link
+        // that confirms, and no other capability.
         const { html, text } = await deps.templates.render('confirm', {
           ...common,
           confirmUrl: deps.links.confirm(s.id, now),
@@ -159,13 +169,36 @@ export function createSignupMailer(deps: {
       await repo.markSignupMailSent(s.id, now);
       return 'confirmation';
     }
-    const { html, text } = await deps.templates.render('already-subscribed', common);
+    const { html, text } = await deps.templates.render('already-subscribed', {
+      ...common,
+      manageUrl: deps.links.manage(s, now),
+      manageTtlText: durationText(deps.links.manageTtlDays * 24),
+    });
     const sent = await deliver(s.email, 'You are already subscribed to Paperboy', html, text);
     return sent.outcome === 'sent' ? 'already-subscribed' : sent.outcome;
   }
 
+  /**
+   * A fresh preferences link, to the address on record and nowhere else. Whoever asked (with an
+   * unsubscribe link or an expired one) learns nothing from it; a relay failure or a temporary
+   * one throws, for the job to retry.
+   */
+  async function sendManageLink(subscriberId: number): Promise<SignupMailOutcome> {
+    const s = await repo.findById(subscriberId);
+    if (!s || s.status === 'bounced') return 'none';
+    if (isBlocking(await repo.suppressionOf(s.email))) return 'suppressed';
+    const { html, text } = await deps.templates.render('manage-link', {
+      email: s.email,
+      manageUrl: deps.links.manage(s, deps.clock.now()),
+      manageTtlText: durationText(deps.links.manageTtlDays * 24),
+    });
+    const sent = await deliver(s.email, 'Your link to your Paperboy preferences', html, text);
+    return sent.outcome === 'sent' ? 'manage-link' : sent.outcome;
+  }
+
   return {
     send,
+    sendManageLink,
     /**
      * Sends the replies of a batch of signups. Mails that fail leave the others sent: the job keeps
      * only the failed ids and throws, so its retry sends only those. Sent mails are counted, and

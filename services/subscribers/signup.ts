@@ -9,7 +9,12 @@ import type { Tokens } from '../core/tokens.ts';
 import { createSubscriberRepository, type Preferences } from './repository.ts';
 import { isBlockedDomain, mergePreferences, PREFERENCE_DEFAULTS, type SignupInput } from './schemas.ts';
 
-export type ConfirmOutcome = 'confirmed' | 'already-active' | 'not-pending';
+/**
+ * What a confirmation link finds (`pending`: the page offers its button) or did: an address that
+ * bounced or complained is not confirmed (`suppressed`), whatever link it holds.
+ */
+export type ConfirmOutcome = 'confirmed' | 'already-active' | 'not-pending' | 'suppressed';
+export type ConfirmState = Exclude<ConfirmOutcome, 'confirmed'> | 'pending';
 
 const SIGNUP_MAIL_JOB = { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } };
 
@@ -89,6 +94,14 @@ export function createSignupService(deps: SignupServiceDeps) {
   }
   const recorder = createBatcher(record, SIGNUP_BATCH);
 
+  async function stateOf(id: number): Promise<ConfirmState> {
+    const s = await repo.findById(id);
+    if (s?.status === 'active') return 'already-active';
+    if (s?.status !== 'pending') return 'not-pending';
+    const reason = await repo.suppressionOf(s.email);
+    return reason === 'bounced' || reason === 'complaint' ? 'suppressed' : 'pending';
+  }
+
   return {
     /**
      * Records a signup and queues the reply mail. Every address takes the same path (the same
@@ -133,10 +146,17 @@ export function createSignupService(deps: SignupServiceDeps) {
       return queuedAgain;
     },
 
+    /** What the confirmation link would do, for its page; changes nothing (mail scanners GET links). */
+    async confirmation(token: string): Promise<ConfirmState> {
+      return stateOf(tokens.verify('confirm', token, clock.now()));
+    },
+
+    /** Confirms: the page's button, a POST. */
     async confirm(token: string): Promise<ConfirmOutcome> {
       const id = tokens.verify('confirm', token, clock.now());
       if (await repo.activate(id, clock.now())) return 'confirmed';
-      return (await repo.findById(id))?.status === 'active' ? 'already-active' : 'not-pending';
+      const state = await stateOf(id);
+      return state === 'pending' ? 'not-pending' : state;
     },
   };
 }

@@ -55,7 +55,8 @@ SELECT id FROM subscribers WHERE email = $1;
 -- One subscriber by id.
 SELECT id, email, status, timezone, send_hour, frequency, send_weekday, max_papers, topics,
        next_send_at, confirm_sent_at, confirm_attempts, confirm_given_up_at, confirm_last_error,
-       confirmed_at, unsubscribed_at, paused_at, created_at, updated_at
+       confirmed_at, unsubscribed_at, paused_at, created_at, updated_at, token_epoch,
+       manage_link_requested_at
   FROM subscribers WHERE id = $1;
 
 -- name: suppression-of
@@ -87,7 +88,9 @@ UPDATE subscribers
 
 -- name: activate
 -- Confirms a pending subscription, schedules its first digest after `$2`, and lifts a
--- suppression left by an earlier erasure: confirming is consent to mail again.
+-- suppression left by an earlier erasure: confirming is consent to mail again. An address that
+-- bounced or complained stays suppressed and is not confirmed: a confirmation link may have been
+-- mailed before the report, and only the operator lifts such a suppression.
 WITH s AS (
   UPDATE subscribers
      SET status = 'active',
@@ -95,11 +98,30 @@ WITH s AS (
          next_send_at = paperboy_next_send_at($2, timezone, send_hour, frequency, send_weekday),
          updated_at = now()
    WHERE id = $1 AND status = 'pending'
+     AND NOT EXISTS (SELECT 1 FROM suppressions x
+                      WHERE x.email_hash = paperboy_email_hash(subscribers.email) AND x.reason <> 'erased')
   RETURNING id, email
 ), lifted AS (
-  DELETE FROM suppressions WHERE email_hash IN (SELECT paperboy_email_hash(email) FROM s)
+  DELETE FROM suppressions
+   WHERE reason = 'erased' AND email_hash IN (SELECT paperboy_email_hash(email) FROM s)
 )
 SELECT id FROM s;
+
+-- name: revoke-links
+-- Signs out every preferences link and web version of subscriber $1 mailed so far: the link
+-- epoch moves on, and links signed in an earlier one are refused. Returns the new epoch.
+UPDATE subscribers SET token_epoch = token_epoch + 1, updated_at = now()
+ WHERE id = $1
+RETURNING token_epoch;
+
+-- name: request-manage-link
+-- Notes at $2 that subscriber $1 asked for a fresh preferences link by mail, unless one was asked
+-- for less than $3 seconds before: returns the row only when a mail may go out.
+UPDATE subscribers SET manage_link_requested_at = $2
+ WHERE id = $1
+   AND (manage_link_requested_at IS NULL
+        OR manage_link_requested_at <= $2::timestamptz - make_interval(secs => $3))
+RETURNING id;
 
 -- name: update-preferences
 -- Saves preferences; an active subscriber's next digest moves to the new schedule.

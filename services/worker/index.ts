@@ -21,6 +21,7 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
   const workers: Worker[] = [
     createWorker('mail', redisUrl, prefix, {
       signup: async ({ subscriberIds }, job) => s.signupMails.sendJob(subscriberIds, job),
+      'manage-link': async ({ subscriberId }) => s.signupMails.sendManageLink(subscriberId),
     }),
     createWorker('ingest', redisUrl, prefix, {
       sources: async () => s.papers.runConfigured(),

@@ -121,7 +121,12 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     expect(await heading()).toBe('Confirm your Paperboy subscription');
     // The message's own HTML, in its sandboxed frame.
     await page.frameLocator('iframe').locator('text=Yes, send me papers').waitFor({ timeout: 5000 });
+    // The link opens a page that changes nothing; its one button confirms.
     await page.click(`.card a[href^="${base}/confirm/"]`);
+    expect(await heading()).toBe('Confirm your subscription');
+    const pending = await h.services.db.query('SELECT status FROM subscribers WHERE email = $1', [email]);
+    expect(pending.rows[0]).toEqual({ status: 'pending' });
+    await page.click('button:has-text("Yes, send me papers")');
     expect(await heading()).toBe('You are subscribed');
   });
 
@@ -211,10 +216,30 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
 
     await open(linkIn(digest, '/u/'));
     expect(await heading()).toBe('Unsubscribe?');
+    expect(await page.locator('a[href*="/manage/"]').count()).toBe(0);
     await page.click('button:has-text("Unsubscribe")');
     expect(await heading()).toBe('You are unsubscribed');
     await page.click('button:has-text("Undo")');
     expect(await heading()).toBe('You are subscribed again');
+  });
+
+  it('asks for a preferences link from the unsubscribe page, gets it by mail and signs every link out', async () => {
+    const digest = await newest();
+    const before = h.sink.to(email).length;
+    await open(linkIn(digest, '/u/'));
+    await page.click('button:has-text("Mail me a link to my preferences")');
+    expect(await heading()).toBe('Check your inbox');
+    await eventually(async () => expect(h.sink.to(email)).toHaveLength(before + 1));
+    const mailed = await newest();
+    expect(mailed.subject).toBe('Your link to your Paperboy preferences');
+    await open(linkIn(mailed, '/manage/'));
+    expect(await heading()).toBe('Your subscription');
+    await page.click('button:has-text("Sign out all links")');
+    expect(await heading()).toBe('Every link is signed out');
+    await open(linkIn(mailed, '/manage/'));
+    expect(await heading()).toBe('This link was signed out');
+    await open(linkIn(digest, '/d/'));
+    expect(await heading()).toBe('That did not work');
   });
 });
 

@@ -94,7 +94,11 @@ describe('npm start on local defaults', () => {
     }
     const confirm = links.find((l) => l.startsWith(`${base}/confirm/`));
     expect(confirm).toBeDefined();
-    expect((await get(new URL(confirm as string).pathname)).body).toContain('You are subscribed');
+    // The link opens a page with one button; the button (a POST to the same URL) confirms.
+    const confirmPath = new URL(confirm as string).pathname;
+    expect((await get(confirmPath)).body).toContain(`<form method="post" action="${confirmPath}">`);
+    const confirmed = await fetch(`${base}${confirmPath}`, { method: 'POST' });
+    expect(await confirmed.text()).toContain('You are subscribed');
 
     // The default delivery hour is 08:00 UTC: the next one after the confirmation.
     const due = new Date();

@@ -192,13 +192,16 @@ export async function settled(h: Harness, queue: 'mail' | 'digest' | 'ingest', t
   }, timeoutMs);
 }
 
-/** Signs an address up through the API and confirms it through the mailed link. */
+/**
+ * Signs an address up through the API and confirms it through the mailed link: the button on the
+ * link's page, which POSTs to the link's own URL.
+ */
 export async function subscribeAndConfirm(h: Harness, email: string, prefs: object = {}): Promise<void> {
   const before = h.sink.to(email).length;
   const res = await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email, ...prefs } });
   if (res.statusCode !== 202) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
   const mail = await parse(await h.sink.waitFor((m) => m.to.includes(email) && h.sink.to(email).length > before));
-  const confirmed = await h.app.inject({ method: 'GET', url: pathOf(linkIn(mail, '/confirm/')) });
+  const confirmed = await h.app.inject({ method: 'POST', url: pathOf(linkIn(mail, '/confirm/')) });
   if (!confirmed.body.includes('You are subscribed')) throw new Error(`confirm failed: ${confirmed.body}`);
 }
 

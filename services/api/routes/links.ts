@@ -1,40 +1,57 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { NotFound } from '../../core/errors.ts';
-import type { ConfirmOutcome } from '../../subscribers/signup.ts';
+import { MANAGE_LINK_MAIL_EVERY_SECONDS } from '../../subscribers/manage.ts';
+import type { ConfirmOutcome, ConfirmState } from '../../subscribers/signup.ts';
 import type { AppDeps } from '../app.ts';
-import type { MessagePage } from '../pages.ts';
+import type { ButtonForm, MessagePage } from '../pages.ts';
 import { TokenParams } from '../schemas.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
-/** The tokenised links in mails: confirmation, and unsubscribe (RFC 8058 one-click, the page, undo). */
+/**
+ * The tokenised links in mails that are not the preferences page: confirmation, and unsubscribe
+ * (RFC 8058 one-click, the page, undo, and asking for a preferences link by mail). Every GET only
+ * shows a page; what changes anything is a POST (mail scanners and link previews GET every link).
+ * The pages never show the address: these URLs are fetched and logged by mail gateways.
+ */
 export const linkRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
+  const { manage, signups } = services;
   // Mail providers POST one-click unsubscribes as urlencoded or multipart: accept any body here
   // rather than answer 415 to a request that must simply work.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body));
   const page = { config: { page: true }, schema: { hide: true, params: TokenParams } };
 
   app.get('/confirm/:token', page, async (req, reply) => {
-    const outcome = await services.signups.confirm(req.params.token);
-    return reply.type(HTML).send(pages.render('message', 'Subscription', confirmPage(outcome)));
+    const state = await signups.confirmation(req.params.token);
+    return reply.type(HTML).send(pages.render('message', 'Subscription', confirmPage(state, req.params.token)));
   });
 
-  // A GET must change nothing (mail scanners follow links): show one button that POSTs.
+  app.post('/confirm/:token', page, async (req, reply) => {
+    const outcome = await signups.confirm(req.params.token);
+    return reply.type(HTML).send(pages.render('message', 'Subscription', confirmPage(outcome, req.params.token)));
+  });
+
+  /** Instead of a preferences link: the unsubscribe link must never lead to what it cannot do itself. */
+  const mailMeALink = (token: string): ButtonForm => ({
+    action: `/u/${token}/manage-link`,
+    button: 'Mail me a link to my preferences',
+    intro: 'Rather change how often and what you receive? Paperboy mails a link to your preferences to this address.',
+  });
+
   app.get('/u/:token', page, async (req, reply) => {
     const { token } = req.params;
-    const s = await services.manage.load(token, 'unsubscribe').catch((e) => {
-      if (e instanceof NotFound) return undefined; // erased: nothing left to unsubscribe
-      throw e;
-    });
-    const subscribed = s && ['pending', 'active', 'paused'].includes(s.status);
-    const body: MessagePage = subscribed
-      ? {
-          heading: 'Unsubscribe?',
-          paragraphs: [`Stop all Paperboy mail to ${s.email}.`],
-          form: { action: `/u/${token}`, button: 'Unsubscribe' },
-          links: [{ href: services.links.manage(s.id), text: 'Or change how often and what you receive' }],
-        }
-      : { heading: 'Not subscribed', paragraphs: ['This address receives no Paperboy mail.'] };
+    const state = await manage.linkState(token);
+    const body: MessagePage =
+      state === 'subscribed'
+        ? {
+            heading: 'Unsubscribe?',
+            paragraphs: ['Stop all Paperboy mail to this address.'],
+            forms: [{ action: `/u/${token}`, button: 'Unsubscribe' }, mailMeALink(token)],
+          }
+        : {
+            heading: 'Not subscribed',
+            paragraphs: ['This address receives no Paperboy mail.'],
+            forms: state === 'gone' ? [] : [mailMeALink(token)],
+          };
     return reply.type(HTML).send(pages.render('message', 'Unsubscribe', body));
   });
 
@@ -42,35 +59,70 @@ export const linkRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services
   // a redirect. The page's button posts here too and gets a page offering to undo.
   app.post('/u/:token', page, async (req, reply) => {
     const { token } = req.params;
-    const view = await services.manage.unsubscribe(token, 'unsubscribe');
+    const outcome = await manage.leave(token);
     const oneClick = typeof req.body === 'object' && req.body !== null && 'List-Unsubscribe' in req.body;
     if (oneClick) return reply.code(200).type('text/plain; charset=utf-8').send('Unsubscribed.\n');
+    const forms: ButtonForm[] = [];
+    if (outcome.kind === 'unsubscribed') {
+      forms.push({
+        action: `/u/${token}/undo`,
+        hidden: [{ name: 'undo', value: outcome.undoToken }],
+        button: 'Undo: keep my subscription',
+        intro: 'Pressed by mistake? You can undo this for a day.',
+      });
+    }
+    if (outcome.kind !== 'gone') forms.push(mailMeALink(token));
     return reply.type(HTML).send(
       pages.render('message', 'Unsubscribed', {
         heading: 'You are unsubscribed',
-        paragraphs: [`No more digests will be sent${view ? ` to ${view.email}` : ''}.`],
-        form: view ? { action: `/u/${token}/undo`, button: 'Undo: keep my subscription' } : undefined,
+        paragraphs: ['No more digests will be sent to this address.'],
+        forms,
       }),
     );
   });
 
   app.post('/u/:token/undo', page, async (req, reply) => {
-    const view = await services.manage.resubscribe(req.params.token, 'unsubscribe');
+    const undo = typeof req.body === 'object' && req.body !== null ? (req.body as { undo?: unknown }).undo : undefined;
+    await manage.undoLeave(req.params.token, undo);
     return reply.type(HTML).send(
       pages.render('message', 'Subscribed', {
         heading: 'You are subscribed again',
-        paragraphs: [`Digests to ${view.email} continue as before.`],
+        paragraphs: ['Digests to this address continue as before.'],
       }),
     );
   });
+
+  app.post('/u/:token/manage-link', page, async (req, reply) => {
+    await manage.mailManageLink(req.params.token, 'unsubscribe');
+    return reply.type(HTML).send(pages.render('message', 'Check your inbox', linkMailedPage()));
+  });
 };
 
-function confirmPage(outcome: ConfirmOutcome): MessagePage {
+/** The same answer whether a mail went out or one went out a moment ago. */
+export function linkMailedPage(): MessagePage {
+  return {
+    heading: 'Check your inbox',
+    paragraphs: [
+      'If Paperboy may still mail this address, a link to its preferences is on its way there, and nowhere else.',
+      `Paperboy sends at most one such mail every ${MANAGE_LINK_MAIL_EVERY_SECONDS / 60} minutes.`,
+    ],
+  };
+}
+
+function confirmPage(outcome: ConfirmOutcome | ConfirmState, token: string): MessagePage {
   switch (outcome) {
+    case 'pending':
+      return {
+        heading: 'Confirm your subscription',
+        paragraphs: ['One step left: press the button to start receiving the digest you asked for.'],
+        forms: [{ action: `/confirm/${token}`, button: 'Yes, send me papers' }],
+      };
     case 'confirmed':
       return {
         heading: 'You are subscribed',
-        paragraphs: ['Your first digest arrives at the hour you chose. Every mail has a one-click unsubscribe link.'],
+        paragraphs: [
+          'Your first digest arrives at the hour you chose. Every digest has a link to your preferences and a one-click unsubscribe link.',
+        ],
       };
     case 'already-active':
       return { heading: 'Already confirmed', paragraphs: ['This subscription is active; nothing changed.'] };
@@ -78,6 +130,14 @@ function confirmPage(outcome: ConfirmOutcome): MessagePage {
       return {
         heading: 'This link is no longer active',
         paragraphs: ['This subscription was cancelled. Sign up again on the home page to receive digests.'],
+        isError: true,
+      };
+    case 'suppressed':
+      return {
+        heading: 'Paperboy does not mail this address',
+        paragraphs: [
+          'Mail to this address bounced, or a Paperboy mail was reported as spam from it, so it is not confirmed. If that was a mistake, ask whoever runs this Paperboy to lift it.',
+        ],
         isError: true,
       };
   }

@@ -33,14 +33,31 @@ export const manageApiRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { ser
 
   app.post(`${base}/pause`, { schema: viewSchema('Pause digests') }, async (req) => manage.pause(req.params.token));
   app.post(`${base}/resume`, { schema: viewSchema('Resume digests') }, async (req) => manage.resume(req.params.token));
-  app.post(`${base}/unsubscribe`, { schema: viewSchema('Unsubscribe at once') }, async (req) => {
-    const view = await manage.unsubscribe(req.params.token, 'manage');
-    return view ?? manage.view(req.params.token);
-  });
+  app.post(`${base}/unsubscribe`, { schema: viewSchema('Unsubscribe at once') }, async (req) =>
+    manage.unsubscribe(req.params.token),
+  );
   app.post(
     `${base}/resubscribe`,
     { schema: viewSchema('Subscribe again', 'For an address that was confirmed before.') },
-    async (req) => manage.resubscribe(req.params.token, 'manage'),
+    async (req) => manage.resubscribe(req.params.token),
+  );
+  app.post(
+    `${base}/revoke-links`,
+    {
+      schema: {
+        summary: 'Sign out every link',
+        description:
+          'Every preferences link and digest web version mailed so far stops working, this token included; ' +
+          'unsubscribe links keep working. The next digest carries a new preferences link.',
+        tags,
+        params: TokenParams,
+        response: { 200: z.object({ status: z.literal('revoked') }), ...errors(400, 404) },
+      },
+    },
+    async (req) => {
+      await manage.revokeLinks(req.params.token);
+      return { status: 'revoked' as const };
+    },
   );
 
   app.get(

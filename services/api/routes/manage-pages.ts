@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AppError } from '../../core/errors.ts';
 import type { SubscriptionView } from '../../subscribers/manage.ts';
 import { PreferencesInput } from '../../subscribers/schemas.ts';
 import type { AppDeps } from '../app.ts';
 import { preferenceForm } from '../forms.ts';
 import { TokenParams } from '../schemas.ts';
+import { linkMailedPage } from './links.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
@@ -20,6 +22,33 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
   const { manage } = services;
   const page = { config: { page: true }, schema: { hide: true, params: TokenParams } };
 
+  // A link that expired or was signed out (its MAC still holds) opens a page that offers a fresh
+  // one by mail, to the address on record; everything else goes to the app's error handler.
+  app.setErrorHandler((err, req, reply) => {
+    const token = (req.params as { token?: unknown } | undefined)?.token;
+    if (
+      !(err instanceof AppError) ||
+      !['expired_token', 'revoked_token'].includes(err.code) ||
+      typeof token !== 'string'
+    ) {
+      throw err;
+    }
+    return reply
+      .code(err.status)
+      .type(HTML)
+      .send(
+        pages.render('message', 'Link expired', {
+          heading: err.code === 'expired_token' ? 'This link has expired' : 'This link was signed out',
+          paragraphs: [
+            err.message,
+            `Links to your preferences work for ${services.links.manageTtlDays} days; every digest brings a new one.`,
+          ],
+          forms: [{ action: `/manage/${token}/new-link`, button: 'Mail me a fresh link' }],
+          isError: true,
+        }),
+      );
+  });
+
   const render = (token: string, view: SubscriptionView, notice?: string) =>
     pages.render('manage', 'Your subscription', {
       token,
@@ -32,6 +61,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
       canResume: view.status === 'paused',
       canUnsubscribe: ['pending', 'active', 'paused'].includes(view.status),
       canResubscribe: view.status === 'unsubscribed',
+      manageTtlDays: services.links.manageTtlDays,
       ...preferenceForm(view.preferences),
     });
 
@@ -48,11 +78,8 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
   const actions = {
     pause: { run: manage.pause, notice: 'Digests are paused.' },
     resume: { run: manage.resume, notice: 'Digests resume at your next delivery hour.' },
-    unsubscribe: {
-      run: async (t: string) => (await manage.unsubscribe(t, 'manage')) ?? manage.view(t),
-      notice: 'You are unsubscribed. No more mail will be sent.',
-    },
-    resubscribe: { run: (t: string) => manage.resubscribe(t, 'manage'), notice: 'You are subscribed again.' },
+    unsubscribe: { run: manage.unsubscribe, notice: 'You are unsubscribed. No more mail will be sent.' },
+    resubscribe: { run: manage.resubscribe, notice: 'You are subscribed again.' },
   };
   for (const [name, action] of Object.entries(actions)) {
     app.post(`/manage/:token/${name}`, page, async (req, reply) =>
@@ -66,6 +93,26 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
       .type('application/json; charset=utf-8')
       .send(JSON.stringify(await manage.exportData(req.params.token), null, 2)),
   );
+
+  app.post('/manage/:token/new-link', page, async (req, reply) => {
+    await manage.mailManageLink(req.params.token, 'manage');
+    return reply.type(HTML).send(pages.render('message', 'Check your inbox', linkMailedPage()));
+  });
+
+  app.post('/manage/:token/revoke-links', page, async (req, reply) => {
+    const { token } = req.params;
+    await manage.revokeLinks(token);
+    return reply.type(HTML).send(
+      pages.render('message', 'Links signed out', {
+        heading: 'Every link is signed out',
+        paragraphs: [
+          'Every link to these preferences and every web version of your digests that Paperboy mailed so far stopped working, this one included.',
+          'Unsubscribe links in earlier digests keep working: they can only unsubscribe. Your next digest brings a new link to your preferences, or have one mailed now.',
+        ],
+        forms: [{ action: `/manage/${token}/new-link`, button: 'Mail me a new link' }],
+      }),
+    );
+  });
 
   app.post('/manage/:token/erase', page, async (req, reply) => {
     await manage.erase(req.params.token);
