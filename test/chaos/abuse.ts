@@ -33,6 +33,27 @@ async function post(base: string, body: unknown, ip: string) {
   return res.status;
 }
 
+/** Every link in a mail that points at Paperboy (`publicUrl`): text part, HTML part and List-Unsubscribe. */
+async function linksIn(raw: Buffer, publicUrl: string): Promise<{ subject: string; links: string[] }> {
+  const mail = await simpleParser(raw);
+  const listUnsubscribe = mail.headerLines.find((h) => h.key === 'list-unsubscribe')?.line ?? '';
+  const found = [
+    ...((mail.text ?? '').match(/https?:\/\/[^\s<>"]+/g) ?? []),
+    ...[...String(mail.html || '').matchAll(/href="([^"]+)"/g)].map((m) => (m[1] as string).replaceAll('&amp;', '&')),
+    ...[...listUnsubscribe.matchAll(/<(https?:[^>]+)>/g)].map((m) => m[1] as string),
+  ];
+  return { subject: mail.subject ?? '', links: [...new Set(found.filter((u) => u.startsWith(`${publicUrl}/`)))] };
+}
+
+/** Every row a link could change, as text, for comparing before and after a scan. */
+async function stateRows(db: { query: (q: string) => Promise<{ rows: { row: string }[] }> }): Promise<Set<string>> {
+  const { rows } = await db.query(`
+    SELECT 'subscriber ' || s::text AS row FROM subscribers s
+    UNION ALL SELECT 'delivery ' || d::text FROM deliveries d
+    UNION ALL SELECT 'suppression ' || x::text FROM suppressions x`);
+  return new Set(rows.map((r) => r.row));
+}
+
 export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) => Promise<ScenarioResult>> = {
   /**
    * One network floods signups with fresh addresses, many networks flood one victim's address,
@@ -192,8 +213,172 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
   },
 
   /**
+   * A link scanner (a mail gateway's, a provider's link preview, a security product) fetches every
+   * link in every mail a run sends, with GET and HEAD: confirmation mails, digests (their
+   * List-Unsubscribe URL included), replies to signing up again and mailed preferences links. The
+   * readers meanwhile confirm, and ask for preferences links, with the pages' buttons. Nothing a
+   * scanner fetches may change a row, and every reader must end up as they chose: active.
+   */
+  'link-scanner': async (stack, o) => {
+    const s = await prepare(stack, 'scanner');
+    stack.sink.keepRaw = true;
+    const port = await freePort();
+    const env: Record<string, string> = { ...s.env, SIGNUP_LIMIT_PER_IP: '1000000', SIGNUP_LIMIT_PER_ADDRESS: '1000' };
+    const api = await startProcess({ ...env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+    const worker = await startProcess(workerEnv(env));
+    const t0 = performance.now();
+    const base = `http://127.0.0.1:${port}`;
+    const publicUrl = env.PUBLIC_URL as string;
+    const n = Math.max(10, Math.round(o.subscribers / 40));
+    const readers = Array.from({ length: n }, (_, i) => `scanned${i}@example.org`);
+    const statuses = new Map<number, number>();
+    const kinds = new Map<string, number>();
+    let fetched = 0;
+    let changed = 0;
+    const changedBy: string[] = [];
+    let scanned = 0;
+    const local = (link: string) => link.replace(publicUrl, base);
+    const until = async (what: string, done: () => Promise<boolean> | boolean, ms = 120_000) => {
+      const deadline = Date.now() + ms;
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`link-scanner: ${what} did not happen in ${ms / 1000} s`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    /** The database stops changing: the worker's own work (sending, recording) is over. */
+    const quiet = async () => {
+      let last = [...(await stateRows(s.db))].sort().join('\n');
+      let stableSince = Date.now();
+      await until('a quiet database', async () => {
+        const now = [...(await stateRows(s.db))].sort().join('\n');
+        if (now !== last) {
+          last = now;
+          stableSince = Date.now();
+        }
+        return Date.now() - stableSince > 2500;
+      });
+    };
+    const mailsSoFar = () => stack.sink.accepted.filter((a) => a.raw);
+    /** Scans the mails accepted from index `from` on; returns their links by reader. */
+    const scan = async (from: number) => {
+      await quiet();
+      const before = await stateRows(s.db);
+      const mails = mailsSoFar().slice(from);
+      const byReader = new Map<string, string[]>();
+      await forEachConcurrently(mails, 5, async (a) => {
+        const { subject, links } = await linksIn(a.raw as Buffer, publicUrl);
+        const kind = subject.startsWith('Confirm')
+          ? 'confirmation'
+          : subject.startsWith('You are already')
+            ? 'already-subscribed'
+            : subject.startsWith('Your link')
+              ? 'preferences link'
+              : 'digest';
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+        byReader.set(a.to, [...(byReader.get(a.to) ?? []), ...links]);
+        for (const link of links) {
+          for (const method of ['GET', 'HEAD']) {
+            const res = await fetch(local(link), { method, redirect: 'manual' });
+            await res.arrayBuffer();
+            fetched++;
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          }
+        }
+      });
+      scanned += mails.length;
+      const after = await stateRows(s.db);
+      const diff = [...after].filter((r) => !before.has(r));
+      changed += diff.length;
+      if (diff.length) changedBy.push(`${diff.length} rows after scanning ${mails.length} mails`);
+      return byReader;
+    };
+    const post = async (url: string, body?: unknown) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      await res.arrayBuffer();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      return res.status;
+    };
+    const linkTo = (links: string[] | undefined, path: string) =>
+      (links ?? []).find((l) => new URL(l).pathname.startsWith(path));
+    const count = async (q: string) => (await s.db.query<{ n: number }>(q)).rows[0]?.n ?? 0;
+    try {
+      // Signups: each reader gets a confirmation mail, which the scanner fetches first.
+      await forEachConcurrently(readers, 10, async (email) => {
+        await post(`${base}/api/subscriptions`, { email });
+      });
+      await until(
+        'every confirmation',
+        async () =>
+          mailsSoFar().length >= n &&
+          (await count('SELECT count(*)::int AS n FROM subscribers WHERE confirm_sent_at IS NOT NULL')) >= n,
+      );
+      const confirmations = await scan(0);
+      const pendingAfterScan = await count("SELECT count(*)::int AS n FROM subscribers WHERE status = 'pending'");
+
+      // The readers confirm with the page's button: a POST to the same link.
+      await forEachConcurrently(readers, 10, async (email) => {
+        const link = linkTo(confirmations.get(email), '/confirm/');
+        if (link) await post(local(link));
+      });
+      // Their first digest is due now, rather than at 08:00.
+      let mark = mailsSoFar().length;
+      await s.db.query("UPDATE subscribers SET next_send_at = now() - interval '1 minute' WHERE status = 'active'");
+      await until('every digest', async () => mailsSoFar().length >= mark + n);
+      const digests = await scan(mark);
+      const digestReaders = new Set(
+        mailsSoFar()
+          .slice(mark)
+          .map((a) => a.to),
+      );
+
+      // Signing up again: a reply with the preferences link.
+      mark = mailsSoFar().length;
+      await forEachConcurrently(readers, 10, async (email) => {
+        await post(`${base}/api/subscriptions`, { email });
+      });
+      await until('every reply to signing up again', () => mailsSoFar().length >= mark + n);
+      await scan(mark);
+
+      // A preferences link by mail, asked for with the button on each digest's unsubscribe page.
+      mark = mailsSoFar().length;
+      await forEachConcurrently(readers, 10, async (email) => {
+        const u = linkTo(digests.get(email), '/u/');
+        if (u) await post(`${local(u)}/manage-link`);
+      });
+      await until('every mailed preferences link', () => mailsSoFar().length >= mark + n);
+      await scan(mark);
+
+      const active = await count("SELECT count(*)::int AS n FROM subscribers WHERE status = 'active'");
+      const tally = [...statuses]
+        .sort(([a], [b]) => a - b)
+        .map(([k, c]) => `${c} × ${k}`)
+        .join(', ');
+      const mailKinds = [...kinds].map(([k, c]) => `${c} ${k}`).join(', ');
+      return row({
+        scenario: 'link-scanner',
+        injected: `a scanner fetching (GET and HEAD) every Paperboy link in every mail of ${n} readers: confirmations, digests with their List-Unsubscribe, replies to signing up again, mailed preferences links`,
+        subscribers: n,
+        accepted: stack.sink.accepted.length,
+        lost: n - digestReaders.size,
+        http5xx: [...statuses].filter(([k]) => k >= 500).reduce((a, [, c]) => a + c, 0),
+        seconds: +((performance.now() - t0) / 1000).toFixed(1),
+        notes: `${scanned} mails scanned (${mailKinds}), ${fetched} fetches (answers: ${tally}); pending after the scan of the confirmations: ${pendingAfterScan}/${n}; state changes by the scanner: ${changed}${changedBy.length ? ` (${changedBy.join('; ')})` : ''}; readers active at the end: ${active}/${n}`,
+      });
+    } finally {
+      await api.kill('SIGTERM');
+      await worker.kill('SIGTERM');
+      await s.close();
+    }
+  },
+
+  /**
    * Links with forged tokens: random ones, real ones with a changed character, ones signed with
-   * another secret or for another purpose or subscriber, and the real links of an erased
+   * another secret or for another purpose or subscriber, an unsubscribe link with an expiry (never
+   * issued), a preferences link signed out by its subscriber, and the real links of an erased
    * subscriber. None may act, none may answer 5xx, and no answer may show an address.
    */
   'forged-tokens': async (stack, o) => {
@@ -202,10 +387,11 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
     const api = await startProcess({ ...s.env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
     const t0 = performance.now();
     try {
+      // The victim signed out their links once: links of epoch 0 no longer work.
       await s.db.query(
-        `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
-         VALUES ('victim@example.org', 'active', now() + interval '1 day', now()),
-                ('erased@example.org', 'active', now() + interval '1 day', now())`,
+        `INSERT INTO subscribers (email, status, next_send_at, confirmed_at, token_epoch)
+         VALUES ('victim@example.org', 'active', now() + interval '1 day', now(), 1),
+                ('erased@example.org', 'active', now() + interval '1 day', now(), 0)`,
       );
       const real = createTokens([s.env.TOKEN_SECRETS as string]);
       const other = createTokens([`another-${'x'.repeat(40)}`]);
@@ -216,24 +402,41 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       };
       const random = () => `${Math.floor(Math.random() * 1e6).toString(36)}..${randomBytes(16).toString('base64url')}`;
       const n = Math.max(50, Math.round(o.subscribers / 40));
-      const forged: string[] = [];
+      const later = new Date(Date.now() + 86_400_000);
+      // Each token with what it really is, where that is a real purpose: a real confirmation link
+      // is not sent to /confirm, and a signed-out preferences link may ask for a fresh one by mail
+      // (to the address on record, by design), so it is not sent there.
+      const forged: { t: string; real?: 'confirm' | 'signed-out' }[] = [];
       for (let i = 0; i < n; i++) {
-        forged.push(random(), tamper(real.sign('unsubscribe', 1), i), other.sign('unsubscribe', 1));
-        forged.push(real.sign('confirm', 1), real.sign('unsubscribe', 1, new Date(Date.now() - 1000)));
+        forged.push(
+          { t: random() },
+          { t: tamper(real.sign('unsubscribe', 1), i) },
+          { t: other.sign('unsubscribe', 1) },
+        );
+        forged.push({ t: real.sign('confirm', 1), real: 'confirm' });
+        forged.push({ t: real.sign('unsubscribe', 1, new Date(Date.now() - 1000)) });
+        forged.push({ t: real.sign('manage', 1, later, 0), real: 'signed-out' });
       }
-      const targets = (t: string): [string, string][] => [
+      const targets = ({ t, real: is }: (typeof forged)[number]): [string, string][] => [
         ['POST', `/u/${t}`],
+        ['POST', `/u/${t}/manage-link`],
         ['GET', `/manage/${t}`],
         ['POST', `/manage/${t}/erase`],
         ['GET', `/api/subscription/${t}`],
+        ['GET', `/d/${t}`],
+        ...(is === 'confirm' ? [] : ([['POST', `/confirm/${t}`]] as [string, string][])),
+        ...(is === 'signed-out' ? [] : ([['POST', `/manage/${t}/new-link`]] as [string, string][])),
       ];
       // The erased subscriber's own links, taken before erasure, must stop working.
-      const erasedLinks = [real.sign('unsubscribe', 2), real.sign('manage', 2)];
+      const erasedLinks = [{ t: real.sign('unsubscribe', 2) }, { t: real.sign('manage', 2, later) }];
       await s.db.query("DELETE FROM subscribers WHERE email = 'erased@example.org'");
       let leaks = 0;
-      const ask = async (list: string[]) => {
+      let requests = 0;
+      const ask = async (list: typeof forged) => {
         const statuses = new Map<number, number>();
-        await forEachConcurrently(list.flatMap(targets), 10, async ([method, url]) => {
+        const all = list.flatMap(targets);
+        requests += all.length;
+        await forEachConcurrently(all, 10, async ([method, url]) => {
           const res = await fetch(`http://127.0.0.1:${port}${url}`, { method });
           const body = await res.text();
           statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -250,14 +453,13 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       // Unsubscribing or erasing someone already erased is a harmless no-op (200); reading or
       // changing them is a 404; nothing may bring them back.
       const erasedAnswers = await ask(erasedLinks);
-      const requests = (forged.length + erasedLinks.length) * 4;
       const { rows } = await s.db.query<{ email: string; status: string }>('SELECT email, status FROM subscribers');
       const state = rows.map((r) => `${r.email.split('@')[0]} ${r.status}`).join(', ');
       const acted = [...forgedAnswers].filter(([k]) => k < 400).reduce((a, [, c]) => a + c, 0);
       const http5xx = [...forgedAnswers, ...erasedAnswers].filter(([k]) => k >= 500).reduce((a, [, c]) => a + c, 0);
       return row({
         scenario: 'forged-tokens',
-        injected: `${requests} requests to unsubscribe, preferences, erase and the API with random, altered, foreign-secret, wrong-purpose and expired tokens, and an erased subscriber's real links`,
+        injected: `${requests} requests to confirm, unsubscribe, ask for a preferences link, preferences, erase, the API and web versions with random, altered, foreign-secret, wrong-purpose, expired and signed-out tokens, and an erased subscriber's real links`,
         subscribers: 1,
         http5xx,
         seconds: +((performance.now() - t0) / 1000).toFixed(1),

@@ -149,6 +149,18 @@ describe('faults during a digest run', () => {
     expect(r.notes).toContain('plain-text part shows it verbatim: yes');
   }, 120_000);
 
+  it('changes nothing when a scanner fetches every link in every mail, while readers confirm with the button', async () => {
+    const r = await run('link-scanner');
+    const n = r.subscribers;
+    expect(r.http5xx).toBe(0);
+    expect(r.notes).toContain(
+      `${4 * n} mails scanned (${n} confirmation, ${n} digest, ${n} already-subscribed, ${n} preferences link)`,
+    );
+    expect(r.notes).toContain(`pending after the scan of the confirmations: ${n}/${n}`);
+    expect(r.notes).toContain('state changes by the scanner: 0;');
+    expect(r.notes).toContain(`readers active at the end: ${n}/${n}`);
+  }, 180_000);
+
   it('refuses forged, altered, foreign and erased tokens, without a 5xx or a leaked address', async () => {
     const r = await run('forged-tokens');
     expect(r.http5xx).toBe(0);
