@@ -37,7 +37,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
       .code(err.status)
       .type(HTML)
       .send(
-        pages.render('message', 'Link expired', {
+        pages.render('message', 'Link no longer works', {
           heading: err.code === 'expired_token' ? 'This link has expired' : 'This link was signed out',
           paragraphs: [
             err.message,
