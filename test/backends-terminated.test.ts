@@ -272,7 +272,10 @@ describe('the api while backends are terminated', () => {
     admin = await connectAdmin(h.databaseUrl);
     await addSubscribers(h, 1);
     const id = (await h.services.db.query<{ id: number }>('SELECT id FROM subscribers')).rows[0]?.id as number;
-    api = pathOf(h.services.links.manage(id)).replace('/manage/', '/api/subscription/');
+    api = pathOf(h.services.links.manage({ id, token_epoch: 0 }, h.clock.now())).replace(
+      '/manage/',
+      '/api/subscription/',
+    );
   });
   afterAll(async () => {
     await admin?.end();

@@ -310,7 +310,7 @@ describe.skipIf(!haveBrowser)('pages under their Content-Security-Policy', () =>
     const { id } = (
       await h.services.db.query<{ id: number }>('SELECT id FROM subscribers WHERE email = $1', ['csp@example.org'])
     ).rows[0]!;
-    const page = await visit(pathOf(h.services.links.manage(id)));
+    const page = await visit(pathOf(h.services.links.manage({ id, token_epoch: 0 }, h.clock.now())));
     expect(await page.locator('h1').textContent()).toBe('Your subscription');
     expect(await page.evaluate(`getComputedStyle(document.querySelector('.card')).borderTopLeftRadius`)).toBe('10px');
     await page.click('text=Pause digests');
