@@ -484,59 +484,6 @@ describe('the local day of a digest', () => {
   });
 });
 
-describe('bounce and complaint webhook', () => {
-  let h: Harness;
-  const secret = 'webhook-secret-0123456789abcdef';
-  beforeAll(async () => {
-    h = await createHarness({ env: { WEBHOOK_SECRET: secret } });
-    await addSubscribers(h, 3, '2026-03-03T08:00:00Z');
-  });
-  afterAll(async () => h?.close());
-
-  const post = (payload: object, auth?: string) =>
-    h.app.inject({
-      method: 'POST',
-      url: '/api/webhooks/bounces',
-      headers: auth ? { authorization: auth } : {},
-      payload,
-    });
-
-  it('refuses a request without the shared secret and changes nothing', async () => {
-    for (const auth of [undefined, 'Bearer wrong', `Basic ${secret}`]) {
-      const res = await post({ email: 'reader1@example.org', type: 'bounce' }, auth);
-      expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ error: 'unauthorized' });
-    }
-    expect(
-      (await h.services.db.query("SELECT count(*)::int AS n FROM subscribers WHERE status = 'active'")).rows[0]?.n,
-    ).toBe(3);
-  });
-
-  it('marks bounces bounced and complaints unsubscribed, suppressing both', async () => {
-    const res = await post(
-      {
-        events: [
-          { email: 'Reader1@example.org', type: 'bounce', reason: '5.1.1' },
-          { email: 'reader2@example.org', type: 'complaint' },
-          { email: 'stranger@example.org', type: 'bounce' },
-        ],
-      },
-      `Bearer ${secret}`,
-    );
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ processed: 3, matched: 2 });
-    const { rows } = await h.services.db.query('SELECT email, status FROM subscribers ORDER BY email');
-    expect(rows).toEqual([
-      { email: 'reader1@example.org', status: 'bounced' },
-      { email: 'reader2@example.org', status: 'unsubscribed' },
-      { email: 'reader3@example.org', status: 'active' },
-    ]);
-    expect((await h.services.db.query('SELECT count(*)::int AS n FROM suppressions')).rows[0]?.n).toBe(3);
-    const r = await h.services.digests.runNow(new Date('2026-03-03T08:00:05Z'));
-    expect(r.sent).toBe(1);
-  });
-});
-
 /**
  * Only a verdict on one recipient says anything about that address: a relay that refuses the
  * sender fails every message alike and leaves every digest owed; a message refused for its content

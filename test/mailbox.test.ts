@@ -17,7 +17,8 @@ describe('MAILBOX_PAGE', () => {
     for (const host of ['0.0.0.0', '::', '192.168.1.5', '10.0.0.1', 'paperboy.example.org', '127.0.0.1.example']) {
       expect(loadConfig({ HOST: host }).mailboxPage, host).toBe(false);
     }
-    expect(loadConfig({ HOST: '127.0.0.1', TRUST_PROXY: 'true' }).mailboxPage).toBe(false);
+    expect(loadConfig({ HOST: '127.0.0.1', TRUST_PROXY: '1' }).mailboxPage).toBe(false);
+    expect(loadConfig({ HOST: '127.0.0.1', TRUST_PROXY: '127.0.0.1' }).mailboxPage).toBe(false);
     expect(loadConfig({ HOST: '0.0.0.0', MAILBOX_PAGE: 'true' }).mailboxPage).toBe(true);
     expect(loadConfig({ HOST: '127.0.0.1', MAILBOX_PAGE: 'false' }).mailboxPage).toBe(false);
     expect(() => loadConfig({ MAILBOX_PAGE: 'yes' })).toThrow(/MAILBOX_PAGE/);
@@ -53,7 +54,7 @@ describe('the mailbox page', () => {
     const settings: Record<string, string>[] = [
       { HOST: '0.0.0.0' },
       { HOST: '192.168.1.5' },
-      { TRUST_PROXY: 'true' },
+      { TRUST_PROXY: '1' },
       { MAILBOX_PAGE: 'false' },
     ];
     for (const env of settings) {

@@ -11,6 +11,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Services } from '../compose.ts';
+import type { TrustProxy } from '../core/config.ts';
 import { errorHandler } from './errors.ts';
 import { createPages, type Pages } from './pages.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -34,6 +35,17 @@ export interface AppDeps {
 
 export type App = FastifyInstance;
 
+/**
+ * Fastify's trustProxy for TRUST_PROXY. A number of hops is a function here: Fastify takes a bare
+ * number to mean "trust nobody". With `n` hops, the address `n` entries from the right of
+ * X-Forwarded-For (counting the connection's own) is the client: the one the nearest proxy saw.
+ */
+function trustProxyOption(trust: TrustProxy) {
+  if (trust === false) return false;
+  if ('hops' in trust) return (_address: string, hop: number) => hop < trust.hops;
+  return trust.proxies;
+}
+
 /** Builds the HTTP app on the given services; never listens (main.ts and the tests do). */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
@@ -46,7 +58,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 16 * 1024,
-    trustProxy: services.config.trustProxy,
+    trustProxy: trustProxyOption(services.config.trustProxy),
     // Tokens are short; a long URL is an attack, not a link.
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>();

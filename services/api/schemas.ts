@@ -13,6 +13,20 @@ export const TokenParams = z.object({
   token: z.string().max(200).describe('The token from a link Paperboy mailed'),
 });
 
+/**
+ * A day in the URL, YYYY-MM-DD: a real calendar day from year 1 (no year 0, no 30 February; the
+ * Date constructor would roll those over and PostgreSQL would refuse them).
+ */
+export const CalendarDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'date: expected YYYY-MM-DD')
+  .refine((d) => {
+    const [y, m, day] = d.split('-').map(Number) as [number, number, number];
+    const t = new Date(0);
+    t.setUTCFullYear(y, m - 1, day);
+    return y >= 1 && t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === day;
+  }, 'date: not a calendar day');
+
 export const SignupAccepted = z.object({
   status: z.literal('pending'),
   message: z.string(),

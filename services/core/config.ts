@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
@@ -33,7 +34,7 @@ export const EnvSchema = z.object({
   PORT: int(3000, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
   PUBLIC_URL: optionalUrl(['http', 'https']),
-  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  TRUST_PROXY: z.string().default('false').transform(parseTrustProxy),
   // auto: on while the api listens on loopback only and no proxy fronts it.
   MAILBOX_PAGE: z.enum(['auto', 'true', 'false']).default('auto'),
   DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
@@ -84,6 +85,7 @@ export const EnvSchema = z.object({
   DKIM_SELECTOR: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   WEBHOOK_SECRET: z.string().min(24, 'at least 24 characters').optional(),
+  WEBHOOK_ALLOW_BEARER: z.enum(['true', 'false']).default('false'),
   // Unset (or empty): no admin pages at all. Not trimmed: every character of a password counts.
   ADMIN_PASSWORD: z
     .string()
@@ -96,6 +98,7 @@ export const EnvSchema = z.object({
   MANAGE_LINK_TTL_DAYS: int(90, 1, 365),
   SIGNUP_LIMIT_PER_IP: int(20, 1, 1_000_000_000),
   SIGNUP_LIMIT_PER_ADDRESS: int(3, 1, 1_000_000_000),
+  SIGNUP_LIMIT_GLOBAL: int(1000, 1, 1_000_000_000),
   SIGNUP_LIMIT_WINDOW_SECONDS: int(3600, 1, 86_400 * 7),
   BLOCKED_EMAIL_DOMAINS: z
     .string()
@@ -135,6 +138,64 @@ export type Config = ReturnType<typeof loadConfig>;
 export const isLoopback = (host: string) =>
   /^(localhost|::1|\[::1\]|127(\.\d{1,3}){3}|::ffff:127(\.\d{1,3}){3})$/i.test(host.trim());
 
+/** Whose X-Forwarded-For the api believes: nobody's, the nearest `hops` proxies', or these proxies'. */
+export type TrustProxy = false | { hops: number } | { proxies: string[] };
+
+/** Names proxy-addr knows for whole ranges: 127.0.0.1/8 and ::1, 169.254.0.0/16 and fe80::/10, private ranges. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+const isProxyAddress = (entry: string) => {
+  if (PROXY_RANGES.includes(entry)) return true;
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  // A prefix length, or (IPv4) a dotted netmask as proxy-addr allows.
+  if (/^\d{1,3}$/.test(bits)) return Number(bits) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(bits) === 4;
+};
+
+/**
+ * TRUST_PROXY: `false`, a number of proxies in front of the api, or their addresses. `true` (believe
+ * every X-Forwarded-For) is refused: the leftmost entry is whatever the client wrote, so a client
+ * could name a new address for every request and the rate limits would never see it twice.
+ */
+function parseTrustProxy(raw: string, ctx: z.RefinementCtx): TrustProxy {
+  const v = raw.trim();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true') {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'true would believe any X-Forwarded-For a client sends, so every request could claim a new address and ' +
+        'escape the rate limits; set the number of proxies in front of Paperboy (1 for one reverse proxy) or ' +
+        'their addresses (e.g. 10.0.0.5,192.168.0.0/16)',
+    });
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 10) {
+      ctx.addIssue({ code: 'custom', message: 'expected at most 10 proxies' });
+      return z.NEVER;
+    }
+    return { hops };
+  }
+  const proxies = v
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const bad = proxies.filter((p) => !isProxyAddress(p));
+  if (bad.length > 0 || proxies.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected false, a number of proxies, or comma-separated proxy addresses and CIDR ranges (or loopback, linklocal, uniquelocal); not an address: ${bad.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return { proxies };
+}
+
 export class ConfigError extends Error {}
 
 /** Parses the environment once; a bad value names the variable and what was expected. */
@@ -153,12 +214,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publicUrl,
     /** False when PUBLIC_URL is unset and `publicUrl` is only derived from PORT. */
     publicUrlExplicit: e.PUBLIC_URL !== undefined,
-    trustProxy: e.TRUST_PROXY === 'true',
+    /** Whose X-Forwarded-For to believe: nobody's, the nearest `n` hops', or these proxies'. */
+    trustProxy: e.TRUST_PROXY,
     /**
      * Serve /mailbox, the built-in mail catcher's messages (confirmation links included), when
      * the catcher is in use. By default only while nothing but this machine reaches the api.
      */
-    mailboxPage: e.MAILBOX_PAGE === 'auto' ? isLoopback(e.HOST) && e.TRUST_PROXY !== 'true' : e.MAILBOX_PAGE === 'true',
+    mailboxPage: e.MAILBOX_PAGE === 'auto' ? isLoopback(e.HOST) && e.TRUST_PROXY === false : e.MAILBOX_PAGE === 'true',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     smtpUrl: e.SMTP_URL,
@@ -193,6 +255,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         ? { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKeyFile: e.DKIM_PRIVATE_KEY_FILE }
         : undefined,
     webhookSecret: e.WEBHOOK_SECRET,
+    /** Whether the webhook still takes `Authorization: Bearer <WEBHOOK_SECRET>` instead of a signature. */
+    webhookAllowBearer: e.WEBHOOK_ALLOW_BEARER === 'true',
     /** The password of user `admin` for /admin; undefined: the admin pages do not exist. */
     adminPassword: e.ADMIN_PASSWORD,
     confirmTtlHours: e.CONFIRM_TTL_HOURS,
@@ -200,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     signupLimits: {
       perIp: { max: e.SIGNUP_LIMIT_PER_IP, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
       perAddress: { max: e.SIGNUP_LIMIT_PER_ADDRESS, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
+      global: { max: e.SIGNUP_LIMIT_GLOBAL, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
     },
     blockedEmailDomains: new Set(e.BLOCKED_EMAIL_DOMAINS),
     sources: e.SOURCES.map((name) => ({

@@ -186,12 +186,3 @@ ON CONFLICT (email_hash) DO UPDATE SET reason = 'bounced', detail = EXCLUDED.det
 -- name: count-sent-papers
 -- How many papers a subscriber has been sent, ever.
 SELECT count(*)::integer AS n FROM delivery_papers WHERE subscriber_id = $1;
-
--- name: delivery-stats
--- Deliveries by status, and how long accepted sends took in the last hour, for /metrics.
-SELECT status, count(*)::integer AS n,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - claimed_at))
-         FILTER (WHERE sent_at > now() - interval '1 hour') AS p50,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - claimed_at))
-         FILTER (WHERE sent_at > now() - interval '1 hour') AS p99
-  FROM deliveries GROUP BY status;

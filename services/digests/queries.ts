@@ -18,5 +18,4 @@ export const digestSql = loadQueries(new URL('./digests.sql', import.meta.url), 
   'mark-refused',
   'mark-bounced',
   'count-sent-papers',
-  'delivery-stats',
 ]);

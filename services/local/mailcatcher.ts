@@ -55,6 +55,8 @@ export class MailCatcher {
   readonly messages: CaughtMail[] = [];
   /** Messages accepted, whether kept or not. */
   received = 0;
+  /** SMTP sessions clients have opened (connections), whatever they sent. */
+  sessions = 0;
   private readonly events = new EventEmitter();
   private seq = 0;
 
@@ -76,6 +78,10 @@ export class MailCatcher {
       disabledCommands: ['STARTTLS', 'AUTH'],
       size: 10 * 1024 * 1024,
       logger: false,
+      onConnect(_session, callback) {
+        if (catcher) catcher.sessions++;
+        callback();
+      },
       onMailFrom(address, _session, callback) {
         const refused = opts.refuseSender?.(address.address);
         callback(refused ? refusal(refused) : undefined);

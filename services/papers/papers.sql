@@ -39,14 +39,24 @@ SELECT count(*)::integer AS n FROM papers;
 
 -- name: trending-papers
 -- The trending list for feeds: papers news since $1, optionally only those matching any of the
--- topics in $2 (full-text, web-search syntax per topic), most trending first, at most $3.
+-- topics in $2 (full-text, web-search syntax per topic), most trending first, at most $3. The
+-- topics become one query, parsed once; the window's papers are read by papers_fresh_idx and
+-- ranked among themselves (the OFFSET 0 keeps the planner from walking papers_trend_idx instead,
+-- through every older paper scored above them), so the cost follows what became news in the
+-- window, not the whole table, whatever the topics.
+WITH wanted AS (
+  SELECT paperboy_any_tsquery(websearch_to_tsquery('english'::regconfig, t)) AS q
+    FROM unnest($2::text[]) AS t
+), picked AS (
+  SELECT r.id, r.trend_score
+    FROM (SELECT id, trend_score, search FROM papers WHERE fresh_at >= $1 OFFSET 0) r, wanted w
+   WHERE w.q IS NULL OR r.search @@ w.q
+   ORDER BY r.trend_score DESC, r.id
+   LIMIT $3
+)
 SELECT p.id, p.title, p.abstract, p.arxiv_id, p.authors, p.categories, p.trend_reason, p.fresh_at, p.updated_at
-  FROM papers p
- WHERE p.fresh_at >= $1
-   AND (cardinality($2::text[]) = 0 OR EXISTS (
-         SELECT 1 FROM unnest($2::text[]) AS t WHERE p.search @@ websearch_to_tsquery('english'::regconfig, t)))
- ORDER BY p.trend_score DESC, p.id
- LIMIT $3;
+  FROM picked k JOIN papers p ON p.id = k.id
+ ORDER BY k.trend_score DESC, k.id;
 
 -- name: archive-days
 -- The days (UTC) on which papers became news, newest first, for the archive.

@@ -7,6 +7,7 @@ import {
   createSubscriberRepository,
   type Preferences,
   preferencesOf,
+  requestedPreferencesOf,
   type Subscriber,
   type SubscriberStatus,
 } from './repository.ts';
@@ -271,6 +272,8 @@ export function createManageService({
           email: s.email,
           status: s.status,
           preferences: preferencesOf(s),
+          /** What a signup after leaving asked for, until confirmed. */
+          requestedPreferences: requestedPreferencesOf(s) ?? null,
           createdAt: s.created_at,
           confirmationSentAt: s.confirm_sent_at,
           confirmationGivenUpAt: s.confirm_given_up_at,

@@ -81,6 +81,14 @@ export interface Subscriber {
   token_epoch: number;
   /** When a fresh preferences link was last asked for by mail. */
   manage_link_requested_at: Date | null;
+  /**
+   * What a signup for this address asked for after it left, waiting for the owner to confirm: the
+   * preference columns, by name. Null when no return is asked for.
+   */
+  requested_prefs: Pick<
+    Subscriber,
+    'timezone' | 'send_hour' | 'frequency' | 'send_weekday' | 'max_papers' | 'topics'
+  > | null;
 }
 
 /** A subscriber's choices, as the API and forms name them. */
@@ -102,14 +110,23 @@ export const preferencesOf = (s: Subscriber): Preferences => ({
   maxPapers: s.max_papers,
 });
 
+/** The preferences a signup asked for after the subscriber left, if a return waits for confirmation. */
+export const requestedPreferencesOf = (s: Subscriber): Preferences | undefined =>
+  s.requested_prefs ? preferencesOf({ ...s, ...s.requested_prefs }) : undefined;
+
+/** Whether a confirmation is owed to the address: a new signup, or a return after leaving. */
+export const awaitsConfirmation = (s: Subscriber): boolean =>
+  s.status === 'pending' || (s.status === 'unsubscribed' && s.requested_prefs !== null);
+
 const prefParams = (p: Preferences) => [p.timezone, p.hour, p.frequency, p.weekday, p.maxPapers, p.topics];
 
 export function createSubscriberRepository(db: Queryable) {
   return {
     /**
      * Records signups, one per address, in one statement; returns each address's subscriber id.
-     * An active subscription keeps its preferences. The others owe a confirmation, which `job`
-     * carries from `queuedAt`.
+     * No existing subscriber's preferences or status change (see upsert-signups in the SQL). New
+     * and pending addresses, and unsubscribed ones (which keep the preferences asked for aside),
+     * owe a confirmation, which `job` carries from `queuedAt`.
      */
     async upsertSignups(
       signups: ReadonlyArray<{ email: string; prefs: Preferences }>,

@@ -7,20 +7,40 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Form fields arrive as strings and empty inputs as ''; both mean "not given". */
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-/** Zone names already checked: a few hundred at most, and building a formatter costs far more. */
-const knownZones = new Set<string>();
+/**
+ * Time zone names already checked, by their lower-case spelling, with the runtime's name for the
+ * zone: building a formatter costs far more than a lookup. Every spelling of a name shares one
+ * entry, so the map holds at most one per name the runtime knows (about 600, aliases included)
+ * however many spellings arrive; the cap is a second bound should a runtime know many more.
+ */
+const knownZones = new Map<string, string>();
+const MAX_KNOWN_ZONES = 1000;
 
-export function isTimezone(tz: string): boolean {
-  if (knownZones.has(tz)) return true;
-  if (tz.length > 64 || CONTROL.test(tz)) return false;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    knownZones.add(tz);
-    return true;
-  } catch {
-    return false;
+/**
+ * The name to keep for a time zone, or undefined if it is not one: the runtime's own spelling when
+ * only the letter case differs ("europe/berlin" is kept as "Europe/Berlin"), and an alias the
+ * runtime maps to another name (Asia/Kolkata, US/Eastern) as it was given, since the reader chose
+ * it and PostgreSQL knows it too.
+ */
+export function canonicalTimezone(tz: string): string | undefined {
+  if (tz.length > 64 || CONTROL.test(tz)) return undefined;
+  const key = tz.toLowerCase();
+  let resolved = knownZones.get(key);
+  if (resolved === undefined) {
+    try {
+      resolved = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+    } catch {
+      return undefined;
+    }
+    if (knownZones.size < MAX_KNOWN_ZONES) knownZones.set(key, resolved);
   }
+  return resolved.toLowerCase() === key ? resolved : tz;
 }
+
+export const isTimezone = (tz: string): boolean => canonicalTimezone(tz) !== undefined;
+
+/** How many zone names the check keeps (bounded, whatever the requests). */
+export const knownTimezoneCount = () => knownZones.size;
 
 /**
  * One spelling per mailbox: trimmed, lower-cased, the domain in its ASCII (punycode) form, so
@@ -74,7 +94,14 @@ export const PreferenceFields = {
     blank,
     z
       .string()
-      .refine(isTimezone, 'timezone must be an IANA name such as Europe/Berlin')
+      .transform((tz, ctx) => {
+        const name = canonicalTimezone(tz);
+        if (name === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'timezone must be an IANA name such as Europe/Berlin' });
+          return z.NEVER;
+        }
+        return name;
+      })
       .optional()
       .describe('IANA time zone of the delivery hour'),
   ),
@@ -108,6 +135,30 @@ export function mergePreferences<T extends object>(base: T, input: Partial<T>): 
     if (value !== undefined) merged[key] = value as T[keyof T];
   }
   return merged;
+}
+
+/** Domains whose mailboxes ignore dots in the local part, under the name they share. */
+const DOTLESS_DOMAINS: Record<string, string> = { 'gmail.com': 'gmail.com', 'googlemail.com': 'gmail.com' };
+
+/**
+ * The mailbox a (normalised) address delivers to, as far as rate limits are concerned: the
+ * subaddress after `+` dropped (victim+1@ and victim+x@ reach victim@), and for Gmail dots in the
+ * local part dropped and googlemail.com read as gmail.com. Only the limits use it: the address is
+ * stored and mailed as it was given.
+ */
+export function mailboxKey(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at <= 0) return email;
+  let local = email.slice(0, at);
+  let domain = email.slice(at + 1);
+  const plus = local.indexOf('+');
+  if (plus > 0) local = local.slice(0, plus);
+  const dotless = DOTLESS_DOMAINS[domain];
+  if (dotless) {
+    local = local.replaceAll('.', '');
+    domain = dotless;
+  }
+  return `${local}@${domain}`;
 }
 
 /** Whether an address's domain, or a domain it is under, is in the blocked list. */

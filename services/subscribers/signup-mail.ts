@@ -8,7 +8,13 @@ import { scheduleText } from '../digests/renderer.ts';
 import { type Mailer, SmtpError } from '../mail/mailer.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from './links.ts';
-import { createSubscriberRepository } from './repository.ts';
+import {
+  awaitsConfirmation,
+  createSubscriberRepository,
+  type Preferences,
+  preferencesOf,
+  requestedPreferencesOf,
+} from './repository.ts';
 
 export type SignupMailOutcome =
   | 'confirmation'
@@ -47,9 +53,10 @@ const isBlocking = (reason: string | undefined) => reason === 'bounced' || reaso
 
 /**
  * The reply to a signup, decided when it is sent: a pending address gets the double opt-in link,
- * an active one a reminder with its preferences link (not a second subscription), an address
- * that bounced or complained before gets nothing (a signup may be anyone's). Also the mail with
- * a fresh preferences link a subscriber asks for.
+ * an unsubscribed one that asked to come back the same link for the preferences it asked for, an
+ * active or paused one a reminder with its preferences link (not a second subscription), an
+ * address that bounced or complained before gets nothing (a signup may be anyone's). Also the
+ * mail with a fresh preferences link a subscriber asks for.
  */
 export function createSignupMailer(deps: {
   db: Db;
@@ -127,27 +134,23 @@ export function createSignupMailer(deps: {
    */
   async function send(subscriberId: number, lastTry = true): Promise<SignupMailOutcome> {
     const s = await repo.findById(subscriberId);
-    if (!s || (s.status !== 'pending' && s.status !== 'active')) return 'none';
+    if (!s) return 'none';
+    const confirming = awaitsConfirmation(s);
+    if (!confirming && s.status !== 'active' && s.status !== 'paused') return 'none';
     const suppressed = await repo.suppressionOf(s.email);
     if (isBlocking(suppressed)) {
       deps.log.info({ subscriberId, reason: suppressed }, 'signup mail not sent: the address is suppressed');
-      if (s.status === 'pending') {
+      if (confirming) {
         const why = suppressed === 'bounced' ? 'bounced before' : 'reported a Paperboy mail as spam';
         await giveUp(s.id, `the address ${why} and is suppressed`);
       }
       return 'suppressed';
     }
     const now = deps.clock.now();
-    const common = {
-      email: s.email,
-      scheduleText: scheduleText({
-        frequency: s.frequency,
-        sendHour: s.send_hour,
-        sendWeekday: s.send_weekday,
-        timezone: s.timezone,
-      }),
-    };
-    if (s.status === 'pending') {
+    // A confirmation describes what confirming sets: for a return, the preferences asked for.
+    const prefs = (confirming && requestedPreferencesOf(s)) || preferencesOf(s);
+    const common = { email: s.email, scheduleText: describe(prefs) };
+    if (confirming) {
       let sent: Awaited<ReturnType<typeof deliver>>;
       try {
         // The confirmation mail may reach someone who never signed up: it carries the one link
@@ -169,8 +172,13 @@ export function createSignupMailer(deps: {
       await repo.markSignupMailSent(s.id, now);
       return 'confirmation';
     }
+    const stateText =
+      s.status === 'paused'
+        ? 'Your subscription is paused and unchanged: no digests arrive until you resume it.'
+        : `Your subscription is active and unchanged: digests arrive ${common.scheduleText}.`;
     const { html, text } = await deps.templates.render('already-subscribed', {
       ...common,
+      stateText,
       manageUrl: deps.links.manage(s, now),
       manageTtlText: durationText(deps.links.manageTtlDays * 24),
     });
@@ -236,6 +244,9 @@ export function createSignupMailer(deps: {
     },
   };
 }
+
+const describe = (p: Preferences) =>
+  scheduleText({ frequency: p.frequency, sendHour: p.hour, sendWeekday: p.weekday, timezone: p.timezone });
 
 /** What the server answered (or the error, when there was no answer), as an operator reads it. */
 function replyOf(err: unknown): string {

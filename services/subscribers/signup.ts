@@ -3,11 +3,12 @@ import { createBatcher } from '../core/batcher.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
 import { Invalid, type TooManyRequests } from '../core/errors.ts';
+import { networkOf } from '../core/networks.ts';
 import type { Queues } from '../core/queues.ts';
 import type { Limit, RateLimiter, Rule } from '../core/rate-limit.ts';
 import type { Tokens } from '../core/tokens.ts';
 import { createSubscriberRepository, type Preferences } from './repository.ts';
-import { isBlockedDomain, mergePreferences, PREFERENCE_DEFAULTS, type SignupInput } from './schemas.ts';
+import { isBlockedDomain, mailboxKey, mergePreferences, PREFERENCE_DEFAULTS, type SignupInput } from './schemas.ts';
 
 /**
  * What a confirmation link finds (`pending`: the page offers its button) or did: an address that
@@ -54,7 +55,7 @@ export interface SignupServiceDeps {
   tokens: Tokens;
   clock: Clock;
   limiter: RateLimiter;
-  limits: { perIp: Limit; perAddress: Limit };
+  limits: { perIp: Limit; perAddress: Limit; global: Limit };
   blockedDomains: ReadonlySet<string>;
 }
 
@@ -62,7 +63,9 @@ export function createSignupService(deps: SignupServiceDeps) {
   const { db, queues, tokens, clock, limiter, limits } = deps;
   const repo = createSubscriberRepository(db);
 
-  // Each signup counts against its network, then its address.
+  // Each signup counts against its network (an IPv6 client's /64), then its mailbox (however the
+  // address is spelled), then everyone's: a signup refused by the first two does not use up the
+  // ceiling, which bounds the mail that any number of networks together can make Paperboy send.
   const rules: Rule[] = [
     { scope: 'signup-ip', limit: limits.perIp, message: 'Too many signups from your network. Try again later.' },
     {
@@ -70,22 +73,31 @@ export function createSignupService(deps: SignupServiceDeps) {
       limit: limits.perAddress,
       message: 'Too many signups for this address. Try again later.',
     },
+    {
+      scope: 'signup-all',
+      limit: limits.global,
+      message: 'Paperboy is taking too many signups right now. Try again later.',
+    },
   ];
 
   /** Counts a batch against the limits, records what they let through and queues its reply mails. */
   async function record(signups: Signup[]): Promise<Array<TooManyRequests | undefined>> {
     const refused = await limiter.hitEach(
       rules,
-      signups.map(({ ip, email }) => [ip, email]),
+      signups.map(({ ip, email }) => [networkOf(ip), mailboxKey(email), 'all']),
     );
-    // One row per address: the batch's last signup for an address wins, as it would one after another.
-    const latest = new Map(signups.filter((_, i) => !refused[i]).map((s) => [s.email, s.prefs]));
-    if (latest.size > 0) {
+    // One row per address: the batch's first signup for an address stands, as it would one after
+    // another (a later signup never changes what an earlier one stored).
+    const first = new Map<string, Preferences>();
+    signups.forEach((s, i) => {
+      if (!refused[i] && !first.has(s.email)) first.set(s.email, s.prefs);
+    });
+    if (first.size > 0) {
       // The rows name their job before it exists: if queueing fails, the sweeper finds no such job
       // and queues the confirmations itself.
       const jobId = mailJobId();
       const ids = await repo.upsertSignups(
-        [...latest].map(([email, prefs]) => ({ email, prefs })),
+        [...first].map(([email, prefs]) => ({ email, prefs })),
         { job: jobId, queuedAt: clock.now() },
       );
       await queues.add('mail', 'signup', { subscriberIds: [...new Set(ids.values())] }, { ...SIGNUP_MAIL_JOB, jobId });

@@ -1,12 +1,15 @@
 -- name: upsert-signups
 -- Records a batch of signups in one statement, whatever each address's state (so every answer
--- takes the same path): new, pending, paused, unsubscribed and bounced addresses become pending
--- with the given preferences; an active subscription is left untouched. $1 is a JSON array of
--- {email, timezone, send_hour, frequency, send_weekday, max_papers, topics}, one per address (an
--- address twice in one statement is an error). Rows are written in address order, so two batches
--- sharing addresses lock them in the same order. A signup owes a new confirmation, carried by job
--- $2 queued at $3: its earlier one's record (sent, tries, given up) starts over. Returns every
--- address's subscriber id.
+-- takes the same path). A signup never changes an existing subscriber's preferences or status,
+-- since anyone can sign up any address: a new address becomes pending with the given preferences;
+-- a pending one keeps the preferences it has; an unsubscribed one stays unsubscribed, the given
+-- preferences kept aside (requested_prefs; the first request's, until confirmed) for its owner to
+-- confirm; active, paused and bounced ones are left as they are. $1 is a JSON array of {email,
+-- timezone, send_hour, frequency, send_weekday, max_papers, topics}, one per address (an address
+-- twice in one statement is an error). Rows are written in address order, so two batches sharing
+-- addresses lock them in the same order. A pending or unsubscribed address owes a new confirmation,
+-- carried by job $2 queued at $3: its earlier one's record (sent, tries, given up) starts over.
+-- Returns every address's subscriber id.
 WITH input AS (
   SELECT *
     FROM jsonb_to_recordset($1::jsonb) AS i(email text, timezone text, send_hour smallint, frequency text,
@@ -18,15 +21,14 @@ written AS (
   SELECT email, timezone, send_hour, frequency, send_weekday, max_papers, topics, $2, $3::timestamptz
     FROM input ORDER BY email
   ON CONFLICT (email) DO UPDATE
-     SET status = 'pending',
-         timezone = EXCLUDED.timezone,
-         send_hour = EXCLUDED.send_hour,
-         frequency = EXCLUDED.frequency,
-         send_weekday = EXCLUDED.send_weekday,
-         max_papers = EXCLUDED.max_papers,
-         topics = EXCLUDED.topics,
-         next_send_at = NULL,
-         paused_at = NULL,
+     SET requested_prefs = CASE WHEN s.status = 'unsubscribed'
+                                THEN coalesce(s.requested_prefs,
+                                              jsonb_build_object('timezone', EXCLUDED.timezone,
+                                                                 'send_hour', EXCLUDED.send_hour,
+                                                                 'frequency', EXCLUDED.frequency,
+                                                                 'send_weekday', EXCLUDED.send_weekday,
+                                                                 'max_papers', EXCLUDED.max_papers,
+                                                                 'topics', to_jsonb(EXCLUDED.topics))) END,
          confirm_job = EXCLUDED.confirm_job,
          confirm_queued_at = EXCLUDED.confirm_queued_at,
          confirm_sent_at = NULL,
@@ -34,13 +36,13 @@ written AS (
          confirm_given_up_at = NULL,
          confirm_last_error = NULL,
          updated_at = now()
-   WHERE s.status <> 'active'
+   WHERE s.status IN ('pending', 'unsubscribed')
   RETURNING id, email
 )
 SELECT id, email FROM written
 UNION ALL
--- Active subscriptions, left as they were (the statement's snapshot sees them, not the new rows):
--- one index lookup per address the insert did not return. (Matching all of them at once with
+-- Active, paused and bounced subscriptions, left as they were (the statement's snapshot sees them,
+-- not the new rows): one index lookup per address the insert did not return. (Matching all of them at once with
 -- `email = ANY (...)` grew slower with the table while other batches were being written.)
 SELECT s.id, s.email
   FROM input i
@@ -56,7 +58,7 @@ SELECT id FROM subscribers WHERE email = $1;
 SELECT id, email, status, timezone, send_hour, frequency, send_weekday, max_papers, topics,
        next_send_at, confirm_sent_at, confirm_attempts, confirm_given_up_at, confirm_last_error,
        confirmed_at, unsubscribed_at, paused_at, created_at, updated_at, token_epoch,
-       manage_link_requested_at
+       manage_link_requested_at, requested_prefs
   FROM subscribers WHERE id = $1;
 
 -- name: suppression-of
@@ -75,7 +77,8 @@ UPDATE subscribers
    SET confirm_last_error = $2,
        confirm_attempts = confirm_attempts + CASE WHEN $3 THEN 1 ELSE 0 END,
        confirm_given_up_at = CASE WHEN $3 AND confirm_attempts + 1 >= $4 THEN $5::timestamptz END
- WHERE id = $1 AND status = 'pending' AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL
+ WHERE id = $1 AND (status = 'pending' OR (status = 'unsubscribed' AND requested_prefs IS NOT NULL))
+   AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL
 RETURNING confirm_given_up_at IS NOT NULL AS given_up;
 
 -- name: give-up-confirmation
@@ -87,17 +90,23 @@ UPDATE subscribers
  WHERE id = $1 AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL;
 
 -- name: activate
--- Confirms a pending subscription, schedules its first digest after `$2`, and lifts a
--- suppression left by an earlier erasure: confirming is consent to mail again. An address that
--- bounced or complained stays suppressed and is not confirmed: a confirmation link may have been
--- mailed before the report, and only the operator lifts such a suppression.
+-- Confirms a pending subscription, or the return of one that left (with the preferences its
+-- signup asked for), schedules its first digest after `$2`, and lifts a suppression left by an
+-- earlier erasure: confirming is consent to mail again. An address that bounced or complained
+-- stays suppressed and is not confirmed: a confirmation link may have been mailed before the
+-- report, and only the operator lifts such a suppression.
 WITH s AS (
   UPDATE subscribers
      SET status = 'active',
          confirmed_at = $2,
-         next_send_at = paperboy_next_send_at($2, timezone, send_hour, frequency, send_weekday),
+         (timezone, send_hour, frequency, send_weekday, max_papers, topics, next_send_at) = (
+           SELECT p.timezone, p.send_hour, p.frequency, p.send_weekday, p.max_papers, p.topics,
+                  paperboy_next_send_at($2, p.timezone, p.send_hour, p.frequency, p.send_weekday)
+             FROM jsonb_populate_record(subscribers, coalesce(requested_prefs, '{}')) p),
+         requested_prefs = NULL,
+         paused_at = NULL,
          updated_at = now()
-   WHERE id = $1 AND status = 'pending'
+   WHERE id = $1 AND (status = 'pending' OR (status = 'unsubscribed' AND requested_prefs IS NOT NULL))
      AND NOT EXISTS (SELECT 1 FROM suppressions x
                       WHERE x.email_hash = paperboy_email_hash(subscribers.email) AND x.reason <> 'erased')
   RETURNING id, email
@@ -124,21 +133,28 @@ UPDATE subscribers SET manage_link_requested_at = $2
 RETURNING id;
 
 -- name: update-preferences
--- Saves preferences; an active subscriber's next digest moves to the new schedule.
+-- Saves preferences; an active subscriber's next digest moves to the new schedule. Someone who left
+-- and has a return to confirm comes back with these, not with what the signup asked for.
 UPDATE subscribers
    SET timezone = $2, send_hour = $3::integer, frequency = $4, send_weekday = $5::integer,
-       max_papers = $6, topics = $7,
+       max_papers = $6::integer, topics = $7,
        next_send_at = CASE WHEN status = 'active'
                            THEN paperboy_next_send_at($8, $2, $3::integer, $4, $5::integer) END,
+       requested_prefs = CASE WHEN requested_prefs IS NOT NULL
+                              THEN jsonb_build_object('timezone', $2::text, 'send_hour', $3::integer,
+                                                      'frequency', $4::text, 'send_weekday', $5::integer,
+                                                      'max_papers', $6::integer, 'topics', to_jsonb($7::text[])) END,
        updated_at = now()
  WHERE id = $1 AND status <> 'bounced'
 RETURNING id;
 
 -- name: set-status
 -- Moves a subscriber from one of the statuses in $3 to $2 at $4: pausing and leaving stop
--- digests at once, resuming schedules the next one after $4.
+-- digests at once, resuming schedules the next one after $4. A return a signup asked for is moot
+-- once the owner acts through their own link: its confirmation no longer does anything.
 UPDATE subscribers
    SET status = $2,
+       requested_prefs = NULL,
        next_send_at = CASE WHEN $2 = 'active'
                            THEN paperboy_next_send_at($4, timezone, send_hour, frequency, send_weekday) END,
        paused_at = CASE WHEN $2 = 'paused' THEN $4::timestamptz END,
@@ -199,12 +215,13 @@ WITH s AS (
 SELECT count(*)::integer AS matched FROM s;
 
 -- name: find-owed-confirmations
--- Up to $3 pending signups whose confirmation is owed (not sent, not given up) and was queued, or
--- last seen waiting in the queue, more than $2 seconds before $1; never queued first, then the
--- longest untouched. Every row the sweeper looks at is touched, so rows it cannot deliver go to
+-- Up to $3 signups (pending, or asking to come back) whose confirmation is owed (not sent, not
+-- given up) and was queued, or last seen waiting in the queue, more than $2 seconds before $1;
+-- never queued first, then the longest untouched. Every row the sweeper looks at is touched, so rows it cannot deliver go to
 -- the back and a new owed row is reached within (owed rows / $3) sweeps.
 SELECT id, confirm_job FROM subscribers
- WHERE status = 'pending' AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL
+ WHERE (status = 'pending' OR (status = 'unsubscribed' AND requested_prefs IS NOT NULL))
+   AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL
    AND (confirm_queued_at IS NULL OR confirm_queued_at < $1::timestamptz - make_interval(secs => $2))
  ORDER BY confirm_queued_at NULLS FIRST, id
  LIMIT $3;
@@ -217,14 +234,16 @@ UPDATE subscribers s
    SET confirm_job = $4, confirm_queued_at = $3
   FROM unnest($1::bigint[], $2::text[]) AS seen (id, job)
  WHERE s.id = seen.id AND s.confirm_job IS NOT DISTINCT FROM seen.job
-   AND s.status = 'pending' AND s.confirm_sent_at IS NULL AND s.confirm_given_up_at IS NULL
+   AND (s.status = 'pending' OR (s.status = 'unsubscribed' AND s.requested_prefs IS NOT NULL))
+   AND s.confirm_sent_at IS NULL AND s.confirm_given_up_at IS NULL
 RETURNING s.id;
 
 -- name: touch-queued-confirmations
 -- The confirmations of subscribers $1 still wait in the queue at $2: looked at again only after
 -- the sweeper's wait, behind the rows it has not looked at.
 UPDATE subscribers SET confirm_queued_at = $2
- WHERE id = ANY($1::bigint[]) AND status = 'pending' AND confirm_sent_at IS NULL;
+ WHERE id = ANY($1::bigint[]) AND confirm_sent_at IS NULL
+   AND (status = 'pending' OR (status = 'unsubscribed' AND requested_prefs IS NOT NULL));
 
 -- name: count-given-up-confirmations
 -- Signups whose confirmation Paperboy gave up (refused, address gone, too many failed rounds).

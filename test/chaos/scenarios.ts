@@ -379,6 +379,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
           PORT: String(port),
           HOST: '127.0.0.1',
           SIGNUP_LIMIT_PER_IP: '100000',
+          SIGNUP_LIMIT_GLOBAL: '100000',
         });
         await untilSent(ctx.db, ctx.n, 0.3);
         // Signups keep arriving while PostgreSQL is down and after it is back; the api and the

@@ -88,6 +88,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     // Tests sign up many addresses from one IP; the rate-limit tests set their own limits.
     SIGNUP_LIMIT_PER_IP: '1000000',
     SIGNUP_LIMIT_PER_ADDRESS: '1000000',
+    SIGNUP_LIMIT_GLOBAL: '1000000',
     // No test reaches the network: sources are ingested from files by the tests that need them.
     SOURCES: '',
     ...opts.env,

@@ -3,16 +3,11 @@ import { z } from 'zod';
 import { formatDigestDate, paperUrl } from '../../digests/renderer.ts';
 import { archiveDay, archiveDays } from '../../papers/ingest.ts';
 import type { AppDeps } from '../app.ts';
-import { TokenParams } from '../schemas.ts';
+import { CalendarDay, TokenParams } from '../schemas.ts';
 import { MAIL_HTML_CSP } from '../security.ts';
 
 const HTML = 'text/html; charset=utf-8';
-const Day = z.object({
-  date: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, 'date: expected YYYY-MM-DD')
-    .refine((d) => !Number.isNaN(new Date(`${d}T00:00:00Z`).getTime()), 'date: not a calendar day'),
-});
+const Day = z.object({ date: CalendarDay });
 
 /** The readers' side on the web: the archive of past days, and each digest's web version. */
 export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
@@ -32,12 +27,16 @@ export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { servi
       url: paperUrl({ title: p.title, arxivId: p.arxiv_id }),
       summary: p.abstract.length > 300 ? `${p.abstract.slice(0, 297)}…` : p.abstract,
     }));
-    return reply.type(HTML).send(
-      pages.render('archive-day', formatDigestDate(req.params.date), {
-        label: formatDigestDate(req.params.date),
-        papers,
-      }),
-    );
+    // A day nothing became news (before the first paper, or years ahead) is not a page.
+    return reply
+      .code(papers.length ? 200 : 404)
+      .type(HTML)
+      .send(
+        pages.render('archive-day', formatDigestDate(req.params.date), {
+          label: formatDigestDate(req.params.date),
+          papers,
+        }),
+      );
   });
 
   // "View in browser": the digest as it was mailed, in a page that runs no script.

@@ -1,19 +1,70 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { cachedFor } from '../../core/cached.ts';
 import type { QueueName } from '../../core/queues.ts';
-import { digestSql } from '../../digests/queries.ts';
+import { loadQueries } from '../../core/sql.ts';
 import { createSubscriberRepository } from '../../subscribers/repository.ts';
 import type { AppDeps } from '../app.ts';
+
+const sql = loadQueries(new URL('../metrics.sql', import.meta.url), [
+  'estimated-rows',
+  'estimated-statuses',
+  'deliveries-by-status',
+  'deliveries-owed',
+  'send-latency',
+]);
+
+/** Tables this large are counted from PostgreSQL's statistics, not row by row. */
+const COUNT_ROWS_BELOW = 100_000;
+/** The latest deliveries the send latency is measured among. */
+const LATENCY_SAMPLE = 10_000;
+/** How long one reading of PostgreSQL serves scrapes: however often /metrics is called. */
+const DATABASE_READING_MS = 10_000;
+
+type Counted = { status: string; n: number }[];
 
 /**
  * Prometheus metrics. What every process shares (subscribers, deliveries and their send latency,
  * queue depths) is read from PostgreSQL and Redis at scrape time, so one api process reports the
  * whole installation; HTTP counters are this process's.
+ *
+ * A scrape costs the same whatever the tables hold and however often it comes: subscribers and
+ * deliveries are counted row by row only while their table has fewer than 100,000 rows, and
+ * estimated from PostgreSQL's statistics beyond (deliveries still owed are always counted, through
+ * their partial index); the send latency is taken among the latest 10,000 deliveries; and one
+ * reading of PostgreSQL serves every scrape for 10 seconds. Redis-side numbers (queues, the relay,
+ * signup mails) are read on every scrape.
  */
 const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
   const registry = new Registry();
   const subscribers = createSubscriberRepository(services.db);
+  const db = services.db;
+  const readDatabase = cachedFor(DATABASE_READING_MS, async () => {
+    const rows = new Map(
+      (await db.query<{ name: string; n: number }>(sql['estimated-rows'], [['subscribers', 'deliveries']])).rows.map(
+        (r) => [r.name, r.n],
+      ),
+    );
+    const large = (table: string) => (rows.get(table) ?? -1) >= COUNT_ROWS_BELOW;
+    const estimate = async (table: string) =>
+      (await db.query<{ status: string; n: number }>(sql['estimated-statuses'], [table])).rows;
+    const byStatus: Counted = large('subscribers') ? await estimate('subscribers') : await subscribers.countByStatus();
+    const deliveries: Counted = large('deliveries')
+      ? [
+          ...(await estimate('deliveries')).filter((r) => r.status !== 'queued' && r.status !== 'sending'),
+          ...(await db.query<{ status: string; n: number }>(sql['deliveries-owed'])).rows,
+        ]
+      : (await db.query<{ status: string; n: number }>(sql['deliveries-by-status'])).rows;
+    const latency = (await db.query<{ p50: number | null; p99: number | null }>(sql['send-latency'], [LATENCY_SAMPLE]))
+      .rows[0];
+    return {
+      byStatus,
+      deliveries,
+      latency,
+      estimated: { subscribers: large('subscribers'), deliveries: large('deliveries') },
+    };
+  });
   // Requests are counted in a plain map and handed to prom-client at scrape time, rather than
   // labelling a prom-client counter (which hashes its labels) on every request.
   const answered = new Map<string, { route: string; status: string; n: number }>();
@@ -41,7 +92,7 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
   });
   const latency = new Gauge({
     name: 'paperboy_smtp_send_seconds',
-    help: 'Claim to SMTP acceptance of digests sent in the last hour',
+    help: 'Claim to SMTP acceptance of digests sent in the last hour (among the latest 10,000 planned)',
     labelNames: ['quantile'],
     registers: [registry],
   });
@@ -61,6 +112,12 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
     help: 'When the SMTP relay started refusing (Unix time), while it does',
     registers: [registry],
   });
+  const estimated = new Gauge({
+    name: 'paperboy_counts_estimated',
+    help: "1 when a table's counts (subscribers, deliveries) come from PostgreSQL's statistics, 0 when counted row by row",
+    labelNames: ['table'],
+    registers: [registry],
+  });
   const queued = new Gauge({
     name: 'paperboy_queue_jobs',
     help: 'Jobs in each queue, by state',
@@ -78,25 +135,22 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
   });
 
   app.get('/metrics', async (_req, reply) => {
+    const read = await readDatabase();
     byStatus.reset();
-    for (const r of await subscribers.countByStatus()) byStatus.set({ status: r.status }, r.n);
+    for (const r of read.byStatus) byStatus.set({ status: r.status }, r.n);
     deliveries.reset();
     latency.reset();
-    const stats = (
-      await services.db.query<{ status: string; n: number; p50: number | null; p99: number | null }>(
-        digestSql['delivery-stats'],
-      )
-    ).rows;
     mails.reset();
     for (const status of ['sent', 'failed', 'bounced']) mails.set({ kind: 'digest', status }, 0);
-    for (const r of stats) {
+    for (const r of read.deliveries) {
       deliveries.set({ status: r.status }, r.n);
       if (['sent', 'failed', 'bounced'].includes(r.status)) mails.set({ kind: 'digest', status: r.status }, r.n);
-      if (r.status === 'sent' && r.p50 !== null) {
-        latency.set({ quantile: '0.5' }, r.p50);
-        latency.set({ quantile: '0.99' }, r.p99 ?? r.p50);
-      }
     }
+    if (read.latency?.p50 != null) {
+      latency.set({ quantile: '0.5' }, read.latency.p50);
+      latency.set({ quantile: '0.99' }, read.latency.p99 ?? read.latency.p50);
+    }
+    for (const [table, yes] of Object.entries(read.estimated)) estimated.set({ table }, yes ? 1 : 0);
     const counted = await services.counters.read();
     mails.set({ kind: 'signup', status: 'sent' }, counted.signup_mails_sent ?? 0);
     mails.set({ kind: 'signup', status: 'failed' }, counted.signup_mails_failed ?? 0);
