@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
+import { signWebhook, webhookKey } from '../../services/api/webhook-signature.ts';
+import type { Db } from '../../services/core/db.ts';
 import { forEachConcurrently } from '../../services/core/each.ts';
 import { ROOT } from '../../services/core/paths.ts';
 import { createTokens } from '../../services/core/tokens.ts';
@@ -23,10 +25,11 @@ const row = (r: Partial<ScenarioResult> & Pick<ScenarioResult, 'scenario' | 'inj
   ...r,
 });
 
-async function post(base: string, body: unknown, ip: string) {
+/** A signup through the proxy in front of the api: `forwarded` is the X-Forwarded-For it passes on. */
+async function post(base: string, body: unknown, forwarded: string) {
   const res = await fetch(`${base}/api/subscriptions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': forwarded },
     body: JSON.stringify(body),
   });
   await res.arrayBuffer();
@@ -54,6 +57,56 @@ async function stateRows(db: { query: (q: string) => Promise<{ rows: { row: stri
   return new Set(rows.map((r) => r.row));
 }
 
+/** Answers by status, as `3 × 202, 7 × 429`. */
+const tally = (statuses: Iterable<number>) => {
+  const m = new Map<number, number>();
+  for (const s of statuses) m.set(s, (m.get(s) ?? 0) + 1);
+  return [...m]
+    .sort(([a], [b]) => a - b)
+    .map(([k, c]) => `${c} × ${k}`)
+    .join(', ');
+};
+
+/**
+ * Waits until every confirmation the accepted signups owe has gone out (the worker marks each once
+ * the SMTP server took it), so the sink's count is final; gives up after a minute.
+ */
+async function confirmationsSent(db: Db): Promise<boolean> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { rows } = await db.query<{ owed: number }>(
+      `SELECT count(*)::int AS owed FROM subscribers
+        WHERE status = 'pending' AND confirm_sent_at IS NULL AND confirm_given_up_at IS NULL`,
+    );
+    if (rows[0]?.owed === 0) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+/** A random address in the IPv6 /64 `prefix` (four groups). */
+const inNetwork = (prefix: string) =>
+  `${prefix}:${Array.from({ length: 4 }, () => randomBytes(2).toString('hex')).join(':')}`;
+
+/** `paperboy start` that is expected not to start: its exit code and the first line it printed. */
+function refusedStart(env: Record<string, string>) {
+  return new Promise<{ code: number | null; said: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/paperboy.mjs'), 'start'], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, said: stderr.trim().split('\n').slice(-1)[0]?.trim() ?? '' });
+    });
+  });
+}
+
 export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) => Promise<ScenarioResult>> = {
   /**
    * One network floods signups with fresh addresses, many networks flood one victim's address,
@@ -64,7 +117,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
     const port = await freePort();
     const env = {
       ...s.env,
-      TRUST_PROXY: 'true',
+      TRUST_PROXY: '1',
       SIGNUP_LIMIT_PER_IP: '20',
       SIGNUP_LIMIT_PER_ADDRESS: '3',
       SIGNUP_LIMIT_WINDOW_SECONDS: '3600',
@@ -467,6 +520,233 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       });
     } finally {
       await api.kill('SIGTERM');
+      await s.close();
+    }
+  },
+  /**
+   * A client that writes its own X-Forwarded-For, a new address in every request, hoping the api
+   * counts that one. Two apis behind a proxy, one told the number of proxies (TRUST_PROXY=1), one
+   * their address (TRUST_PROXY=127.0.0.1/8); the proxy appends the address it saw, as nginx's
+   * $proxy_add_x_forwarded_for does. Ordinary readers sign up meanwhile. And TRUST_PROXY=true, which
+   * believed the client's entry, must refuse to start.
+   */
+  'forwarded-header-flood': async (stack, o) => {
+    const s = await prepare(stack, 'xff');
+    const limits = { SIGNUP_LIMIT_PER_IP: '20', SIGNUP_LIMIT_PER_ADDRESS: '3', SIGNUP_LIMIT_WINDOW_SECONDS: '3600' };
+    const [hopPort, listPort] = [await freePort(), await freePort()];
+    const api = (port: number, trust: string) =>
+      startProcess({ ...s.env, ...limits, TRUST_PROXY: trust, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+    const hops = await api(hopPort, '1');
+    const listed = await api(listPort, '127.0.0.1/8');
+    const worker = await startProcess(workerEnv({ ...s.env, ...limits }));
+    const t0 = performance.now();
+    const floodSize = Math.max(200, Math.round(o.subscribers / 10));
+    const statuses: number[] = [];
+    const forged = () => `${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+    let legitAccepted = 0;
+    try {
+      const refused = await refusedStart({
+        ...s.env,
+        TRUST_PROXY: 'true',
+        ROLES: 'api',
+        PORT: String(await freePort()),
+      });
+      const flood = (port: number, who: string, client: string) =>
+        forEachConcurrently(
+          Array.from({ length: floodSize }, (_, i) => i),
+          20,
+          async (i) => {
+            // The forged entries first (one, or a chain of them), then what the proxy appended.
+            const chain = Array.from({ length: 1 + (i % 3) }, forged).join(', ');
+            statuses.push(
+              await post(`http://127.0.0.1:${port}`, { email: `${who}${i}@example.org` }, `${chain}, ${client}`),
+            );
+          },
+        );
+      await Promise.all([
+        flood(hopPort, 'hop', '203.0.113.7'),
+        flood(listPort, 'listed', '203.0.113.8'),
+        forEachConcurrently(
+          Array.from({ length: 50 }, (_, i) => i),
+          5,
+          async (i) => {
+            const status = await post(
+              `http://127.0.0.1:${hopPort}`,
+              { email: `reader${i}@example.org` },
+              `192.0.2.${i}`,
+            );
+            if (status === 202) legitAccepted++;
+            else statuses.push(status);
+          },
+        ),
+      ]);
+      const settled = await confirmationsSent(s.db);
+      const to = (prefix: string) => stack.sink.accepted.filter((a) => a.to.startsWith(prefix)).length;
+      const legitMails = new Set(stack.sink.accepted.filter((a) => a.to.startsWith('reader')).map((a) => a.to)).size;
+      return row({
+        scenario: 'forwarded-header-flood',
+        injected: `${floodSize} signups through each of two apis (TRUST_PROXY=1, TRUST_PROXY=127.0.0.1/8) from one client forging 1–3 X-Forwarded-For entries per request; 50 ordinary signups meanwhile; a start with TRUST_PROXY=true`,
+        subscribers: 50,
+        accepted: stack.sink.accepted.length,
+        lost: 50 - legitMails,
+        http5xx: statuses.filter((x) => x >= 500).length,
+        seconds: +((performance.now() - t0) / 1000).toFixed(1),
+        notes: `${tally(statuses)}; confirmation mails to the forging client: ${to('hop')} through TRUST_PROXY=1, ${to('listed')} through TRUST_PROXY=127.0.0.1/8 (limit 20 per client); ${legitAccepted}/50 ordinary signups accepted${settled ? '' : '; mail did not settle'}; TRUST_PROXY=true: exit ${refused.code}, "${refused.said.slice(0, 60)}…"`,
+      });
+    } finally {
+      await hops.kill('SIGTERM');
+      await listed.kill('SIGTERM');
+      await worker.kill('SIGTERM');
+      await s.close();
+    }
+  },
+
+  /**
+   * IPv6 hands a customer 2^64 addresses: one client signs up from a fresh address of its /64 each
+   * time, then from a fresh /64 each time (a /48 holds 65,536 of them). The first is one network
+   * to the per-network limit; the second meets the ceiling on all signups.
+   */
+  'ipv6-spread': async (stack, o) => {
+    const s = await prepare(stack, 'ipv6');
+    const env = {
+      ...s.env,
+      TRUST_PROXY: '1',
+      SIGNUP_LIMIT_PER_IP: '20',
+      SIGNUP_LIMIT_PER_ADDRESS: '3',
+      SIGNUP_LIMIT_GLOBAL: '100',
+      SIGNUP_LIMIT_WINDOW_SECONDS: '3600',
+    };
+    const port = await freePort();
+    const api = await startProcess({ ...env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
+    const worker = await startProcess(workerEnv(env));
+    const base = `http://127.0.0.1:${port}`;
+    const t0 = performance.now();
+    const floodSize = Math.max(200, Math.round(o.subscribers / 10));
+    const statuses: number[] = [];
+    try {
+      // Ordinary readers first, each from their own network, IPv6 and IPv4-mapped.
+      const early: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const client = i % 2 ? inNetwork(`2001:db8:${(0x100 + i).toString(16)}:1`) : `::ffff:192.0.2.${i}`;
+        early.push(await post(base, { email: `reader${i}@example.org` }, client));
+      }
+      const oneNetwork: number[] = [];
+      await forEachConcurrently(
+        Array.from({ length: floodSize }, (_, i) => i),
+        20,
+        async (i) => {
+          oneNetwork.push(await post(base, { email: `same64-${i}@example.org` }, inNetwork('2001:db8:77:1')));
+        },
+      );
+      const spread: number[] = [];
+      await forEachConcurrently(
+        Array.from({ length: floodSize }, (_, i) => i),
+        20,
+        async (i) => {
+          const network = `2001:db8:99:${i.toString(16)}`;
+          spread.push(await post(base, { email: `spread-${i}@example.org` }, inNetwork(network)));
+        },
+      );
+      statuses.push(...early, ...oneNetwork, ...spread);
+      const settled = await confirmationsSent(s.db);
+      const to = (prefix: string) => stack.sink.accepted.filter((a) => a.to.startsWith(prefix)).length;
+      const readers = new Set(stack.sink.accepted.filter((a) => a.to.startsWith('reader')).map((a) => a.to)).size;
+      const ok = (xs: number[]) => xs.filter((x) => x === 202).length;
+      return row({
+        scenario: 'ipv6-spread',
+        injected: `${floodSize} signups from random addresses of one IPv6 /64, then ${floodSize} from ${floodSize} different /64s of one /48, after 20 ordinary signups (limits 20 per network, 100 in all per hour)`,
+        subscribers: 20,
+        accepted: stack.sink.accepted.length,
+        lost: ok(early) - readers,
+        http5xx: statuses.filter((x) => x >= 500).length,
+        seconds: +((performance.now() - t0) / 1000).toFixed(1),
+        notes: `${tally(statuses)}; one /64: ${ok(oneNetwork)} accepted, ${to('same64')} mailed; ${floodSize} /64s: ${ok(spread)} accepted, ${to('spread')} mailed; ordinary: ${ok(early)}/20 accepted, ${readers} mailed; confirmation mails in all: ${stack.sink.accepted.length} (ceiling 100)${settled ? '' : '; mail did not settle'}`,
+      });
+    } finally {
+      await api.kill('SIGTERM');
+      await worker.kill('SIGTERM');
+      await s.close();
+    }
+  },
+
+  /**
+   * Someone who captured one signed bounce report plays it again: at once, many times, to two api
+   * processes at the same moment; with its body changed to another reader; and as though captured
+   * six minutes ago. Also the old bearer form, which is off. Only the original may act.
+   */
+  'replayed-webhook': async (stack, o) => {
+    const s = await prepare(stack, 'webhook');
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const key = webhookKey(secret);
+    const env = { ...s.env, WEBHOOK_SECRET: secret };
+    const ports = [await freePort(), await freePort()];
+    const apis = await Promise.all(
+      ports.map((port) => startProcess({ ...env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' })),
+    );
+    const t0 = performance.now();
+    const readers = Math.max(20, Math.round(o.subscribers / 20));
+    const statuses: number[] = [];
+    try {
+      await s.db.query(
+        `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
+         SELECT 'reader' || i || '@example.org', 'active', now() + interval '1 day', now()
+           FROM generate_series(1, $1::int) i`,
+        [readers],
+      );
+      const send = async (port: number, headers: Record<string, string>, body: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/bounces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+        });
+        await res.arrayBuffer();
+        statuses.push(res.status);
+        return res.status;
+      };
+      const capture = (email: string, ageSeconds = 0) => {
+        const id = `msg_${randomUUID()}`;
+        const timestamp = String(Math.floor(Date.now() / 1000) - ageSeconds);
+        const body = JSON.stringify({ email, type: 'bounce' });
+        const headers = { 'webhook-id': id, 'webhook-timestamp': timestamp };
+        return { headers: { ...headers, 'webhook-signature': signWebhook(key, id, timestamp, body) }, body };
+      };
+      const captured = capture('reader1@example.org');
+      const first = await send(ports[0] as number, captured.headers, captured.body);
+      const replays = 100;
+      const replayed = await Promise.all(
+        Array.from({ length: replays }, (_, i) => send(ports[i % 2] as number, captured.headers, captured.body)),
+      );
+      // Another report, replayed at both apis the moment it is first sent: one of them takes it.
+      const race = capture('reader2@example.org');
+      const raced = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => send(ports[i % 2] as number, race.headers, race.body)),
+      );
+      const altered = await send(
+        ports[0] as number,
+        capture('reader3@example.org').headers,
+        JSON.stringify({ email: 'reader4@example.org', type: 'bounce' }),
+      );
+      const old = capture('reader5@example.org', 6 * 60);
+      const stale = await send(ports[1] as number, old.headers, old.body);
+      const bearer = await send(
+        ports[0] as number,
+        { authorization: `Bearer ${secret}` },
+        JSON.stringify({ email: 'reader6@example.org', type: 'bounce' }),
+      );
+      const { rows } = await s.db.query<{ email: string }>(
+        "SELECT email FROM subscribers WHERE status <> 'active' ORDER BY email",
+      );
+      const suppressed = (await s.db.query<{ n: number }>('SELECT count(*)::int AS n FROM suppressions')).rows[0]?.n;
+      return row({
+        scenario: 'replayed-webhook',
+        injected: `a signed bounce report replayed ${replays} times across two api processes, another raced 20 times at once, one altered after signing, one signed 6 minutes ago, the bearer form (${readers} readers)`,
+        subscribers: readers,
+        http5xx: statuses.filter((x) => x >= 500).length,
+        seconds: +((performance.now() - t0) / 1000).toFixed(1),
+        notes: `original: ${first}; replays: ${tally(replayed)}; raced: ${tally(raced)}; altered: ${altered}; 6 minutes old: ${stale}; bearer: ${bearer}; readers no longer active: ${rows.map((r) => r.email.split('@')[0]).join(', ') || 'none'}; suppressions: ${suppressed}`,
+      });
+    } finally {
+      for (const a of apis) await a.kill('SIGTERM');
       await s.close();
     }
   },

@@ -143,6 +143,32 @@ describe('faults during a digest run', () => {
     expect(r.notes).toMatch(/confirmation mails: 20 to the flooding IP's addresses, [1-3] to the victim/);
   }, 120_000);
 
+  it('counts the client the proxy saw, not the X-Forwarded-For it forged; TRUST_PROXY=true does not start', async () => {
+    const r = await run('forwarded-header-flood');
+    expect(r.http5xx).toBe(0);
+    expect(r.notes).toContain(
+      'confirmation mails to the forging client: 20 through TRUST_PROXY=1, 20 through TRUST_PROXY=127.0.0.1/8',
+    );
+    expect(r.notes).toContain('50/50 ordinary signups accepted');
+    expect(r.notes).toMatch(/TRUST_PROXY=true: exit 2, "TRUST_PROXY: true would believe any X-Forwarded-For/);
+  }, 120_000);
+
+  it('counts an IPv6 /64 as one network, and caps signups spread over many', async () => {
+    const r = await run('ipv6-spread');
+    expect(r.http5xx).toBe(0);
+    expect(r.notes).toMatch(
+      /one \/64: 20 accepted, 20 mailed; \d+ \/64s: 60 accepted, 60 mailed; ordinary: 20\/20 accepted, 20 mailed; confirmation mails in all: 100 \(ceiling 100\)$/,
+    );
+  }, 120_000);
+
+  it('takes a signed webhook once: replays, altered and stale copies and the bearer form are refused', async () => {
+    const r = await run('replayed-webhook');
+    expect(r.http5xx).toBe(0);
+    expect(r.notes).toBe(
+      'original: 200; replays: 100 × 409; raced: 1 × 200, 19 × 409; altered: 401; 6 minutes old: 401; bearer: 401; readers no longer active: reader1, reader2; suppressions: 2',
+    );
+  }, 120_000);
+
   it('escapes hostile paper text from ingestion to every mail and page', async () => {
     const r = await run('hostile-paper-text');
     expect(r.notes).toMatch(/ingest exit 0; shown in [4-6] of 6 places .*unescaped in 0;/);
