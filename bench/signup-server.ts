@@ -13,7 +13,11 @@ if (mode === 'bare') {
   // Exiting rather than dying of the signal lets `--cpu-prof` write its profile.
   process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 } else {
-  const bench = await benchServices({ SIGNUP_LIMIT_PER_IP: '1000000000', SIGNUP_LIMIT_PER_ADDRESS: '1000000000' });
+  const bench = await benchServices({
+    SIGNUP_LIMIT_PER_IP: '1000000000',
+    SIGNUP_LIMIT_PER_ADDRESS: '1000000000',
+    SIGNUP_LIMIT_GLOBAL: '1000000000',
+  });
   const app = await buildApp(bench.services);
   await app.listen({ port, host: '127.0.0.1' });
   console.log('ready');
