@@ -394,6 +394,27 @@ describe('work per request', () => {
     expect(value('paperboy_smtp_send_seconds\\{quantile="0.5"\\}')).toBeCloseTo(2, 0);
   });
 
+  it('counts failed admin logins per network: a new IPv6 address of the same /64 is the same client', async () => {
+    const password = 'abuse-test-password-1234';
+    const admin = await buildApp({ ...h.services, config: { ...h.services.config, adminPassword: password } });
+    try {
+      const login = (remoteAddress: string, pass: string) =>
+        admin.inject({
+          method: 'GET',
+          url: '/admin',
+          remoteAddress,
+          headers: { authorization: `Basic ${Buffer.from(`admin:${pass}`).toString('base64')}` },
+        });
+      const answers = [];
+      for (let n = 0; n < 12; n++) answers.push((await login(`2001:db8:5:6::${n + 1}`, `guess ${n}`)).statusCode);
+      expect(answers).toEqual([...Array(10).fill(401), 429, 429]);
+      expect((await login('2001:db8:5:6:ffff::1', password)).statusCode).toBe(429);
+      expect((await login('2001:db8:5:7::1', password)).statusCode).toBe(200);
+    } finally {
+      await admin.close();
+    }
+  });
+
   it('answers malformed or impossible days with a 4xx, never a 500', async () => {
     for (const day of [
       '0000-01-01',

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
+import { networkOf } from '../../core/networks.ts';
 import { type QueueName, queueRegistry } from '../../core/queues.ts';
 import { createRateLimiter, type Rule } from '../../core/rate-limit.ts';
 import { loadQueries } from '../../core/sql.ts';
@@ -82,11 +83,12 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
     if (given === undefined) return challenge(req, reply);
     try {
       if (authorised(given)) {
-        const locked = await limiter.spent(LOGIN_LIMIT, req.ip);
+        const locked = await limiter.spent(LOGIN_LIMIT, networkOf(req.ip));
         return locked ? refuse(locked, req, reply) : undefined;
       }
       req.log.warn('admin: wrong user name or password');
-      const [over] = await limiter.hitEach([LOGIN_LIMIT], [[req.ip]]);
+      // Counted per network: an IPv6 client has a whole /64 of addresses to guess from.
+      const [over] = await limiter.hitEach([LOGIN_LIMIT], [[networkOf(req.ip)]]);
       if (over) {
         req.log.warn({ retryAfter: over.retryAfter }, 'admin: too many failed logins from one address');
         return refuse(over, req, reply);
