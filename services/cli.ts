@@ -9,7 +9,12 @@ import { SourceUnavailable } from './papers/fetch.ts';
 import type { IngestReport } from './papers/ingest.ts';
 import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
 import { readiness, relayRefusal } from './readiness.ts';
-import { createSubscriberRepository, type Subscriber } from './subscribers/repository.ts';
+import {
+  awaitsConfirmation,
+  createSubscriberRepository,
+  requestedPreferencesOf,
+  type Subscriber,
+} from './subscribers/repository.ts';
 import { Email } from './subscribers/schemas.ts';
 import { SUPPRESSION_REASONS, type SuppressionReason } from './subscribers/suppressions.ts';
 
@@ -333,15 +338,28 @@ async function main(argv: string[]) {
 
 class UsageError extends Error {}
 
-/** Where an unconfirmed subscriber's confirmation mail stands: owed (and how its tries went) or given up, and why. */
+/**
+ * Where an unconfirmed subscriber's confirmation mail stands: owed (and how its tries went) or
+ * given up, and why; for one who left, the return a signup asked for.
+ */
 function confirmationLines(s: Subscriber): string[] {
-  if (s.status !== 'pending' && s.status !== 'bounced') return [];
+  const awaiting = awaitsConfirmation(s);
+  const asked = requestedPreferencesOf(s);
+  const request = asked
+    ? [
+        `  a signup asks to come back, once confirmed: ${asked.frequency} at ${String(asked.hour).padStart(2, '0')}:00 ${asked.timezone}, ${asked.maxPapers} papers, topics: ${asked.topics.join(', ') || 'none'}`,
+      ]
+    : [];
+  if (!awaiting && s.status !== 'bounced') return [];
   if (s.confirm_given_up_at) {
-    return [`  confirmation given up ${s.confirm_given_up_at.toISOString()}: ${s.confirm_last_error ?? ''}`];
+    return [
+      ...request,
+      `  confirmation given up ${s.confirm_given_up_at.toISOString()}: ${s.confirm_last_error ?? ''}`,
+    ];
   }
-  if (s.status !== 'pending' || s.confirm_sent_at) return [];
+  if (!awaiting || s.confirm_sent_at) return request;
   const tries = s.confirm_last_error ? ` (${s.confirm_attempts} failed rounds; last: ${s.confirm_last_error})` : '';
-  return [`  confirmation owed${tries}`];
+  return [...request, `  confirmation owed${tries}`];
 }
 
 function parseAt(value: string | undefined, option = '--at'): Date {

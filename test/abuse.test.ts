@@ -10,6 +10,7 @@ import {
   linkIn,
   parse,
   pathOf,
+  runCli,
   settled,
   subscribeAndConfirm,
 } from './support/harness.ts';
@@ -309,6 +310,10 @@ describe('a signup for an existing address', () => {
     const second = await parse(h.sink.to('twice@example.org').at(-1)!);
     for (const mail of [first, second]) expect(mail.text).toContain('every day at 06:00 UTC');
     expect(await state('twice@example.org')).toMatchObject({ status: 'unsubscribed', send_hour: 9 });
+    // An operator sees the request waiting.
+    const shown = await runCli(['subscriber', 'show', '--email', 'twice@example.org'], h.env);
+    expect(shown.stdout).toContain('twice@example.org: unsubscribed');
+    expect(shown.stdout).toContain('a signup asks to come back, once confirmed: daily at 06:00 UTC, 10 papers');
     await h.app.inject({ method: 'GET', url: pathOf(linkIn(first, '/confirm/')) });
     expect(await state('twice@example.org')).toMatchObject({ status: 'active', send_hour: 6, max_papers: 10 });
   });

@@ -118,7 +118,9 @@ export function createSignupService(deps: SignupServiceDeps) {
     /**
      * Records a signup and queues the reply mail. Every address takes the same path (the same
      * queries, the same answer) whether it is new, pending, active or unsubscribed; the worker
-     * decides what the mail says, so the answer never tells whether an address is subscribed.
+     * decides what the mail says, so the answer never tells whether an address is subscribed. A
+     * signup never changes an existing subscriber's preferences or status (anyone can type any
+     * address): see upsert-signups in subscribers.sql.
      * Resolves once the signup is stored and its mail queued. `input` is what the routes' schema
      * validated (and normalised), so a malformed request never reaches a batch.
      */

@@ -25,8 +25,10 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { 
       schema: {
         summary: 'Sign up',
         description:
-          'Records a pending subscription and mails a confirmation link (an active subscriber gets a link to ' +
-          "their preferences instead). The answer is the same whatever the address's state.",
+          'Records a pending subscription and mails a confirmation link. A signup never changes an existing ' +
+          'subscriber: an active or paused one gets a link to their preferences instead, an unsubscribed one a ' +
+          'link to confirm coming back with the preferences given, a bounced one nothing. Limited per client ' +
+          "network, per mailbox and in all. The answer is the same whatever the address's state.",
         tags: ['subscriptions'],
         body: SignupInput,
         response: { 202: SignupAccepted, ...errors(400, 413, 415, 429) },
