@@ -7,7 +7,7 @@ import { networkOf } from '../core/networks.ts';
 import type { Queues } from '../core/queues.ts';
 import type { Limit, RateLimiter, Rule } from '../core/rate-limit.ts';
 import type { Tokens } from '../core/tokens.ts';
-import { createSubscriberRepository, type Preferences } from './repository.ts';
+import { awaitsConfirmation, createSubscriberRepository, type Preferences } from './repository.ts';
 import { isBlockedDomain, mailboxKey, mergePreferences, PREFERENCE_DEFAULTS, type SignupInput } from './schemas.ts';
 
 /**
@@ -109,7 +109,7 @@ export function createSignupService(deps: SignupServiceDeps) {
   async function stateOf(id: number): Promise<ConfirmState> {
     const s = await repo.findById(id);
     if (s?.status === 'active') return 'already-active';
-    if (s?.status !== 'pending') return 'not-pending';
+    if (!s || !awaitsConfirmation(s)) return 'not-pending';
     const reason = await repo.suppressionOf(s.email);
     return reason === 'bounced' || reason === 'complaint' ? 'suppressed' : 'pending';
   }
