@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWebhook, webhookKey } from '../services/api/webhook-signature.ts';
 import {
   createHarness,
   eventually,
@@ -46,13 +48,23 @@ describe('links and tokens', () => {
   const post = (url: string, payload = '') => h.app.inject({ method: 'POST', url: at(url), headers: form, payload });
   const newest = async (email: string) => parse(h.sink.to(email).at(-1)!);
   const mailCount = (email: string) => h.sink.to(email).length;
-  const report = (email: string, type: 'bounce' | 'complaint') =>
-    h.app.inject({
+  /** A bounce or complaint report, signed as the mail provider signs it. */
+  const report = (email: string, type: 'bounce' | 'complaint') => {
+    const id = `msg_${randomUUID()}`;
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const body = JSON.stringify({ email, type });
+    return h.app.inject({
       method: 'POST',
       url: '/api/webhooks/bounces',
-      headers: { authorization: `Bearer ${WEBHOOK_SECRET}` },
-      payload: { email, type },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': timestamp,
+        'webhook-signature': signWebhook(webhookKey(WEBHOOK_SECRET), id, timestamp, body),
+      },
+      payload: body,
     });
+  };
 
   /** Sends the subscriber's next digest (due within a day of the clock) and returns it. */
   async function digestFor(email: string): Promise<ParsedMail> {
@@ -386,8 +398,9 @@ describe('links and tokens', () => {
       expect((await signup(email)).statusCode).toBe(202);
       await settled(h, 'mail');
       expect(mailCount(email)).toBe(before);
+      // A stranger's signup changes no subscriber: the complainer stays unsubscribed.
       expect(await row(email)).toMatchObject({
-        status: 'pending',
+        status: 'unsubscribed',
         confirm_sent_at: null,
         confirm_given_up_at: expect.any(Date),
         confirm_last_error: 'the address reported a Paperboy mail as spam and is suppressed',
@@ -405,14 +418,16 @@ describe('links and tokens', () => {
         await eventually(async () => expect(mailCount(email)).toBe(1));
         const confirm = linkIn(await newest(email), '/confirm/');
         expect((await report(email, type)).statusCode).toBe(200);
+        const reported = (await row(email)).status;
+        expect(reported, email).not.toBe('active');
         expect((await signup(email)).statusCode).toBe(202);
         await settled(h, 'mail');
         expect(mailCount(email), email).toBe(1);
-        expect((await row(email)).status).toBe('pending');
+        expect((await row(email)).status, email).toBe(reported);
 
         const res = await post(confirm);
         expect(res.body, email).not.toContain('You are subscribed');
-        expect((await row(email)).status, email).toBe('pending');
+        expect((await row(email)).status, email).toBe(reported);
         expect(await suppression(email), email).toBe(reason);
       }
 
