@@ -231,6 +231,54 @@ async function whileRelayRefuses(ctx: RunContext, ms: number, fix: () => void) {
   fix();
 }
 
+/**
+ * Signups to an api process, one after another while a fault goes on and, once `end` says it is
+ * over, until one is accepted again (a minute at most): the answers seen, the 5xx other than the
+ * designed 503, and whether the api took signups again without a restart.
+ */
+function signupProbe(port: number, label: string, pauseMs: number) {
+  const seen = new Map<number, number>();
+  let faultOver = false;
+  let recovered = false;
+  let http5xx = 0;
+  const done = (async () => {
+    let deadline = Number.POSITIVE_INFINITY;
+    while (!recovered && Date.now() < deadline) {
+      const after = faultOver;
+      if (after) deadline = Math.min(deadline, Date.now() + 60_000);
+      const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `${label}-${Date.now()}-${Math.random()}@example.org` }),
+      }).catch(() => undefined);
+      if (res) {
+        await res.arrayBuffer();
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+        if (res.status >= 500 && res.status !== 503) http5xx++;
+        if (after && res.status === 202) recovered = true;
+      }
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  })();
+  return {
+    /** The fault is over: resolves once the api has taken a signup again, or a minute has passed. */
+    async end() {
+      faultOver = true;
+      await done;
+      const answers = [...seen]
+        .sort(([x], [y]) => x - y)
+        .map(([k, c]) => `${c} × ${k}`)
+        .join(', ');
+      return {
+        http5xx,
+        note: recovered
+          ? `signups meanwhile: ${answers}; api answered 202 again without a restart`
+          : `api did not recover (${answers})`,
+      };
+    },
+  };
+}
+
 /** Runs the `paperboy` CLI with a scenario's settings; resolves with its exit code and output. */
 function paperboy(args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; out: string }>((resolve) => {
@@ -384,38 +432,14 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
         await untilSent(ctx.db, ctx.n, 0.3);
         // Signups keep arriving while PostgreSQL is down and after it is back; the api and the
         // worker keep their processes.
-        const seen = new Map<number, number>();
-        let restarted = false;
-        let recovered = false;
-        const probe = (async () => {
-          const deadline = Date.now() + 60_000;
-          while (Date.now() < deadline && !recovered) {
-            const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ email: `during-restart-${Date.now()}-${Math.random()}@example.org` }),
-            }).catch(() => undefined);
-            if (res) {
-              await res.arrayBuffer();
-              seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-              if (res.status >= 500 && res.status !== 503) http5xx++;
-              if (restarted && res.status === 202) recovered = true;
-            }
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        })();
-        await stack.restartPostgres(2000);
-        restarted = true;
-        await probe;
-        const answers = [...seen]
-          .sort(([x], [y]) => x - y)
-          .map(([k, c]) => `${c} × ${k}`)
-          .join(', ');
-        ctx.notes.push(
-          recovered
-            ? `signups meanwhile: ${answers}; api answered 202 again without a restart`
-            : `api did not recover (${answers})`,
-        );
+        const probe = signupProbe(port, 'during-restart', 100);
+        try {
+          await stack.restartPostgres(2000);
+        } finally {
+          const signups = await probe.end();
+          http5xx += signups.http5xx;
+          ctx.notes.push(signups.note);
+        }
       },
     });
     await api?.kill('SIGTERM');
@@ -457,28 +481,8 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
         fault: async (ctx) => {
           const held = admin as pg.Client;
           // Signups keep arriving throughout and after; the api and the worker keep their processes.
-          const seen = new Map<number, number>();
-          let terminating = true;
-          let recovered = false;
-          const probe = (async () => {
-            let deadline = Number.POSITIVE_INFINITY;
-            while (!recovered && Date.now() < deadline) {
-              const after = !terminating;
-              if (after) deadline = Math.min(deadline, Date.now() + 60_000);
-              const res = await fetch(`http://127.0.0.1:${port}/api/subscriptions`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ email: `during-terminate-${Date.now()}-${Math.random()}@example.org` }),
-              }).catch(() => undefined);
-              if (res) {
-                await res.arrayBuffer();
-                seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
-                if (res.status >= 500 && res.status !== 503) http5xx++;
-                if (after && res.status === 202) recovered = true;
-              }
-              await new Promise((r) => setTimeout(r, 20));
-            }
-          })();
+          const probe = signupProbe(port, 'during-terminate', 20);
+          let signups = { http5xx: 0, note: '' };
           const terminated: number[] = [];
           const terminate = async () => terminated.push((await held.query<{ n: number }>(TERMINATE)).rows[0]?.n ?? 0);
           try {
@@ -500,22 +504,14 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
               await terminate();
             }
           } finally {
-            terminating = false;
-            await probe;
+            signups = await probe.end();
           }
-          const answers = [...seen]
-            .sort(([x], [y]) => x - y)
-            .map(([k, c]) => `${c} × ${k}`)
-            .join(', ');
           ctx.notes.push(`backends terminated each time: ${terminated.join(', ')}`);
           ctx.notes.push(
             ctx.worker.running && api?.running ? 'worker and api kept running' : 'a Paperboy process exited',
           );
-          ctx.notes.push(
-            recovered
-              ? `signups meanwhile: ${answers}; api answered 202 again without a restart`
-              : `api did not recover (${answers})`,
-          );
+          http5xx += signups.http5xx;
+          ctx.notes.push(signups.note);
         },
       });
     } finally {
