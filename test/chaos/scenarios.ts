@@ -87,6 +87,9 @@ export async function prepare(stack: ChaosStack, name: string) {
   };
 }
 
+/** The addresses addSubscribers gives its `n` readers. */
+const readers = (n: number) => Array.from({ length: n }, (_, i) => `reader${i + 1}@example.org`);
+
 async function addSubscribers(db: Db, n: number): Promise<string[]> {
   await db.query(
     `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
@@ -94,7 +97,7 @@ async function addSubscribers(db: Db, n: number): Promise<string[]> {
        FROM generate_series(1, $1::int) i`,
     [n],
   );
-  return Array.from({ length: n }, (_, i) => `reader${i + 1}@example.org`);
+  return readers(n);
 }
 
 export async function progress(db: Db) {
@@ -345,7 +348,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       n: o.subscribers,
       exempt: refused,
       before: async (ctx) => {
-        const all = Array.from({ length: ctx.n }, (_, i) => `reader${i + 1}@example.org`);
+        const all = readers(ctx.n);
         stack.sink.permanent = refused(all);
       },
       fault: async (ctx) => {
@@ -575,7 +578,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       exempt: refused,
       failedByDesign: true,
       before: async (ctx) => {
-        stack.sink.contentRefused = refused(Array.from({ length: ctx.n }, (_, i) => `reader${i + 1}@example.org`));
+        stack.sink.contentRefused = refused(readers(ctx.n));
       },
       fault: async (ctx) => {
         await untilSettled(ctx.db, ctx.n, 300_000);
@@ -629,7 +632,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
         );
         const r = rows[0] as { yesterday: string; next: string; onTime: number };
         const first = await days();
-        const firstTally = stack.sink.tally(Array.from({ length: ctx.n }, (_, i) => `reader${i + 1}@example.org`));
+        const firstTally = stack.sink.tally(readers(ctx.n));
         const rightDay = first.length === 1 && first[0]?.day === r.yesterday && first[0]?.n === ctx.n;
         // The next evening, planned on time: a day of its own, sent too. What the sink counts
         // from here is that evening's digests.
