@@ -309,6 +309,15 @@ describe('a worker that stalls past its lease', () => {
         [email],
       )
     ).rows;
+  /** One active subscriber due at `due`, planned a few seconds later: the id of its delivery. */
+  const planOne = async (email: string, due: string) => {
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, next_send_at, confirmed_at) VALUES ($1, 'active', $2, now())`,
+      [email, due],
+    );
+    const planned = await h.services.planner.planBatch(new Date(new Date(due).getTime() + 5000));
+    return planned.queued[0] as number;
+  };
   /** Waits until a delivery's claim is older than the lease, so another sender may take it. */
   const leaseOver = (id: number) =>
     eventually(async () => {
@@ -320,12 +329,7 @@ describe('a worker that stalls past its lease', () => {
     });
 
   it('cannot undo what the worker that took its delivery over has sent', async () => {
-    await h.services.db.query(
-      `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
-       VALUES ('stall@example.org', 'active', '2026-03-03T08:00Z', now())`,
-    );
-    const planned = await h.services.planner.planBatch(new Date('2026-03-03T08:00:05Z'));
-    const id = planned.queued[0] as number;
+    const id = await planOne('stall@example.org', '2026-03-03T08:00:00Z');
     const now = new Date('2026-03-03T08:00:05Z');
     // The first sender's message stalls at the server past the lease; a second sender takes the
     // delivery over and its message stalls too.
@@ -349,12 +353,7 @@ describe('a worker that stalls past its lease', () => {
   });
 
   it('settles a delivery left in sending for a subscriber who has left, rather than re-enqueueing it', async () => {
-    await h.services.db.query(
-      `INSERT INTO subscribers (email, status, next_send_at, confirmed_at)
-       VALUES ('left@example.org', 'active', '2026-03-04T08:00Z', now())`,
-    );
-    const planned = await h.services.planner.planBatch(new Date('2026-03-04T08:00:05Z'));
-    const id = planned.queued[0] as number;
+    const id = await planOne('left@example.org', '2026-03-04T08:00:00Z');
     // A worker claimed it and died; the subscriber unsubscribed meanwhile.
     await h.services.db.query(
       "UPDATE deliveries SET status = 'sending', attempts = 1, claimed_at = now() - interval '2 seconds' WHERE id = $1",
