@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, parse, runCli, subscribeAndConfirm } from './support/harness.ts';
+import { createHarness, type Harness, parse, runCli, subscribeAndConfirm } from '../support/harness.ts';
 
 /** A command's stderr as progress lines: plain lines, none redrawn in place, each naming the command. */
 function progressLines(stderr: string): string[] {
