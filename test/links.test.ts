@@ -262,6 +262,29 @@ describe('links and tokens', () => {
     });
   });
 
+  describe('one-click unsubscribe (RFC 8058)', () => {
+    it('answers a mail client the same whether it posts urlencoded or multipart, and unsubscribes', async () => {
+      const bodies = [
+        { 'content-type': 'application/x-www-form-urlencoded', payload: 'List-Unsubscribe=One-Click' },
+        {
+          'content-type': 'multipart/form-data; boundary=pb',
+          payload: '--pb\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--pb--\r\n',
+        },
+      ];
+      for (const [i, { payload, ...headers }] of bodies.entries()) {
+        const email = `one-click-${i}@example.org`;
+        h.clock.set('2026-04-15T10:00:00Z');
+        await subscribeAndConfirm(h, email);
+        const u = linkIn(await digestFor(email), '/u/');
+        const res = await h.app.inject({ method: 'POST', url: at(u), headers, payload });
+        expect(res.statusCode, headers['content-type']).toBe(200);
+        expect(res.headers['content-type'], headers['content-type']).toMatch(/^text\/plain/);
+        expect(res.body, headers['content-type']).toBe('Unsubscribed.\n');
+        expect((await row(email)).status, headers['content-type']).toBe('unsubscribed');
+      }
+    });
+  });
+
   describe('preferences links', () => {
     const email = 'keeper@example.org';
 

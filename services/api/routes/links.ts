@@ -60,8 +60,7 @@ export const linkRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services
   app.post('/u/:token', page, async (req, reply) => {
     const { token } = req.params;
     const outcome = await manage.leave(token);
-    const oneClick = typeof req.body === 'object' && req.body !== null && 'List-Unsubscribe' in req.body;
-    if (oneClick) return reply.code(200).type('text/plain; charset=utf-8').send('Unsubscribed.\n');
+    if (isOneClick(req.body)) return reply.code(200).type('text/plain; charset=utf-8').send('Unsubscribed.\n');
     const forms: ButtonForm[] = [];
     if (outcome.kind === 'unsubscribed') {
       forms.push({
@@ -141,4 +140,15 @@ function confirmPage(outcome: ConfirmOutcome | ConfirmState, token: string): Mes
         isError: true,
       };
   }
+}
+
+/**
+ * Whether a POST to the unsubscribe URL is RFC 8058's one-click: `List-Unsubscribe=One-Click`,
+ * urlencoded (parsed to an object) or multipart/form-data (left as text by the catch-all parser).
+ */
+function isOneClick(body: unknown): boolean {
+  if (typeof body === 'object' && body !== null) return 'List-Unsubscribe' in body;
+  return (
+    typeof body === 'string' && /name="?List-Unsubscribe"?[^\r\n]*(?:\r?\n[^\r\n]+)*\r?\n\r?\n\s*One-Click/i.test(body)
+  );
 }
