@@ -464,5 +464,25 @@ describe('links and tokens', () => {
       expect(await suppression(email)).toBeUndefined();
       expect((await row(email)).status).toBe('active');
     });
+
+    it('keeps a complaint from being undone by the preferences link: resubscribing is refused', async () => {
+      const email = 'complains-then-returns@example.org';
+      h.clock.set('2026-11-20T10:00:00Z');
+      await subscribeAndConfirm(h, email);
+      const manage = linkIn(await digestFor(email), '/manage/');
+      expect((await report(email, 'complaint')).statusCode).toBe(200);
+      expect((await row(email)).status).toBe('unsubscribed');
+
+      const page = await post(`${manage}/resubscribe`);
+      expect(page.statusCode).toBe(409);
+      expect(page.body).toContain('Paperboy no longer mails this address');
+      const api = await h.app.inject({
+        method: 'POST',
+        url: at(`${manage.replace('/manage/', '/api/subscription/')}/resubscribe`),
+      });
+      expect(api.statusCode).toBe(409);
+      expect((await row(email)).status).toBe('unsubscribed');
+      expect(await suppression(email)).toBe('complaint');
+    });
   });
 });

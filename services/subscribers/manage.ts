@@ -131,6 +131,12 @@ export function createManageService({
     if (s.status === 'unsubscribed' && !s.confirmed_at) {
       throw new Conflict('This address was never confirmed. Sign up again on the home page.', 'invalid_state');
     }
+    // A bounce or a spam report stops mail for good; a link (which may have been forwarded) does
+    // not lift it. Only the operator does (`paperboy suppressions lift`).
+    const reason = await repo.suppressionOf(s.email);
+    if (reason === 'bounced' || reason === 'complaint') {
+      throw new Conflict('Paperboy no longer mails this address.', 'invalid_state');
+    }
     return transition(s, 'active', ['unsubscribed', 'paused'], confirmFirst);
   }
 
@@ -228,10 +234,6 @@ export function createManageService({
         throw new Conflict('This subscription changed since; there is nothing to undo.', 'invalid_state');
       }
       if (clock.now().getTime() > s.unsubscribed_at.getTime() + UNDO_UNSUBSCRIBE_MS) throw tooLate();
-      const reason = await repo.suppressionOf(s.email);
-      if (reason === 'bounced' || reason === 'complaint') {
-        throw new Conflict('Paperboy no longer mails this address.', 'invalid_state');
-      }
       return resubscribe(s);
     },
 
