@@ -9,7 +9,17 @@ const sql = loadQueries(new URL('./migrate.sql', import.meta.url), ['lock', 'cre
 // Any constant shared by every Paperboy process: concurrent starts serialise on it.
 const MIGRATION_LOCK = 7_305_113_001;
 
-/** Applies the numbered `.sql` files in `migrations/` that have not run yet, in order, in one transaction. */
+/**
+ * The file of SQL functions as they are now (CREATE OR REPLACE each), applied after the migrations
+ * at every start: the one place their current definitions are read and changed.
+ */
+export const FUNCTIONS_FILE = 'functions.sql';
+
+/**
+ * Applies the numbered `.sql` files in `migrations/` that have not run yet, in order, then the
+ * functions file, all in one transaction under one lock: every process that starts runs the
+ * functions as that file defines them, and applying it again changes nothing.
+ */
 export async function migrate(db: Db, dir = paths.migrations): Promise<string[]> {
   const files = readdirSync(dir)
     .filter((f) => /^\d+_[\w-]+\.sql$/.test(f))
@@ -25,6 +35,7 @@ export async function migrate(db: Db, dir = paths.migrations): Promise<string[]>
       await client.query(sql.record, [file]);
       applied.push(file);
     }
+    await client.query(readFileSync(path.join(dir, FUNCTIONS_FILE), 'utf8'));
     return applied;
   });
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadQueries, parseNamedQueries } from './sql.ts';
+import { jsonParam, loadQueries, parseNamedQueries } from './sql.ts';
 
 describe('named SQL queries', () => {
   const text = `
@@ -37,5 +37,24 @@ UPDATE t SET x = $1
   it('rejects a query defined twice or left empty', () => {
     expect(() => parseNamedQueries('-- name: a\nSELECT 1\n-- name: a\nSELECT 2')).toThrow(/twice/);
     expect(() => parseNamedQueries('-- name: a\n-- only a comment\n')).toThrow(/empty/);
+  });
+
+  it('fills fragments a definition in code owns, and fails on one missing or unused', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'sql-')), 'f.sql');
+    writeFileSync(file, '-- name: read\nSELECT id, {{prefs}} FROM t;\n');
+    expect(loadQueries(file, ['read'], { fragments: { prefs: 'a, b' } }).read).toBe('SELECT id, a, b FROM t;');
+    expect(() => loadQueries(file, ['read'])).toThrow(/no SQL fragment named prefs/);
+    expect(() => loadQueries(file, ['read'], { fragments: { prefs: 'a', other: 'b' } })).toThrow(
+      /unused SQL fragments other/,
+    );
+  });
+
+  it('writes a record as one JSON parameter, lone surrogates as U+FFFD like a text parameter', () => {
+    const at = new Date('2026-03-02T10:00:00Z');
+    expect(JSON.parse(jsonParam({ a: 1, at, t: ['x\ud800y', '😀', '\udc00'] }))).toEqual({
+      a: 1,
+      at: '2026-03-02T10:00:00.000Z',
+      t: ['x\ufffdy', '😀', '\ufffd'],
+    });
   });
 });
