@@ -4,7 +4,8 @@
  *
  *   npx tsx bench/ranking.ts [--papers 100000] [--batch 200]
  */
-import { previewPicks, rankSince } from '../services/papers/ranking.ts';
+import { rankSince } from '../services/papers/ranking.ts';
+import { createPaperRepository } from '../services/papers/repository.ts';
 import {
   analyzeSetUp,
   arg,
@@ -33,7 +34,7 @@ const since = rankSince(now, 14);
 const single: number[] = [];
 for (let id = 1; id <= 200; id++) {
   const t = performance.now();
-  await previewPicks(db, id, since);
+  await createPaperRepository(db).previewPicks(id, since);
   single.push(performance.now() - t);
 }
 single.sort((a, b) => a - b);

@@ -2,20 +2,14 @@ import { parseArgs } from 'node:util';
 import { createProgress, type Progress, type ProgressUpdate } from './cli/progress.ts';
 import type { Services } from './compose.ts';
 import { type Config, ConfigError, loadConfig } from './core/config.ts';
-import { AppError, NotFound, StartupError } from './core/errors.ts';
+import { AppError, StartupError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { openServices, type PrepareProgress, startPaperboy } from './main.ts';
 import { SourceUnavailable } from './papers/fetch.ts';
 import type { IngestReport } from './papers/ingest.ts';
 import { SOURCE_NAMES, type SourceName } from './papers/sources/index.ts';
 import { readiness, relayRefusal } from './readiness.ts';
-import {
-  awaitsConfirmation,
-  createSubscriberRepository,
-  requestedPreferencesOf,
-  type Subscriber,
-} from './subscribers/repository.ts';
-import { Email } from './subscribers/schemas.ts';
+import type { SubscriberLookup } from './subscribers/manage.ts';
 import { SUPPRESSION_REASONS, type SuppressionReason } from './subscribers/suppressions.ts';
 
 const HELP = `Usage: paperboy <command> [options]
@@ -269,17 +263,15 @@ async function main(argv: string[]) {
         throw new UsageError('expected `paperboy subscriber show|export|erase --email <address>`');
       }
       await withServices(config, log, async (services) => {
-        const s = await createSubscriberRepository(services.db).findByEmail(Email.parse(email));
-        if (!s) throw new NotFound(`no subscriber with the address ${email}`);
-        // The same actions a subscriber takes through their preferences link.
-        const token = services.links.manageToken(s, services.clock.now());
+        // The same actions a subscriber takes through their preferences link, by address.
         if (sub === 'export') {
-          console.log(JSON.stringify(await services.manage.exportData(token), null, 2));
+          console.log(JSON.stringify(await services.manage.exportByEmail(email), null, 2));
         } else if (sub === 'erase') {
-          await services.manage.erase(token);
-          console.log(`Erased ${s.email}; only a hash of the address is kept, so it is not mailed by accident.`);
+          const erased = await services.manage.eraseByEmail(email);
+          console.log(`Erased ${erased}; only a hash of the address is kept, so it is not mailed by accident.`);
         } else {
-          const v = await services.manage.view(token);
+          const found = await services.manage.lookup(email);
+          const { subscriber: s, view: v } = found;
           const p = v.preferences;
           console.log(
             [
@@ -287,7 +279,7 @@ async function main(argv: string[]) {
               `  ${p.frequency}${p.frequency === 'weekly' ? ` on day ${p.weekday}` : ''} at ${String(p.hour).padStart(2, '0')}:00 ${p.timezone}, ${p.maxPapers} papers`,
               `  topics: ${p.topics.length ? p.topics.join(', ') : 'none'}`,
               `  next digest: ${v.nextDigestAt ?? 'none'}`,
-              ...confirmationLines(s),
+              ...confirmationLines(found),
             ].join('\n'),
           );
         }
@@ -342,9 +334,11 @@ class UsageError extends Error {}
  * Where an unconfirmed subscriber's confirmation mail stands: owed (and how its tries went) or
  * given up, and why; for one who left, the return a signup asked for.
  */
-function confirmationLines(s: Subscriber): string[] {
-  const awaiting = awaitsConfirmation(s);
-  const asked = requestedPreferencesOf(s);
+function confirmationLines({
+  subscriber: s,
+  awaitsConfirmation: awaiting,
+  requestedPreferences: asked,
+}: SubscriberLookup): string[] {
   const request = asked
     ? [
         `  a signup asks to come back, once confirmed: ${asked.frequency} at ${String(asked.hour).padStart(2, '0')}:00 ${asked.timezone}, ${asked.maxPapers} papers, topics: ${asked.topics.join(', ') || 'none'}`,

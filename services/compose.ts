@@ -14,6 +14,8 @@ import { createDigestService } from './digests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
+import { createOpsService } from './ops/service.ts';
+import { createPaperCatalog } from './papers/catalog.ts';
 import { createPaperService } from './papers/service.ts';
 import { createLinks } from './subscribers/links.ts';
 import { createManageService } from './subscribers/manage.ts';
@@ -41,12 +43,13 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
   const mailer = createMailer(endpoints.smtpUrl, { from: config.mailFrom, ...config.smtp, dkim: config.dkim });
   const templates = createEmailTemplates();
   const breaker = createRelayBreaker(queues.redis, config.queuePrefix, { probeSeconds: config.relayProbeSeconds });
+  const limiter = createRateLimiter(queues.redis, config.queuePrefix);
   const signups = createSignupService({
     db,
     queues,
     tokens,
     clock,
-    limiter: createRateLimiter(queues.redis, config.queuePrefix),
+    limiter,
     limits: config.signupLimits,
     blockedDomains: config.blockedEmailDomains,
   });
@@ -110,6 +113,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     links,
     mailer,
     breaker,
+    limiter,
     signups,
     manage,
     suppressions,
@@ -119,6 +123,8 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     sender,
     digests,
     papers,
+    catalog: createPaperCatalog({ db, clock, rankWindowDays: config.rankWindowDays }),
+    ops: createOpsService({ db, clock }),
     ranking: createComposer({ db, rankWindowDays: config.rankWindowDays, tokens, links, templates }),
     async close() {
       mailer.close();

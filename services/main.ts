@@ -6,7 +6,7 @@ import { isUnavailable, StartupError } from './core/errors.ts';
 import type { Logger } from './core/logger.ts';
 import { migrate } from './core/migrate.ts';
 import { type Infrastructure, resolveInfrastructure } from './local/stack.ts';
-import { type IngestProgress, loadSeeds } from './papers/ingest.ts';
+import type { IngestProgress } from './papers/ingest.ts';
 import { pingRedis, within } from './readiness.ts';
 import { startScheduler } from './scheduler/index.ts';
 import { startWorkers } from './worker/index.ts';
@@ -19,7 +19,7 @@ export async function prepareDatabase(s: Services, onProgress?: (p: PrepareProgr
   onProgress?.({ step: 'migrating' });
   const applied = await migrate(s.db);
   if (applied.length) s.log.info({ applied }, 'migrations applied');
-  const seeds = await loadSeeds(s.db, s.clock.now(), { onProgress });
+  const seeds = await s.papers.loadSeeds(onProgress);
   for (const r of seeds) if (r.new || r.updated) s.log.info(r, 'seed papers loaded');
   onProgress?.({ step: 'ranking' });
   await s.papers.refreshTrends();

@@ -1,5 +1,16 @@
-import type { Services } from './compose.ts';
-import type { RelayState } from './mail/relay-breaker.ts';
+import type { Redis } from 'ioredis';
+import type { Queues } from './core/queues.ts';
+import type { Mailer } from './mail/mailer.ts';
+import type { RelayBreaker, RelayState } from './mail/relay-breaker.ts';
+import type { OpsService } from './ops/service.ts';
+
+/** What readiness asks: PostgreSQL (through the ops read model), Redis, the SMTP server, the relay breaker. */
+export interface Servers {
+  ops: Pick<OpsService, 'ping'>;
+  queues: Pick<Queues, 'redis'>;
+  mailer: Pick<Mailer, 'verify'>;
+  breaker: Pick<RelayBreaker, 'state'>;
+}
 
 export type Reachability = 'ok' | 'unreachable';
 
@@ -11,7 +22,7 @@ export const within = <T>(ms: number, p: Promise<T>): Promise<T | 'timeout'> =>
  * (no offline queue): a process that has just started waits for it rather than reporting Redis
  * unreachable.
  */
-export async function pingRedis(redis: Services['queues']['redis']): Promise<unknown> {
+export async function pingRedis(redis: Redis): Promise<unknown> {
   while (redis.status === 'connecting' || redis.status === 'wait' || redis.status === 'connect') {
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -28,7 +39,7 @@ export async function pingRedis(redis: Services['queues']['redis']): Promise<unk
  * owed, so taking the api out of service would only lose them. It is reported beside the checks.
  */
 export async function readiness(
-  s: Pick<Services, 'db' | 'queues' | 'mailer' | 'breaker'>,
+  s: Servers,
   timeoutMs = 2000,
   /** Whether the SMTP server answers; by default a session is opened to ask. */
   smtpAnswers: () => Promise<boolean> = () => s.mailer.verify(),
@@ -42,7 +53,7 @@ export async function readiness(
     }
   };
   const checks = {
-    postgres: await check(() => s.db.query('SELECT 1')),
+    postgres: await check(() => s.ops.ping()),
     redis: await check(() => pingRedis(s.queues.redis)),
     smtp: await check(smtpAnswers),
   };

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTimezone, PreferencesInput, SignupInput } from '../services/subscribers/schemas.ts';
+import { PreferencesInput } from '../services/subscribers/preferences.ts';
+import { isTimezone } from '../services/subscribers/schemas.ts';
+import { SignupInput } from '../services/subscribers/signup.ts';
 import { createHarness, type Harness, linkIn, parse, pathOf, subscribeAndConfirm } from './support/harness.ts';
 
 /** Percent-encodes a string's UTF-8 bytes (lone surrogates included, which encodeURIComponent refuses). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countPapers, loadSeeds } from '../services/papers/ingest.ts';
+import { loadSeeds } from '../services/papers/ingest.ts';
 import { createHarness, type Harness } from './support/harness.ts';
 
 describe('seed papers', () => {
@@ -10,7 +10,7 @@ describe('seed papers', () => {
   afterAll(async () => h?.close());
 
   it('loads the 271 entries of the seed page as 270 papers in page order', async () => {
-    expect(await countPapers(h.services.db)).toBe(270);
+    expect(await h.services.catalog.count()).toBe(270);
     const { rows } = await h.services.db.query(
       'SELECT title, seed_position FROM papers ORDER BY seed_position LIMIT 2',
     );
@@ -23,6 +23,6 @@ describe('seed papers', () => {
   it('adds nothing when loaded again', async () => {
     const [report] = await loadSeeds(h.services.db, h.clock.now());
     expect(report).toMatchObject({ entries: 271, new: 0, updated: 0, unchanged: 270, skipped: 1 });
-    expect(await countPapers(h.services.db)).toBe(270);
+    expect(await h.services.catalog.count()).toBe(270);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignupInput } from '../services/subscribers/schemas.ts';
+import { SignupInput } from '../services/subscribers/signup.ts';
 import {
   createHarness,
   eventually,

@@ -13,7 +13,7 @@ import {
 import type { Services } from '../compose.ts';
 import type { TrustProxy } from '../core/config.ts';
 import { errorHandler } from './errors.ts';
-import { createPages, type Pages } from './pages.ts';
+import { createPages } from './pages.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { archiveRoutes } from './routes/archive.ts';
 import { assetRoutes } from './routes/assets.ts';
@@ -28,11 +28,6 @@ import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { API_DOCS_CSP, securityHooks } from './security.ts';
 
-export interface AppDeps {
-  services: Services;
-  pages: Pages;
-}
-
 export type App = FastifyInstance;
 
 /**
@@ -46,8 +41,12 @@ function trustProxyOption(trust: TrustProxy) {
   return trust.proxies;
 }
 
-/** Builds the HTTP app on the given services; never listens (main.ts and the tests do). */
+/**
+ * Builds the HTTP app on the given services; never listens (main.ts and the tests do). Each route
+ * plugin is handed the few services it uses, and none of them the database.
+ */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const { config, signups, manage, suppressions, catalog, ops, queues, breaker, clock } = services;
   const app = Fastify({
     loggerInstance: services.log as FastifyBaseLogger,
     // Every log line of a request carries its id: the caller's X-Request-Id when it looks like one
@@ -58,7 +57,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 16 * 1024,
-    trustProxy: trustProxyOption(services.config.trustProxy),
+    trustProxy: trustProxyOption(config.trustProxy),
     // Tokens are short; a long URL is an attack, not a link.
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>();
@@ -66,7 +65,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   const pages = createPages();
-  const deps: AppDeps = { services, pages };
   app.setErrorHandler(errorHandler(pages));
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
@@ -76,7 +74,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
   // Before any route, so its hooks see them all.
-  await app.register(securityHooks, { pages, publicUrl: services.config.publicUrl });
+  await app.register(securityHooks, { pages, publicUrl: config.publicUrl });
 
   // The OpenAPI document is generated from the same zod schemas that validate requests.
   await app.register(swagger, {
@@ -94,21 +92,38 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: API_DOCS_CSP });
   await app.register(formbody);
-  await app.register(metricsRoutes, deps);
-  await app.register(healthRoutes, deps);
-  await app.register(subscriptionRoutes, deps);
-  await app.register(linkRoutes, deps);
-  await app.register(manageApiRoutes, deps);
-  await app.register(managePageRoutes, deps);
-  await app.register(webhookRoutes, deps);
-  await app.register(feedRoutes, deps);
-  await app.register(archiveRoutes, deps);
-  await app.register(assetRoutes, deps);
+  await app.register(metricsRoutes, { ops, counters: services.counters, breaker, queues });
+  await app.register(healthRoutes, { servers: { ops, queues, mailer: services.mailer, breaker } });
+  await app.register(subscriptionRoutes, { pages, signups, catalog });
+  await app.register(linkRoutes, { pages, manage, signups });
+  await app.register(manageApiRoutes, { manage });
+  await app.register(managePageRoutes, { pages, manage, manageTtlDays: services.links.manageTtlDays });
+  await app.register(webhookRoutes, {
+    secret: config.webhookSecret,
+    allowBearer: config.webhookAllowBearer,
+    suppressions,
+    redis: queues.redis,
+    keyPrefix: config.queuePrefix,
+  });
+  await app.register(feedRoutes, { publicUrl: config.publicUrl, catalog, clock });
+  await app.register(archiveRoutes, { pages, catalog, digests: services.ranking });
+  await app.register(assetRoutes, { pages });
   // The local mail catcher's messages, only where no one but this machine's user can read them.
-  if (services.endpoints.mailboxDir && services.config.mailboxPage)
-    await app.register(mailboxRoutes, { ...deps, dir: services.endpoints.mailboxDir });
+  if (services.endpoints.mailboxDir && config.mailboxPage)
+    await app.register(mailboxRoutes, { pages, dir: services.endpoints.mailboxDir, publicUrl: config.publicUrl });
   // Without ADMIN_PASSWORD there is no admin area at all: every /admin URL is a plain 404.
-  const password = services.config.adminPassword;
-  if (password) await app.register(adminRoutes, { ...deps, password, prefix: '/admin' });
+  const password = config.adminPassword;
+  if (password) {
+    await app.register(adminRoutes, {
+      pages,
+      password,
+      ops,
+      breaker,
+      queues,
+      limiter: services.limiter,
+      clock,
+      prefix: '/admin',
+    });
+  }
   return app;
 }

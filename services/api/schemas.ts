@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { PreferencesBody } from '../subscribers/preferences.ts';
+import { SubscriberStatus } from '../subscribers/status.ts';
 
 /** Response and parameter shapes of the HTTP API; request bodies come from services/subscribers/schemas.ts. */
 
@@ -35,15 +37,8 @@ export const SignupAccepted = z.object({
 export const SubscriptionBody = z
   .object({
     email: z.string(),
-    status: z.enum(['pending', 'active', 'paused', 'unsubscribed', 'bounced']),
-    preferences: z.object({
-      topics: z.array(z.string()),
-      timezone: z.string(),
-      hour: z.number().int(),
-      frequency: z.enum(['daily', 'weekly']),
-      weekday: z.number().int(),
-      maxPapers: z.number().int(),
-    }),
+    status: SubscriberStatus,
+    preferences: PreferencesBody,
     nextDigestAt: z.string().nullable().describe('When the next digest is due, while active'),
   })
   .meta({ id: 'Subscription' });

@@ -19,6 +19,22 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `fn` inside a savepoint of the transaction `client` is in: what it did is undone if it
+ * throws (the error is passed on), and the transaction goes on either way.
+ */
+export async function withSavepoint<T>(client: Queryable, fn: () => Promise<T>): Promise<T> {
+  await client.query('SAVEPOINT step');
+  try {
+    const result = await fn();
+    await client.query('RELEASE SAVEPOINT step');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK TO SAVEPOINT step');
+    throw e;
+  }
+}
+
 export function createDb(connectionString: string, opts: { max?: number; onError?: (e: Error) => void } = {}): Db {
   const pool = new pg.Pool({ connectionString, max: opts.max ?? 10, application_name: 'paperboy' });
   // An idle client losing its server (a Postgres restart) must not crash the process; the pool replaces it.

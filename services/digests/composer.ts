@@ -2,7 +2,8 @@ import type { Db } from '../core/db.ts';
 import { Invalid, NotFound } from '../core/errors.ts';
 import type { Tokens } from '../core/tokens.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
-import { previewPicks, rankSince } from '../papers/ranking.ts';
+import { rankSince } from '../papers/ranking.ts';
+import { createPaperRepository } from '../papers/repository.ts';
 import type { Links } from '../subscribers/links.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
@@ -32,6 +33,7 @@ export function createComposer({
   templates: EmailTemplates;
 }) {
   const subscribers = createSubscriberRepository(db);
+  const papers = createPaperRepository(db);
   const find = async (email: string) => {
     const s = await subscribers.findByEmail(Email.parse(email));
     if (!s) throw new NotFound(`no subscriber with the address ${email}`);
@@ -50,7 +52,7 @@ export function createComposer({
       maxPapers: s.max_papers,
       since,
       alreadySent,
-      picks: await previewPicks(db, s.id, since),
+      picks: await papers.previewPicks(s.id, since),
     };
   }
 
@@ -81,7 +83,7 @@ export function createComposer({
      */
     async render(email: string, at: Date) {
       const s = await find(email);
-      const picks = await previewPicks(db, s.id, rankSince(at, rankWindowDays));
+      const picks = await papers.previewPicks(s.id, rankSince(at, rankWindowDays));
       if (picks.length === 0) return undefined;
       return renderDigest(templates, {
         email: s.email,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../core/db.ts';
-import { forgetRankedLists, rankSince, rememberRankedLists } from '../papers/ranking.ts';
+import { rankSince } from '../papers/ranking.ts';
+import { createPaperRepository } from '../papers/repository.ts';
 import { digestSql as sql } from './queries.ts';
 
 export interface PlannedBatch {
@@ -48,7 +49,7 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
       const since = rankSince(at, rankWindowDays);
       const ids = due.rows.map((r) => r.id);
       // Lists for every claimed subscriber's topics; plan-deliveries decides who is too late.
-      if (runId) await rememberRankedLists(client, runId, ids, since);
+      if (runId) await createPaperRepository(client).rememberRankedLists(runId, ids, since);
       const planned = await client.query<{ id: number; status: string }>(sql['plan-deliveries'], [
         ids,
         due.rows.map((r) => r.digest_date),
@@ -85,7 +86,9 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
         }
       } finally {
         // Dropping a cache must not hide the error that ended the run; old lists are purged anyway.
-        await forgetRankedLists(db, runId).catch(() => {});
+        await createPaperRepository(db)
+          .forgetRankedLists(runId)
+          .catch(() => {});
       }
     },
   };

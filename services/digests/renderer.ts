@@ -1,5 +1,6 @@
 import type { EmailTemplates, RenderedEmail } from '../mail/templates.ts';
 import { safeUrl } from '../mail/templates.ts';
+import { describeSchedule } from '../subscribers/preferences.ts';
 
 export interface DigestPaper {
   position: number;
@@ -26,18 +27,6 @@ export interface DigestRecipient extends DigestContent {
   manageUrl: string;
   /** The digest's web version. */
   viewUrl?: string;
-}
-
-const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-
-export function scheduleText(s: {
-  frequency: 'daily' | 'weekly';
-  sendHour: number;
-  sendWeekday: number;
-  timezone: string;
-}) {
-  const hour = `${String(s.sendHour).padStart(2, '0')}:00 ${s.timezone}`;
-  return s.frequency === 'weekly' ? `every ${WEEKDAYS[s.sendWeekday - 1]} at ${hour}` : `every day at ${hour}`;
 }
 
 // One formatter for every digest: toLocaleDateString builds a new one on each call, which showed
@@ -98,7 +87,12 @@ export async function renderDigest(
     web: false,
     homeUrl: undefined,
     email: r.email,
-    scheduleText: scheduleText(r),
+    scheduleText: describeSchedule({
+      frequency: r.frequency,
+      hour: r.sendHour,
+      weekday: r.sendWeekday,
+      timezone: r.timezone,
+    }),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
     manageUrl: safeUrl(r.manageUrl),
     viewUrl: r.viewUrl ? safeUrl(r.viewUrl) : undefined,

@@ -1,25 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Db, Queryable } from '../core/db.ts';
+import { type Db, withSavepoint } from '../core/db.ts';
 import { paths } from '../core/paths.ts';
-import { loadQueries } from '../core/sql.ts';
 import { checkPaper, type SkipTally, tallySkip } from './limits.ts';
-import { mergePaper, PAPER_COLUMNS, type PaperRow } from './merge.ts';
+import { mergePaper } from './merge.ts';
 import type { PaperInput, Parsed } from './model.ts';
-import { stripControls } from './normalize.ts';
+import { createPaperRepository } from './repository.ts';
 import { parseSeedPage } from './sources/seed-page.ts';
-
-const sql = loadQueries(new URL('./papers.sql', import.meta.url), [
-  'find-paper',
-  'insert-paper',
-  'update-paper',
-  'record-observation',
-  'count-papers',
-  'trending-papers',
-  'archive-days',
-  'archive-day',
-  'record-ingest-run',
-]);
 
 export interface IngestReport extends SkipTally {
   source: string;
@@ -71,6 +58,7 @@ export async function ingestPapers(
   onProgress?.({ step: 'merging', report });
 
   await db.tx(async (client) => {
+    const papers = createPaperRepository(client);
     for (const reported of parsed.papers) {
       const checked = checkPaper(reported, now);
       if ('reason' in checked) {
@@ -79,43 +67,38 @@ export async function ingestPapers(
         continue;
       }
       const input = checked.paper;
-      await client.query('SAVEPOINT paper');
       try {
-        const found = (
-          await client.query<PaperRow & { id: number }>(sql['find-paper'], [
+        await withSavepoint(client, async () => {
+          const found = await papers.findPaper(
             input.arxivId ?? null,
             mergePaper(undefined, input, source, now).row.title_key,
-          ])
-        ).rows[0];
-        const { row, changed } = mergePaper(found, input, source, now);
-        let id = found?.id;
-        if (!found) {
-          id = (
-            await client.query<{ id: number }>(
-              sql['insert-paper'],
-              PAPER_COLUMNS.map((c) => row[c]),
-            )
-          ).rows[0]?.id;
-          report.new++;
-        } else if (changed) {
-          await client.query(sql['update-paper'], [found.id, ...PAPER_COLUMNS.map((c) => row[c])]);
-          report.updated++;
-        } else {
-          report.unchanged++;
-        }
-        if (input.upvotes !== undefined || input.comments !== undefined || input.githubStars !== undefined) {
-          await client.query(sql['record-observation'], [
-            id,
-            now,
-            source,
-            input.upvotes ?? null,
-            input.comments ?? null,
-            input.githubStars ?? null,
-          ]);
-        }
-        await client.query('RELEASE SAVEPOINT paper');
+          );
+          const { row, changed } = mergePaper(found, input, source, now);
+          let id: number;
+          if (!found) {
+            id = await papers.insertPaper(row);
+            report.new++;
+          } else {
+            id = found.id;
+            if (changed) {
+              await papers.updatePaper(found.id, row);
+              report.updated++;
+            } else {
+              report.unchanged++;
+            }
+          }
+          if (input.upvotes !== undefined || input.comments !== undefined || input.githubStars !== undefined) {
+            await papers.recordObservation({
+              paperId: id,
+              at: now,
+              source,
+              upvotes: input.upvotes,
+              comments: input.comments,
+              githubStars: input.githubStars,
+            });
+          }
+        });
       } catch (e) {
-        await client.query('ROLLBACK TO SAVEPOINT paper');
         const code = (e as { code?: string }).code ?? '';
         if (code === '23505') {
           tallySkip(report, { reason: 'title or arXiv id already belongs to another paper', entry: entryName(input) });
@@ -132,36 +115,6 @@ export async function ingestPapers(
   return report;
 }
 
-export interface IngestRun {
-  source: string;
-  location: string;
-  startedAt: Date;
-  finishedAt: Date;
-  /** The report of a run that worked; the error of one that did not. */
-  outcome: { report: IngestReport } | { error: string };
-}
-
-/** Keeps one read of a source in `ingest_runs`. */
-export async function recordIngestRun(db: Queryable, run: IngestRun): Promise<void> {
-  const r = 'report' in run.outcome ? run.outcome.report : undefined;
-  await db.query(sql['record-ingest-run'], [
-    run.source,
-    stripControls(run.location),
-    run.startedAt,
-    run.finishedAt,
-    r ? 'ok' : 'failed',
-    r?.entries ?? null,
-    r?.new ?? null,
-    r?.updated ?? null,
-    r?.unchanged ?? null,
-    r?.skipped ?? null,
-    // A failure's message can quote the source; NUL would make PostgreSQL refuse the whole row.
-    'error' in run.outcome ? stripControls(run.outcome.error).slice(0, 2_000) : null,
-    r ? JSON.stringify(r.skippedReasons) : null,
-    r ? JSON.stringify(r.skippedEntries) : null,
-  ]);
-}
-
 /** Loads every seed page under `seeds/`; running it again changes nothing. */
 export async function loadSeeds(
   db: Db,
@@ -176,45 +129,4 @@ export async function loadSeeds(
     reports.push({ ...(await ingestPapers(db, 'seed', parsed, now, onProgress)), source: `seed:${file}` });
   }
   return reports;
-}
-
-export async function countPapers(db: Queryable): Promise<number> {
-  return (await db.query<{ n: number }>(sql['count-papers'])).rows[0]?.n ?? 0;
-}
-
-export interface TrendingPaper {
-  id: number;
-  title: string;
-  abstract: string;
-  arxiv_id: string | null;
-  authors: string[];
-  categories: string[];
-  trend_reason: string;
-  fresh_at: Date;
-  updated_at: Date;
-}
-
-/** The trending list, optionally narrowed to papers matching any of `topics`. */
-export async function trendingPapers(
-  db: Queryable,
-  since: Date,
-  topics: string[],
-  limit: number,
-): Promise<TrendingPaper[]> {
-  return (await db.query<TrendingPaper>(sql['trending-papers'], [since, topics, limit])).rows;
-}
-
-/** Days on which papers became news since `since`, newest first. */
-export async function archiveDays(db: Queryable, since: Date): Promise<{ day: string; papers: number }[]> {
-  return (await db.query<{ day: string; papers: number }>(sql['archive-days'], [since])).rows;
-}
-
-/** The papers that became news on `day` (UTC), most trending first. */
-export async function archiveDay(db: Queryable, day: string, limit = 25) {
-  return (
-    await db.query<{ id: number; title: string; abstract: string; arxiv_id: string | null; trend_reason: string }>(
-      sql['archive-day'],
-      [day, limit],
-    )
-  ).rows;
 }

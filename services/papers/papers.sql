@@ -1,9 +1,11 @@
+-- The papers and what is known of them: merging what sources report, the lists the site and feeds
+-- show, and the history of reads. {{paper-columns}} stands for the columns ingest writes, listed
+-- once beside the row they form (PAPER_COLUMNS in services/papers/merge.ts).
+
 -- name: find-paper
 -- The row a reported paper merges into: the one with its arXiv id, else one with its title key,
 -- unless both know an arXiv id (then they differ, and a shared title does not make them one paper).
-SELECT id, title_key, title, abstract, arxiv_id, arxiv_version, authors, categories, keywords,
-       published_at, featured_at, github_repo, project_page, upvotes, comments, github_stars,
-       seed_position, sources, fresh_at
+SELECT id, {{paper-columns}}
   FROM papers
  WHERE arxiv_id = $1
     OR (title_key = $2 AND (arxiv_id IS NULL OR $1::text IS NULL))
@@ -11,20 +13,16 @@ SELECT id, title_key, title, abstract, arxiv_id, arxiv_version, authors, categor
  LIMIT 1;
 
 -- name: insert-paper
--- A paper seen for the first time.
-INSERT INTO papers (title_key, title, abstract, arxiv_id, arxiv_version, authors, categories, keywords,
-                    published_at, featured_at, github_repo, project_page, upvotes, comments, github_stars,
-                    seed_position, sources, fresh_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+-- A paper seen for the first time: $1 is its row, a JSON record of the columns.
+INSERT INTO papers ({{paper-columns}})
+SELECT {{paper-columns}} FROM jsonb_populate_record(NULL::papers, $1::jsonb)
 RETURNING id;
 
 -- name: update-paper
--- Writes a merged row back.
+-- Writes a merged row back: paper $1, its columns in the JSON record $2.
 UPDATE papers
-   SET title_key = $2, title = $3, abstract = $4, arxiv_id = $5, arxiv_version = $6, authors = $7,
-       categories = $8, keywords = $9, published_at = $10, featured_at = $11, github_repo = $12,
-       project_page = $13, upvotes = $14, comments = $15, github_stars = $16, seed_position = $17,
-       sources = $18, fresh_at = $19, updated_at = now()
+   SET ({{paper-columns}}, updated_at) = (
+         SELECT {{paper-columns}}, now() FROM jsonb_populate_record(NULL::papers, $2::jsonb))
  WHERE id = $1;
 
 -- name: record-observation
@@ -77,7 +75,9 @@ SELECT p.id, p.title, p.abstract, p.arxiv_id, p.trend_reason
 
 -- name: record-ingest-run
 -- One read of a source, for the history on the status page: its counts and why entries were
--- skipped when it worked, its error when it did not.
+-- skipped when it worked, its error when it did not. $1 is the row, a JSON record of the columns.
 INSERT INTO ingest_runs (source, location, started_at, finished_at, status,
                          entries, new, updated, unchanged, skipped, error, skipped_reasons, skipped_entries)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13);
+SELECT source, location, started_at, finished_at, status,
+       entries, new, updated, unchanged, skipped, error, skipped_reasons, skipped_entries
+  FROM jsonb_populate_record(NULL::ingest_runs, $1::jsonb);

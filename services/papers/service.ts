@@ -2,8 +2,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { type FetchOptions, readSource } from './fetch.ts';
-import { type IngestReport, type IngestRun, ingestPapers, type OnIngestProgress, recordIngestRun } from './ingest.ts';
-import { refreshTrends as refresh } from './ranking.ts';
+import { type IngestReport, ingestPapers, loadSeeds, type OnIngestProgress } from './ingest.ts';
+import { createPaperRepository, type IngestRun } from './repository.ts';
 import { SOURCE_PARSERS, type SourceName } from './sources/index.ts';
 
 export interface PaperServiceDeps {
@@ -16,7 +16,8 @@ export interface PaperServiceDeps {
 }
 
 export function createPaperService({ db, clock, log, sources, fetch }: PaperServiceDeps) {
-  const refreshTrends = (at: Date = clock.now()) => refresh(db, at);
+  const repo = createPaperRepository(db);
+  const refreshTrends = (at: Date = clock.now()) => repo.refreshTrends(at);
 
   /**
    * Reads one source from a path or URL and merges it into the papers table; the run, whether it
@@ -31,9 +32,9 @@ export function createPaperService({ db, clock, log, sources, fetch }: PaperServ
     const startedAt = clock.now();
     const record = (outcome: IngestRun['outcome']) =>
       // The history is for the operator: losing a row of it must not fail the ingest itself.
-      recordIngestRun(db, { source, location, startedAt, finishedAt: clock.now(), outcome }).catch((e) =>
-        log.warn({ source, err: (e as Error).message }, 'ingest run not recorded'),
-      );
+      repo
+        .recordIngestRun({ source, location, startedAt, finishedAt: clock.now(), outcome })
+        .catch((e) => log.warn({ source, err: (e as Error).message }, 'ingest run not recorded'));
     try {
       onProgress?.({ step: 'reading' });
       const parsed = SOURCE_PARSERS[source](await readSource(location, fetch));
@@ -49,6 +50,9 @@ export function createPaperService({ db, clock, log, sources, fetch }: PaperServ
 
   return {
     refreshTrends,
+
+    /** The seed papers in `seeds/`, merged; running it again changes nothing. */
+    loadSeeds: (onProgress?: OnIngestProgress) => loadSeeds(db, clock.now(), { onProgress }),
 
     /** One source by hand: merged, then trend scores refreshed; `onProgress` hears each step. */
     async ingest(location: string, source: SourceName, onProgress?: OnIngestProgress): Promise<IngestReport> {

@@ -3,15 +3,16 @@ import type { Db } from '../core/db.ts';
 import { Conflict, Invalid, NotFound } from '../core/errors.ts';
 import type { Queues } from '../core/queues.ts';
 import { expiredToken, invalidToken, type OpenedToken, type Tokens } from '../core/tokens.ts';
+import { mergePreferences, type Preferences, PreferencesInput } from './preferences.ts';
 import {
+  awaitsConfirmation,
   createSubscriberRepository,
-  type Preferences,
   preferencesOf,
   requestedPreferencesOf,
   type Subscriber,
-  type SubscriberStatus,
 } from './repository.ts';
-import { mergePreferences, PreferencesInput } from './schemas.ts';
+import { Email } from './schemas.ts';
+import { isSubscribed, SUBSCRIBED, type SubscriberStatus } from './status.ts';
 
 export interface SubscriptionView {
   email: string;
@@ -19,6 +20,16 @@ export interface SubscriptionView {
   preferences: Preferences;
   /** When the next digest is due, while active. */
   nextDigestAt: string | null;
+}
+
+/** What the operator's `paperboy subscriber show` reads: the row itself, and where its confirmation stands. */
+export interface SubscriberLookup {
+  subscriber: Subscriber;
+  view: SubscriptionView;
+  /** A confirmation is owed: a new signup, or a return after leaving. */
+  awaitsConfirmation: boolean;
+  /** The preferences a signup asked for after the subscriber left, while that return waits. */
+  requestedPreferences?: Preferences;
 }
 
 const view = (s: Subscriber): SubscriptionView => ({
@@ -43,8 +54,6 @@ export const MANAGE_LINK_MAIL_EVERY_SECONDS = 15 * 60;
 
 const MANAGE_LINK_JOB = { attempts: 5, backoff: { type: 'exponential', delay: 2_000 } };
 
-const ACTIVE_STATES: SubscriberStatus[] = ['pending', 'active', 'paused'];
-
 /** When an undo of an unsubscribe at `at` stops working, to the second (as a token carries it). */
 const undoDeadline = (at: Date) => new Date(Math.ceil((at.getTime() + UNDO_UNSUBSCRIBE_MS) / 1000) * 1000);
 
@@ -59,7 +68,8 @@ export type LeaveOutcome =
  * What a subscriber does through the tokenised links in their mail. A preferences token (current:
  * not expired, not signed out) sees and changes preferences, pauses, leaves and comes back,
  * downloads or erases the data, and signs out every link. An unsubscribe token only unsubscribes,
- * undoes that for a day, and asks for a preferences link by mail.
+ * undoes that for a day, and asks for a preferences link by mail. The operator looks a subscriber
+ * up, exports and erases by address, with no token (the `paperboy subscriber` command).
  */
 export function createManageService({
   db,
@@ -140,6 +150,37 @@ export function createManageService({
     return transition(s, 'active', ['unsubscribed', 'paused'], confirmFirst);
   }
 
+  /** The subscriber with this address, for the operator. */
+  async function byEmail(email: string): Promise<Subscriber> {
+    const s = await repo.findByEmail(Email.parse(email));
+    if (!s) throw new NotFound(`no subscriber with the address ${email}`);
+    return s;
+  }
+
+  /** Everything stored about the subscriber, as they can download it. */
+  async function exportOf(s: Subscriber) {
+    return {
+      exportedAt: clock.now().toISOString(),
+      subscriber: {
+        email: s.email,
+        status: s.status,
+        preferences: preferencesOf(s),
+        /** What a signup after leaving asked for, until confirmed. */
+        requestedPreferences: requestedPreferencesOf(s) ?? null,
+        createdAt: s.created_at,
+        confirmationSentAt: s.confirm_sent_at,
+        confirmationGivenUpAt: s.confirm_given_up_at,
+        confirmationError: s.confirm_last_error,
+        confirmedAt: s.confirmed_at,
+        pausedAt: s.paused_at,
+        unsubscribedAt: s.unsubscribed_at,
+        nextDigestAt: s.next_send_at,
+        preferencesLinkMailedAt: s.manage_link_requested_at,
+      },
+      digests: await repo.exportDeliveries(s.id),
+    };
+  }
+
   /** The subscriber an unsubscribe token names, or undefined once erased. */
   async function linkHolder(token: string): Promise<Subscriber | undefined> {
     return repo.findById(tokens.verify('unsubscribe', token, clock.now()));
@@ -167,8 +208,8 @@ export function createManageService({
     /** Leaving from the preferences page: doing it twice, or after a bounce, changes nothing and is no error. */
     async unsubscribe(token: string): Promise<SubscriptionView> {
       const s = await authorize(token);
-      if (ACTIVE_STATES.includes(s.status)) {
-        await db.tx((c) => createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', ACTIVE_STATES, clock.now()));
+      if (isSubscribed(s.status)) {
+        await db.tx((c) => createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', SUBSCRIBED, clock.now()));
       }
       return view(await find(s.id));
     },
@@ -180,7 +221,7 @@ export function createManageService({
     async linkState(unsubscribeToken: string): Promise<'subscribed' | 'unsubscribed' | 'gone'> {
       const s = await linkHolder(unsubscribeToken);
       if (!s) return 'gone';
-      return ACTIVE_STATES.includes(s.status) ? 'subscribed' : 'unsubscribed';
+      return isSubscribed(s.status) ? 'subscribed' : 'unsubscribed';
     },
 
     /**
@@ -193,8 +234,8 @@ export function createManageService({
       if (!s) return { kind: 'gone' };
       const now = clock.now();
       if (
-        !ACTIVE_STATES.includes(s.status) ||
-        !(await db.tx((c) => createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', ACTIVE_STATES, now)))
+        !isSubscribed(s.status) ||
+        !(await db.tx((c) => createSubscriberRepository(c).setStatus(s.id, 'unsubscribed', SUBSCRIBED, now)))
       ) {
         return { kind: 'already' };
       }
@@ -266,29 +307,7 @@ export function createManageService({
     },
 
     /** Everything stored about the subscriber, as they can download it. */
-    async exportData(token: string) {
-      const s = await authorize(token);
-      return {
-        exportedAt: clock.now().toISOString(),
-        subscriber: {
-          email: s.email,
-          status: s.status,
-          preferences: preferencesOf(s),
-          /** What a signup after leaving asked for, until confirmed. */
-          requestedPreferences: requestedPreferencesOf(s) ?? null,
-          createdAt: s.created_at,
-          confirmationSentAt: s.confirm_sent_at,
-          confirmationGivenUpAt: s.confirm_given_up_at,
-          confirmationError: s.confirm_last_error,
-          confirmedAt: s.confirmed_at,
-          pausedAt: s.paused_at,
-          unsubscribedAt: s.unsubscribed_at,
-          nextDigestAt: s.next_send_at,
-          preferencesLinkMailedAt: s.manage_link_requested_at,
-        },
-        digests: await repo.exportDeliveries(s.id),
-      };
-    },
+    exportData: async (token: string) => exportOf(await authorize(token)),
 
     /**
      * Deletes the subscriber and their history, keeping only a hash of the address as a
@@ -301,6 +320,27 @@ export function createManageService({
       if (!s) return;
       checkCurrent(t, s);
       await db.tx((c) => createSubscriberRepository(c).erase(s.id));
+    },
+
+    /** The operator's view of the subscriber with this address (NotFound if there is none). */
+    async lookup(email: string): Promise<SubscriberLookup> {
+      const s = await byEmail(email);
+      return {
+        subscriber: s,
+        view: view(s),
+        awaitsConfirmation: awaitsConfirmation(s),
+        requestedPreferences: requestedPreferencesOf(s),
+      };
+    },
+
+    /** Everything stored about the subscriber with this address, for the operator. */
+    exportByEmail: async (email: string) => exportOf(await byEmail(email)),
+
+    /** Erases the subscriber with this address, as their own preferences link would. */
+    async eraseByEmail(email: string): Promise<string> {
+      const s = await byEmail(email);
+      await db.tx((c) => createSubscriberRepository(c).erase(s.id));
+      return s.email;
     },
   };
 }

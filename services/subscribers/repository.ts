@@ -1,5 +1,7 @@
 import type { Queryable } from '../core/db.ts';
-import { loadQueries } from '../core/sql.ts';
+import { jsonParam, loadQueries } from '../core/sql.ts';
+import { fromColumns, PREFERENCE_COLUMNS, type PreferenceColumns, type Preferences, toColumns } from './preferences.ts';
+import { SUBSCRIBED, SUBSCRIBER_STATUSES, type SubscriberStatus } from './status.ts';
 
 const sql = loadQueries(
   new URL('./subscribers.sql', import.meta.url),
@@ -25,13 +27,9 @@ const sql = loadQueries(
     'find-owed-confirmations',
     'claim-owed-confirmations',
     'touch-queued-confirmations',
-    'count-given-up-confirmations',
-    'count-by-status',
   ],
-  { prepared: ['upsert-signups'] },
+  { prepared: ['upsert-signups'], fragments: { 'preference-columns': PREFERENCE_COLUMNS.join(', ') } },
 );
-
-export type SubscriberStatus = 'pending' | 'active' | 'paused' | 'unsubscribed' | 'bounced';
 
 export const SUPPRESSION_REASONS = ['bounced', 'complaint', 'erased'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -54,16 +52,13 @@ export interface LiftedSuppression {
   status: SubscriberStatus | null;
 }
 
-export interface Subscriber {
+/** A subscribers row: what the subscriber is, with their preferences in their columns. */
+export type Subscriber = SubscriberRecord & PreferenceColumns;
+
+interface SubscriberRecord {
   id: number;
   email: string;
   status: SubscriberStatus;
-  timezone: string;
-  send_hour: number;
-  frequency: 'daily' | 'weekly';
-  send_weekday: number;
-  max_papers: number;
-  topics: string[];
   next_send_at: Date | null;
   confirm_sent_at: Date | null;
   /** Rounds of tries of the confirmation that failed on the message (relay failures not counted). */
@@ -85,40 +80,18 @@ export interface Subscriber {
    * What a signup for this address asked for after it left, waiting for the owner to confirm: the
    * preference columns, by name. Null when no return is asked for.
    */
-  requested_prefs: Pick<
-    Subscriber,
-    'timezone' | 'send_hour' | 'frequency' | 'send_weekday' | 'max_papers' | 'topics'
-  > | null;
+  requested_prefs: PreferenceColumns | null;
 }
 
-/** A subscriber's choices, as the API and forms name them. */
-export interface Preferences {
-  topics: string[];
-  timezone: string;
-  hour: number;
-  frequency: 'daily' | 'weekly';
-  weekday: number;
-  maxPapers: number;
-}
-
-export const preferencesOf = (s: Subscriber): Preferences => ({
-  topics: s.topics,
-  timezone: s.timezone,
-  hour: s.send_hour,
-  frequency: s.frequency,
-  weekday: s.send_weekday,
-  maxPapers: s.max_papers,
-});
+export const preferencesOf = (s: Subscriber): Preferences => fromColumns(s);
 
 /** The preferences a signup asked for after the subscriber left, if a return waits for confirmation. */
 export const requestedPreferencesOf = (s: Subscriber): Preferences | undefined =>
-  s.requested_prefs ? preferencesOf({ ...s, ...s.requested_prefs }) : undefined;
+  s.requested_prefs ? fromColumns({ ...s, ...s.requested_prefs }) : undefined;
 
 /** Whether a confirmation is owed to the address: a new signup, or a return after leaving. */
 export const awaitsConfirmation = (s: Subscriber): boolean =>
   s.status === 'pending' || (s.status === 'unsubscribed' && s.requested_prefs !== null);
-
-const prefParams = (p: Preferences) => [p.timezone, p.hour, p.frequency, p.weekday, p.maxPapers, p.topics];
 
 export function createSubscriberRepository(db: Queryable) {
   return {
@@ -132,17 +105,9 @@ export function createSubscriberRepository(db: Queryable) {
       signups: ReadonlyArray<{ email: string; prefs: Preferences }>,
       confirmation: { job: string; queuedAt: Date },
     ): Promise<Map<string, number>> {
-      const rows = signups.map(({ email, prefs: p }) => ({
-        email,
-        timezone: p.timezone,
-        send_hour: p.hour,
-        frequency: p.frequency,
-        send_weekday: p.weekday,
-        max_papers: p.maxPapers,
-        topics: p.topics,
-      }));
+      const rows = signups.map(({ email, prefs }) => ({ email, ...toColumns(prefs) }));
       const result = await db.query<{ id: number; email: string }>(sql['upsert-signups'], [
-        JSON.stringify(rows),
+        jsonParam(rows),
         confirmation.job,
         confirmation.queuedAt,
       ]);
@@ -197,12 +162,12 @@ export function createSubscriberRepository(db: Queryable) {
       return ((await db.query(sql['request-manage-link'], [id, at, everySeconds])).rowCount ?? 0) > 0;
     },
     async updatePreferences(id: number, prefs: Preferences, at: Date): Promise<boolean> {
-      return ((await db.query(sql['update-preferences'], [id, ...prefParams(prefs), at])).rowCount ?? 0) > 0;
+      return ((await db.query(sql['update-preferences'], [id, jsonParam(toColumns(prefs)), at])).rowCount ?? 0) > 0;
     },
     /** Moves the subscriber to `to` if their status is one of `from`; returns whether it did. */
     async setStatus(id: number, to: SubscriberStatus, from: SubscriberStatus[], at: Date): Promise<boolean> {
       const moved = ((await db.query(sql['set-status'], [id, to, from, at])).rowCount ?? 0) > 0;
-      if (moved && to !== 'active') await db.query(sql['cancel-queued-deliveries'], [id, to]);
+      if (moved && !SUBSCRIBER_STATUSES[to].receivesDigests) await db.query(sql['cancel-queued-deliveries'], [id, to]);
       return moved;
     },
     async exportDeliveries(id: number) {
@@ -211,8 +176,8 @@ export function createSubscriberRepository(db: Queryable) {
     /** Stops all mail to an address a provider reported as bounced or complaining; true if it was a subscriber. */
     async suppress(email: string, reason: 'bounced' | 'complaint', detail?: string): Promise<boolean> {
       return (
-        ((await db.query<{ matched: number }>(sql['suppress-address'], [email, reason, detail ?? null])).rows[0]
-          ?.matched ?? 0) > 0
+        ((await db.query<{ matched: number }>(sql['suppress-address'], [email, reason, detail ?? null, SUBSCRIBED]))
+          .rows[0]?.matched ?? 0) > 0
       );
     },
     async listSuppressions(filter: { reason?: SuppressionReason; since?: Date; limit: number }) {
@@ -261,12 +226,6 @@ export function createSubscriberRepository(db: Queryable) {
     },
     async touchQueuedConfirmations(ids: number[], at: Date) {
       if (ids.length) await db.query(sql['touch-queued-confirmations'], [ids, at]);
-    },
-    async countGivenUpConfirmations(): Promise<number> {
-      return (await db.query<{ n: number }>(sql['count-given-up-confirmations'])).rows[0]?.n ?? 0;
-    },
-    async countByStatus(): Promise<{ status: SubscriberStatus; n: number }[]> {
-      return (await db.query<{ status: SubscriberStatus; n: number }>(sql['count-by-status'])).rows;
     },
     async erase(id: number): Promise<boolean> {
       return ((await db.query<{ erased: number }>(sql.erase, [id])).rows[0]?.erased ?? 0) > 0;

@@ -1,16 +1,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import {
-  Email,
-  isBlockedDomain,
-  isTimezone,
-  knownTimezoneCount,
-  mailboxKey,
-  PreferencesInput,
-  SignupInput,
-  Topics,
-} from './schemas.ts';
+import { PreferencesInput } from './preferences.ts';
+import { Email, isBlockedDomain, isTimezone, knownTimezoneCount, mailboxKey, Topics } from './schemas.ts';
+import { SignupInput } from './signup.ts';
 
 /** A collection that leaves only what is still referenced on the heap. */
 function collectGarbage(): () => void {

@@ -1,11 +1,12 @@
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
-import type { Preferences } from './repository.ts';
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** The values a subscriber gives, checked one by one; preferences.ts puts the preferences together. */
+
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** Form fields arrive as strings and empty inputs as ''; both mean "not given". */
-const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+export const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 /**
  * Time zone names already checked, by their lower-case spelling, with the runtime's name for the
@@ -78,64 +79,25 @@ export const Topics = z
   )
   .describe('Keywords that favour matching papers; a list, or one comma-separated string');
 
+/** An IANA time zone name, kept in the spelling canonicalTimezone gives it. */
+export const Timezone = z.string().transform((tz, ctx) => {
+  const name = canonicalTimezone(tz);
+  if (name === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'timezone must be an IANA name such as Europe/Berlin' });
+    return z.NEVER;
+  }
+  return name;
+});
+
 /**
  * A whole number from JSON, or from a form's string ("7"); booleans, arrays and "7.5" are
  * rejected rather than coerced.
  */
-const whole = (min: number, max: number) =>
+export const whole = (min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*-?\d{1,6}\s*$/.test(v) ? Number(v) : v),
     z.number({ error: 'expected a whole number' }).int().min(min).max(max),
   );
-
-export const PreferenceFields = {
-  topics: z.preprocess(blank, Topics.optional()),
-  timezone: z.preprocess(
-    blank,
-    z
-      .string()
-      .transform((tz, ctx) => {
-        const name = canonicalTimezone(tz);
-        if (name === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'timezone must be an IANA name such as Europe/Berlin' });
-          return z.NEVER;
-        }
-        return name;
-      })
-      .optional()
-      .describe('IANA time zone of the delivery hour'),
-  ),
-  hour: z.preprocess(blank, whole(0, 23).optional().describe('Local delivery hour, 0–23')),
-  frequency: z.preprocess(blank, z.enum(['daily', 'weekly']).optional()),
-  weekday: z.preprocess(blank, whole(1, 7).optional().describe('ISO weekday of weekly digests, 1 = Monday')),
-  maxPapers: z.preprocess(blank, whole(1, 25).optional().describe('Papers per digest, 1–25')),
-};
-
-/** Preferences given in a request: every field optional, nothing unknown. */
-export const PreferencesInput = z.object(PreferenceFields).strict();
-export type PreferencesInput = z.infer<typeof PreferencesInput>;
-
-export const SignupInput = z.object({ email: Email, ...PreferenceFields }).strict();
-export type SignupInput = z.infer<typeof SignupInput>;
-
-export const PREFERENCE_DEFAULTS: Preferences = {
-  topics: [],
-  timezone: 'UTC',
-  hour: 8,
-  frequency: 'daily',
-  weekday: 1,
-  maxPapers: 10,
-};
-
-/** Fields given in `input` replace those in `base`; absent ones stay. */
-export function mergePreferences<T extends object>(base: T, input: Partial<T>): T {
-  const merged = { ...base };
-  for (const key of Object.keys(input) as Array<keyof T>) {
-    const value = input[key];
-    if (value !== undefined) merged[key] = value as T[keyof T];
-  }
-  return merged;
-}
 
 /** Domains whose mailboxes ignore dots in the local part, under the name they share. */
 const DOTLESS_DOMAINS: Record<string, string> = { 'gmail.com': 'gmail.com', 'googlemail.com': 'gmail.com' };

@@ -4,17 +4,11 @@ import type { Db } from '../core/db.ts';
 import { forEachConcurrently } from '../core/each.ts';
 import { isUnavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { scheduleText } from '../digests/renderer.ts';
 import { type Mailer, SmtpError } from '../mail/mailer.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from './links.ts';
-import {
-  awaitsConfirmation,
-  createSubscriberRepository,
-  type Preferences,
-  preferencesOf,
-  requestedPreferencesOf,
-} from './repository.ts';
+import { describeSchedule } from './preferences.ts';
+import { awaitsConfirmation, createSubscriberRepository, preferencesOf, requestedPreferencesOf } from './repository.ts';
 
 export type SignupMailOutcome =
   | 'confirmation'
@@ -149,7 +143,7 @@ export function createSignupMailer(deps: {
     const now = deps.clock.now();
     // A confirmation describes what confirming sets: for a return, the preferences asked for.
     const prefs = (confirming && requestedPreferencesOf(s)) || preferencesOf(s);
-    const common = { email: s.email, scheduleText: describe(prefs) };
+    const common = { email: s.email, scheduleText: describeSchedule(prefs) };
     if (confirming) {
       let sent: Awaited<ReturnType<typeof deliver>>;
       try {
@@ -244,9 +238,6 @@ export function createSignupMailer(deps: {
     },
   };
 }
-
-const describe = (p: Preferences) =>
-  scheduleText({ frequency: p.frequency, sendHour: p.hour, sendWeekday: p.weekday, timezone: p.timezone });
 
 /** What the server answered (or the error, when there was no answer), as an operator reads it. */
 function replyOf(err: unknown): string {

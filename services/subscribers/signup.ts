@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { createBatcher } from '../core/batcher.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
@@ -7,8 +8,13 @@ import { networkOf } from '../core/networks.ts';
 import type { Queues } from '../core/queues.ts';
 import type { Limit, RateLimiter, Rule } from '../core/rate-limit.ts';
 import type { Tokens } from '../core/tokens.ts';
-import { awaitsConfirmation, createSubscriberRepository, type Preferences } from './repository.ts';
-import { isBlockedDomain, mailboxKey, mergePreferences, PREFERENCE_DEFAULTS, type SignupInput } from './schemas.ts';
+import { mergePreferences, PREFERENCE_DEFAULTS, PreferenceFields, type Preferences } from './preferences.ts';
+import { awaitsConfirmation, createSubscriberRepository } from './repository.ts';
+import { Email, isBlockedDomain, mailboxKey } from './schemas.ts';
+
+/** A signup as a request gives it: the address, and any preferences (the rest take their defaults). */
+export const SignupInput = z.object({ email: Email, ...PreferenceFields }).strict();
+export type SignupInput = z.infer<typeof SignupInput>;
 
 /**
  * What a confirmation link finds (`pending`: the page offers its button) or did: an address that

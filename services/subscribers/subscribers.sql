@@ -1,34 +1,33 @@
+-- What is stored about subscribers and suppressed addresses. {{preference-columns}} stands for the
+-- columns a subscriber's preferences are stored in, listed once where the preferences are defined
+-- (services/subscribers/preferences.ts); a record of them travels as one jsonb parameter, read with
+-- jsonb_populate_record, so no statement here names a preference.
+
 -- name: upsert-signups
 -- Records a batch of signups in one statement, whatever each address's state (so every answer
 -- takes the same path). A signup never changes an existing subscriber's preferences or status,
 -- since anyone can sign up any address: a new address becomes pending with the given preferences;
 -- a pending one keeps the preferences it has; an unsubscribed one stays unsubscribed, the given
 -- preferences kept aside (requested_prefs; the first request's, until confirmed) for its owner to
--- confirm; active, paused and bounced ones are left as they are. $1 is a JSON array of {email,
--- timezone, send_hour, frequency, send_weekday, max_papers, topics}, one per address (an address
--- twice in one statement is an error). Rows are written in address order, so two batches sharing
--- addresses lock them in the same order. A pending or unsubscribed address owes a new confirmation,
--- carried by job $2 queued at $3: its earlier one's record (sent, tries, given up) starts over.
--- Returns every address's subscriber id.
+-- confirm; active, paused and bounced ones are left as they are. $1 is a JSON array of records,
+-- one per address: its email and its preference columns by name (an address twice in one
+-- statement is an error). Rows are written in address order, so two batches sharing addresses
+-- lock them in the same order. A pending or unsubscribed address owes a new confirmation, carried
+-- by job $2 queued at $3: its earlier one's record (sent, tries, given up) starts over. Returns
+-- every address's subscriber id.
 WITH input AS (
-  SELECT *
-    FROM jsonb_to_recordset($1::jsonb) AS i(email text, timezone text, send_hour smallint, frequency text,
-                                            send_weekday smallint, max_papers smallint, topics text[])
+  SELECT i.*, e - 'email' AS prefs
+    FROM jsonb_array_elements($1::jsonb) AS e
+   CROSS JOIN LATERAL jsonb_populate_record(NULL::subscribers, e) AS i
 ),
 written AS (
-  INSERT INTO subscribers AS s (email, timezone, send_hour, frequency, send_weekday, max_papers, topics,
-                                 confirm_job, confirm_queued_at)
-  SELECT email, timezone, send_hour, frequency, send_weekday, max_papers, topics, $2, $3::timestamptz
+  INSERT INTO subscribers AS s (email, {{preference-columns}}, confirm_job, confirm_queued_at)
+  SELECT email, {{preference-columns}}, $2, $3::timestamptz
     FROM input ORDER BY email
   ON CONFLICT (email) DO UPDATE
      SET requested_prefs = CASE WHEN s.status = 'unsubscribed'
                                 THEN coalesce(s.requested_prefs,
-                                              jsonb_build_object('timezone', EXCLUDED.timezone,
-                                                                 'send_hour', EXCLUDED.send_hour,
-                                                                 'frequency', EXCLUDED.frequency,
-                                                                 'send_weekday', EXCLUDED.send_weekday,
-                                                                 'max_papers', EXCLUDED.max_papers,
-                                                                 'topics', to_jsonb(EXCLUDED.topics))) END,
+                                              (SELECT i.prefs FROM input i WHERE i.email = EXCLUDED.email)) END,
          confirm_job = EXCLUDED.confirm_job,
          confirm_queued_at = EXCLUDED.confirm_queued_at,
          confirm_sent_at = NULL,
@@ -55,7 +54,7 @@ SELECT id FROM subscribers WHERE email = $1;
 
 -- name: find-by-id
 -- One subscriber by id.
-SELECT id, email, status, timezone, send_hour, frequency, send_weekday, max_papers, topics,
+SELECT id, email, status, {{preference-columns}},
        next_send_at, confirm_sent_at, confirm_attempts, confirm_given_up_at, confirm_last_error,
        confirmed_at, unsubscribed_at, paused_at, created_at, updated_at, token_epoch,
        manage_link_requested_at, requested_prefs
@@ -99,9 +98,8 @@ WITH s AS (
   UPDATE subscribers
      SET status = 'active',
          confirmed_at = $2,
-         (timezone, send_hour, frequency, send_weekday, max_papers, topics, next_send_at) = (
-           SELECT p.timezone, p.send_hour, p.frequency, p.send_weekday, p.max_papers, p.topics,
-                  paperboy_next_send_at($2, p.timezone, p.send_hour, p.frequency, p.send_weekday)
+         ({{preference-columns}}, next_send_at) = (
+           SELECT {{preference-columns}}, paperboy_next_send_at($2, p)
              FROM jsonb_populate_record(subscribers, coalesce(requested_prefs, '{}')) p),
          requested_prefs = NULL,
          paused_at = NULL,
@@ -133,20 +131,17 @@ UPDATE subscribers SET manage_link_requested_at = $2
 RETURNING id;
 
 -- name: update-preferences
--- Saves preferences; an active subscriber's next digest moves to the new schedule. Someone who left
--- and has a return to confirm comes back with these, not with what the signup asked for.
-UPDATE subscribers
-   SET timezone = $2, send_hour = $3::integer, frequency = $4, send_weekday = $5::integer,
-       max_papers = $6::integer, topics = $7,
-       next_send_at = CASE WHEN status = 'active'
-                           THEN paperboy_next_send_at($8, $2, $3::integer, $4, $5::integer) END,
-       requested_prefs = CASE WHEN requested_prefs IS NOT NULL
-                              THEN jsonb_build_object('timezone', $2::text, 'send_hour', $3::integer,
-                                                      'frequency', $4::text, 'send_weekday', $5::integer,
-                                                      'max_papers', $6::integer, 'topics', to_jsonb($7::text[])) END,
+-- Saves preferences $2 (a JSON record of the preference columns) at $3; an active subscriber's
+-- next digest moves to the new schedule. Someone who left and has a return to confirm comes back
+-- with these, not with what the signup asked for.
+UPDATE subscribers s
+   SET ({{preference-columns}}, next_send_at) = (
+         SELECT {{preference-columns}}, CASE WHEN s.status = 'active' THEN paperboy_next_send_at($3, p) END
+           FROM jsonb_populate_record(s, $2::jsonb) p),
+       requested_prefs = CASE WHEN s.requested_prefs IS NOT NULL THEN $2::jsonb END,
        updated_at = now()
- WHERE id = $1 AND status <> 'bounced'
-RETURNING id;
+ WHERE s.id = $1 AND s.status <> 'bounced'
+RETURNING s.id;
 
 -- name: set-status
 -- Moves a subscriber from one of the statuses in $3 to $2 at $4: pausing and leaving stop
@@ -155,8 +150,7 @@ RETURNING id;
 UPDATE subscribers
    SET status = $2,
        requested_prefs = NULL,
-       next_send_at = CASE WHEN $2 = 'active'
-                           THEN paperboy_next_send_at($4, timezone, send_hour, frequency, send_weekday) END,
+       next_send_at = CASE WHEN $2 = 'active' THEN paperboy_next_send_at($4, subscribers) END,
        paused_at = CASE WHEN $2 = 'paused' THEN $4::timestamptz END,
        unsubscribed_at = CASE WHEN $2 = 'unsubscribed' THEN $4::timestamptz ELSE unsubscribed_at END,
        updated_at = now()
@@ -194,14 +188,15 @@ SELECT count(*)::integer AS erased FROM gone;
 
 -- name: suppress-address
 -- A bounce or complaint ($2) the mail provider reported later, or a refusal of a signup reply: the
--- subscriber (if any) stops getting mail at once, bounced or unsubscribed, and the address is
--- suppressed with what caused it ($3). Returns 1 if a subscriber matched.
+-- subscriber (if any, still subscribed: one of the statuses $4) stops getting mail at once, bounced
+-- or unsubscribed, and the address is suppressed with what caused it ($3). Returns 1 if a
+-- subscriber matched.
 WITH s AS (
   UPDATE subscribers
      SET status = CASE WHEN $2 = 'bounced' THEN 'bounced' ELSE 'unsubscribed' END,
          unsubscribed_at = CASE WHEN $2 = 'bounced' THEN unsubscribed_at ELSE now() END,
          next_send_at = NULL, updated_at = now()
-   WHERE email = $1 AND status IN ('pending', 'active', 'paused')
+   WHERE email = $1 AND status = ANY($4::text[])
   RETURNING id
 ), cancelled AS (
   UPDATE deliveries SET status = 'skipped', last_error = $2
@@ -245,14 +240,6 @@ UPDATE subscribers SET confirm_queued_at = $2
  WHERE id = ANY($1::bigint[]) AND confirm_sent_at IS NULL
    AND (status = 'pending' OR (status = 'unsubscribed' AND requested_prefs IS NOT NULL));
 
--- name: count-given-up-confirmations
--- Signups whose confirmation Paperboy gave up (refused, address gone, too many failed rounds).
-SELECT count(*)::integer AS n FROM subscribers WHERE confirm_given_up_at IS NOT NULL;
-
--- name: count-by-status
--- Subscribers by status, for /metrics.
-SELECT status, count(*)::integer AS n FROM subscribers GROUP BY status;
-
 -- name: list-suppressions
 -- Suppressed addresses, newest first, optionally of one reason ($1) and since $2: the address
 -- where a subscriber row still knows it (an erased one is only a hash), why, and what caused it.
@@ -278,7 +265,7 @@ WITH lifted AS (
   UPDATE subscribers s
      SET status = CASE WHEN s.confirmed_at IS NULL THEN 'pending' ELSE 'active' END,
          next_send_at = CASE WHEN s.confirmed_at IS NULL THEN NULL
-                             ELSE paperboy_next_send_at($4, s.timezone, s.send_hour, s.frequency, s.send_weekday) END,
+                             ELSE paperboy_next_send_at($4, s) END,
          confirm_given_up_at = CASE WHEN s.confirmed_at IS NULL THEN NULL ELSE s.confirm_given_up_at END,
          confirm_attempts = CASE WHEN s.confirmed_at IS NULL THEN 0 ELSE s.confirm_attempts END,
          confirm_queued_at = CASE WHEN s.confirmed_at IS NULL THEN NULL ELSE s.confirm_queued_at END,

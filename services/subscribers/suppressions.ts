@@ -5,13 +5,21 @@ import { createSubscriberRepository, SUPPRESSION_REASONS, type SuppressionReason
 import { Email } from './schemas.ts';
 
 /**
- * The addresses Paperboy will not mail, for an operator: what stopped each one (the SMTP reply,
- * the provider's report, an erasure), and lifting those a mistake caused, such as a relay that
- * refused every recipient for a while.
+ * The addresses Paperboy will not mail: suppressing those a mail provider reports as bounced or
+ * complaining; and for an operator, what stopped each one (the SMTP reply, the provider's report,
+ * an erasure), and lifting those a mistake caused, such as a relay that refused every recipient
+ * for a while.
  */
 export function createSuppressionService({ db, clock }: { db: Db; clock: Clock }) {
   const repo = createSubscriberRepository(db);
   return {
+    /**
+     * A bounce or complaint a provider reported after the SMTP exchange: the address gets no more
+     * mail, at once. Returns whether it was a subscriber's.
+     */
+    report: (email: string, type: 'bounce' | 'complaint', detail: string) =>
+      repo.suppress(email, type === 'bounce' ? 'bounced' : 'complaint', detail),
+
     list: (filter: { reason?: SuppressionReason; since?: Date; limit?: number } = {}) =>
       repo.listSuppressions({ ...filter, limit: filter.limit ?? 1000 }),
 

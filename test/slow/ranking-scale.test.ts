@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rememberRankedLists } from '../../services/papers/ranking.ts';
+import { createPaperRepository } from '../../services/papers/repository.ts';
 import { createHarness, type Harness, subscribeAndConfirm } from '../support/harness.ts';
 import { explainNested } from '../support/servers.ts';
 
@@ -62,14 +62,13 @@ describe('ranking at scale', () => {
     // second batch adds only the sets the first did not have.
     const run = '00000000-0000-4000-8000-000000000001';
     expect(
-      await rememberRankedLists(
-        db,
+      await createPaperRepository(db).rememberRankedLists(
         run,
         ids.filter((_, i) => i % 5 < 2),
         since,
       ),
     ).toBe(2);
-    expect(await rememberRankedLists(db, run, ids, since)).toBe(3);
+    expect(await createPaperRepository(db).rememberRankedLists(run, ids, since)).toBe(3);
     expect(await pick(run)).toEqual(fresh);
     await db.query('DELETE FROM ranked_lists');
   });

@@ -1,24 +1,19 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../../core/clock.ts';
 import { AppError } from '../../core/errors.ts';
 import { networkOf } from '../../core/networks.ts';
-import { type QueueName, queueRegistry } from '../../core/queues.ts';
-import { createRateLimiter, type Rule } from '../../core/rate-limit.ts';
-import { loadQueries } from '../../core/sql.ts';
-import { createSubscriberRepository, type SubscriberStatus } from '../../subscribers/repository.ts';
-import type { AppDeps } from '../app.ts';
+import { type QueueName, type Queues, queueRegistry } from '../../core/queues.ts';
+import type { RateLimiter, Rule } from '../../core/rate-limit.ts';
+import type { RelayBreaker } from '../../mail/relay-breaker.ts';
+import type { OpsService } from '../../ops/service.ts';
+import { STATUS_NAMES } from '../../subscribers/status.ts';
 import { errorHandler } from '../errors.ts';
+import type { Pages } from '../pages.ts';
 import { QUEUE_DASHBOARD_CSP } from '../security.ts';
-
-const sql = loadQueries(new URL('../admin.sql', import.meta.url), [
-  'digest-days',
-  'recent-ingest-runs',
-  'recent-suppressions',
-]);
 
 const HTML = 'text/html; charset=utf-8';
 const CHALLENGE = 'Basic realm="Paperboy admin", charset="UTF-8"';
-const STATUSES: SubscriberStatus[] = ['pending', 'active', 'paused', 'unsubscribed', 'bounced'];
 const LIMITS = { days: 14, runs: 20, suppressions: 50 };
 
 const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
@@ -56,21 +51,32 @@ function basicAuthCheck(password: string): (header: string | undefined) => boole
   };
 }
 
+export interface AdminDeps {
+  pages: Pages;
+  /** ADMIN_PASSWORD, of user `admin`. */
+  password: string;
+  ops: Pick<OpsService, 'statusPage'>;
+  breaker: Pick<RelayBreaker, 'state'>;
+  /** The queues the dashboard shows: the producers' own Queue objects. */
+  queues: Pick<Queues, 'get'>;
+  limiter: RateLimiter;
+  clock: Clock;
+}
+
 /**
  * The operator's pages under /admin, registered only when ADMIN_PASSWORD is set: a status page
  * read from PostgreSQL, and the BullMQ dashboard at /admin/queues. One onRequest hook guards every
  * route of this plugin (the dashboard's API and static files included) and its 404s, and limits
  * failed logins per client IP (LOGIN_LIMIT, counted in Redis across api processes).
  */
-export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = async (
+export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (
   app,
-  { services, pages, password },
+  { pages, password, ops, breaker, queues, limiter, clock },
 ) => {
   const authorised = basicAuthCheck(password);
   // Answered through the app's error handler directly: bull-board's routes have a handler of
   // their own, which would turn a thrown 401 into a 500.
   const refuse = errorHandler(pages);
-  const limiter = createRateLimiter(services.queues.redis, services.config.queuePrefix);
   const challenge = (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('www-authenticate', CHALLENGE);
     return refuse(new Unauthorized(), req, reply);
@@ -109,55 +115,24 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
     reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` });
   });
 
-  const subscribers = createSubscriberRepository(services.db);
-
   app.get('/', { config: { page: true } }, async (_req, reply) => {
-    const [relay, counts, givenUp, days, runs, suppressions] = await Promise.all([
-      services.breaker.state(),
-      subscribers.countByStatus(),
-      subscribers.countGivenUpConfirmations(),
-      services.db.query<{
-        day: string;
-        due: number;
-        sent: number;
-        failed: number;
-        bounced: number;
-        skipped: number;
-        owed: number;
-      }>(sql['digest-days'], [LIMITS.days, new Date(services.clock.now().getTime() - 4 * LIMITS.days * 86_400_000)]),
-      services.db.query<{
-        source: string;
-        location: string;
-        started_at: Date;
-        finished_at: Date;
-        status: 'ok' | 'failed';
-        entries: number | null;
-        new: number | null;
-        updated: number | null;
-        unchanged: number | null;
-        skipped: number | null;
-        error: string | null;
-      }>(sql['recent-ingest-runs'], [LIMITS.runs]),
-      services.db.query<{ hash_prefix: string; reason: string; created_at: Date; total: number }>(
-        sql['recent-suppressions'],
-        [LIMITS.suppressions],
-      ),
-    ]);
+    const [relay, read] = await Promise.all([breaker.state(), ops.statusPage(LIMITS)]);
+    const counts = read.subscribers;
     const byStatus = new Map(counts.map((c) => [c.status, c.n]));
     const count = (n: number | null) => n ?? '—';
     const data = {
-      now: when(services.clock.now()),
+      now: when(clock.now()),
       relay:
         relay.status === 'refusing'
           ? { reply: relay.reply, since: when(relay.since), nextProbe: when(relay.nextProbeAt) }
           : undefined,
-      subscribers: STATUSES.map((status) => ({ status, count: byStatus.get(status) ?? 0 })),
+      subscribers: STATUS_NAMES.map((status) => ({ status, count: byStatus.get(status) ?? 0 })),
       subscriberTotal: counts.reduce((sum, c) => sum + c.n, 0),
-      confirmationsGivenUp: givenUp,
+      confirmationsGivenUp: read.confirmationsGivenUp,
       dayLimit: LIMITS.days,
-      days: days.rows,
+      days: read.days,
       runLimit: LIMITS.runs,
-      runs: runs.rows.map((r) => ({
+      runs: read.runs.map((r) => ({
         started: when(r.started_at),
         seconds: ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1),
         source: r.source,
@@ -171,8 +146,8 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
         skipped: count(r.skipped),
       })),
       suppressionLimit: LIMITS.suppressions,
-      suppressionTotal: suppressions.rows[0]?.total ?? 0,
-      suppressions: suppressions.rows.map((s) => ({
+      suppressionTotal: read.suppressions[0]?.total ?? 0,
+      suppressions: read.suppressions.map((s) => ({
         hash: s.hash_prefix,
         reason: s.reason,
         since: when(s.created_at),
@@ -194,7 +169,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { password: string }> = a
   const board = new FastifyAdapter();
   board.setBasePath('/admin/queues');
   createBullBoard({
-    queues: (Object.keys(queueRegistry) as QueueName[]).map((name) => new BullMQAdapter(services.queues.get(name))),
+    queues: (Object.keys(queueRegistry) as QueueName[]).map((name) => new BullMQAdapter(queues.get(name))),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Paperboy queues', miscLinks: [{ text: 'Status page', url: '/admin' }] } },
   });

@@ -1,26 +1,32 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { formatDigestDate, paperUrl } from '../../digests/renderer.ts';
-import { archiveDay, archiveDays } from '../../papers/ingest.ts';
-import type { AppDeps } from '../app.ts';
+import type { PaperCatalog } from '../../papers/catalog.ts';
+import type { Pages } from '../pages.ts';
 import { CalendarDay, TokenParams } from '../schemas.ts';
 import { MAIL_HTML_CSP } from '../security.ts';
 
 const HTML = 'text/html; charset=utf-8';
 const Day = z.object({ date: CalendarDay });
 
+export interface ArchiveDeps {
+  pages: Pages;
+  catalog: Pick<PaperCatalog, 'archiveDays' | 'archiveDay'>;
+  /** A mailed digest's web version, behind the token of its link. */
+  digests: { webVersion(token: string): Promise<string> };
+}
+
 /** The readers' side on the web: the archive of past days, and each digest's web version. */
-export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
+export const archiveRoutes: FastifyPluginAsyncZod<ArchiveDeps> = async (app, { pages, catalog, digests }) => {
   const page = { config: { page: true }, schema: { hide: true } };
 
   app.get('/digests', page, async (_req, reply) => {
-    const since = new Date(services.clock.now().getTime() - 60 * 86_400_000);
-    const days = (await archiveDays(services.db, since)).map((d) => ({ ...d, label: formatDigestDate(d.day) }));
+    const days = (await catalog.archiveDays()).map((d) => ({ ...d, label: formatDigestDate(d.day) }));
     return reply.type(HTML).send(pages.render('archive', 'Archive', { days }));
   });
 
   app.get('/digests/:date', { ...page, schema: { hide: true, params: Day } }, async (req, reply) => {
-    const papers = (await archiveDay(services.db, req.params.date)).map((p, i) => ({
+    const papers = (await catalog.archiveDay(req.params.date)).map((p, i) => ({
       position: i + 1,
       title: p.title,
       reason: p.trend_reason,
@@ -43,6 +49,6 @@ export const archiveRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { servi
   app.get(
     '/d/:token',
     { config: { page: true, csp: MAIL_HTML_CSP }, schema: { hide: true, params: TokenParams } },
-    async (req, reply) => reply.type(HTML).send(await services.ranking.webVersion(req.params.token)),
+    async (req, reply) => reply.type(HTML).send(await digests.webVersion(req.params.token)),
   );
 };

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Clock } from '../../core/clock.ts';
 import { paperUrl } from '../../digests/renderer.ts';
-import { trendingPapers } from '../../papers/ingest.ts';
-import { rankSince } from '../../papers/ranking.ts';
+import type { PaperCatalog } from '../../papers/catalog.ts';
 import { Topics } from '../../subscribers/schemas.ts';
-import type { AppDeps } from '../app.ts';
 
 const FeedQuery = z.object({
   topics: Topics.optional().describe('Only papers matching any of these keywords, comma separated'),
@@ -19,10 +18,14 @@ const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\
  * The trending papers as feeds, for people who prefer a reader to email: Atom at /feed.xml and
  * JSON Feed at /feed.json, optionally narrowed by `?topics=lora,robotics`.
  */
-export const feedRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services }) => {
-  const base = services.config.publicUrl;
-  const load = (topics: string[] | undefined) =>
-    trendingPapers(services.db, rankSince(services.clock.now(), services.config.rankWindowDays), topics ?? [], 50);
+export interface FeedDeps {
+  publicUrl: string;
+  catalog: Pick<PaperCatalog, 'trending'>;
+  clock: Clock;
+}
+
+export const feedRoutes: FastifyPluginAsyncZod<FeedDeps> = async (app, { publicUrl: base, catalog, clock }) => {
+  const load = (topics: string[] | undefined) => catalog.trending(topics ?? [], 50);
   const selfUrl = (path: string, topics?: string[]) =>
     `${base}${path}${topics?.length ? `?topics=${encodeURIComponent(topics.join(','))}` : ''}`;
   const title = (topics?: string[]) => `Paperboy: trending papers${topics?.length ? ` on ${topics.join(', ')}` : ''}`;
@@ -35,7 +38,7 @@ export const feedRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services
     async (req, reply) => {
       const { topics } = req.query;
       const papers = await load(topics);
-      const updated = (papers[0]?.updated_at ?? services.clock.now()).toISOString();
+      const updated = (papers[0]?.updated_at ?? clock.now()).toISOString();
       const entries = papers.map(
         (p) => `  <entry>
     <id>${xml(id(p))}</id>

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { cachedFor } from '../../core/cached.ts';
-import { readiness } from '../../readiness.ts';
-import type { AppDeps } from '../app.ts';
+import { readiness, type Servers } from '../../readiness.ts';
 
 /**
  * How long one SMTP check answers /readyz. Checking opens a session with the relay (connect,
@@ -17,13 +16,13 @@ const SMTP_CHECK_MS = 30_000;
  * already hold); the SMTP server at most once per 30 seconds, its answer shared meanwhile.
  * `relay` says whether the SMTP relay takes mail (what it replies when it refuses).
  */
-export const healthRoutes: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
-  const smtpAnswers = cachedFor(SMTP_CHECK_MS, () => services.mailer.verify());
+export const healthRoutes: FastifyPluginAsync<{ servers: Servers }> = async (app, { servers }) => {
+  const smtpAnswers = cachedFor(SMTP_CHECK_MS, () => servers.mailer.verify());
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    const { ready, checks, relay } = await readiness(services, 2000, smtpAnswers);
+    const { ready, checks, relay } = await readiness(servers, 2000, smtpAnswers);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks, relay });
   });
 };

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { MANAGE_LINK_MAIL_EVERY_SECONDS } from '../../subscribers/manage.ts';
-import type { ConfirmOutcome, ConfirmState } from '../../subscribers/signup.ts';
-import type { AppDeps } from '../app.ts';
-import type { ButtonForm, MessagePage } from '../pages.ts';
+import { MANAGE_LINK_MAIL_EVERY_SECONDS, type ManageService } from '../../subscribers/manage.ts';
+import type { ConfirmOutcome, ConfirmState, SignupService } from '../../subscribers/signup.ts';
+import type { ButtonForm, MessagePage, Pages } from '../pages.ts';
 import { TokenParams } from '../schemas.ts';
 
 const HTML = 'text/html; charset=utf-8';
@@ -13,8 +12,13 @@ const HTML = 'text/html; charset=utf-8';
  * shows a page; what changes anything is a POST (mail scanners and link previews GET every link).
  * The pages never show the address: these URLs are fetched and logged by mail gateways.
  */
-export const linkRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
-  const { manage, signups } = services;
+export interface LinkDeps {
+  pages: Pages;
+  manage: Pick<ManageService, 'linkState' | 'leave' | 'undoLeave' | 'mailManageLink'>;
+  signups: Pick<SignupService, 'confirmation' | 'confirm'>;
+}
+
+export const linkRoutes: FastifyPluginAsyncZod<LinkDeps> = async (app, { pages, manage, signups }) => {
   // Mail providers POST one-click unsubscribes as urlencoded or multipart: accept any body here
   // rather than answer 415 to a request that must simply work.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body));

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { NotFound } from '../../core/errors.ts';
 import { listMailbox, readMailboxMessage } from '../../local/mailcatcher.ts';
-import type { AppDeps } from '../app.ts';
+import type { Pages } from '../pages.ts';
 import { FRAMED_MAIL_HTML_CSP, MAIL_VIEW_CSP } from '../security.ts';
 
 const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
@@ -11,7 +11,10 @@ const when = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
  * working confirmation and preferences links: registered only where nobody else reaches the api
  * (see `mailboxPage` in config.ts).
  */
-export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = async (app, { pages, dir, services }) => {
+export const mailboxRoutes: FastifyPluginAsync<{ pages: Pages; dir: string; publicUrl: string }> = async (
+  app,
+  { pages, dir, publicUrl },
+) => {
   const html = 'text/html; charset=utf-8';
 
   app.get('/mailbox', { config: { page: true } }, async (_req, reply) => {
@@ -32,7 +35,7 @@ export const mailboxRoutes: FastifyPluginAsync<AppDeps & { dir: string }> = asyn
       const { parsed } = await load(req.params.id);
       // The links a reader acts on (confirm, unsubscribe) point back at this service.
       const links = [...new Set([...(parsed.text ?? '').matchAll(/https?:\/\/[^\s<>"]+/g)].map((m) => m[0]))].filter(
-        (l) => l.startsWith(`${services.config.publicUrl}/`),
+        (l) => l.startsWith(`${publicUrl}/`),
       );
       const headers = [...parsed.headerLines].map((h) => h.line).join('\n');
       return reply.type(html).send(

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PreferencesInput } from '../../subscribers/schemas.ts';
-import type { AppDeps } from '../app.ts';
+import type { ManageService } from '../../subscribers/manage.ts';
+import { PreferencesInput } from '../../subscribers/preferences.ts';
 import { errors, SubscriptionBody, TokenParams } from '../schemas.ts';
 
 /** The JSON API behind the preferences link: the token in the path is the subscriber's credential. */
-export const manageApiRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services }) => {
-  const { manage } = services;
+export const manageApiRoutes: FastifyPluginAsyncZod<{ manage: ManageService }> = async (app, { manage }) => {
   const base = '/api/subscription/:token';
   const tags = ['subscription'];
   const viewSchema = (summary: string, description?: string) => ({

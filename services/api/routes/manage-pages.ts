@@ -1,25 +1,26 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../core/errors.ts';
-import type { SubscriptionView } from '../../subscribers/manage.ts';
-import { PreferencesInput } from '../../subscribers/schemas.ts';
-import type { AppDeps } from '../app.ts';
-import { preferenceForm } from '../forms.ts';
+import type { ManageService, SubscriptionView } from '../../subscribers/manage.ts';
+import { PreferencesInput, preferenceForm } from '../../subscribers/preferences.ts';
+import { isSubscribed, SUBSCRIBER_STATUSES } from '../../subscribers/status.ts';
+import type { Pages } from '../pages.ts';
 import { TokenParams } from '../schemas.ts';
 import { linkMailedPage } from './links.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
-const STATUS_TEXT: Record<SubscriptionView['status'], string> = {
-  pending: 'waiting for you to confirm the address',
-  active: 'active',
-  paused: 'paused: no digests until you resume',
-  unsubscribed: 'unsubscribed: no mail is sent',
-  bounced: 'stopped: mail to this address bounced',
-};
+export interface ManagePageDeps {
+  pages: Pages;
+  manage: ManageService;
+  /** How long a preferences link works (MANAGE_LINK_TTL_DAYS). */
+  manageTtlDays: number;
+}
 
 /** The preferences page behind the link in every mail: plain forms, no JavaScript needed. */
-export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
-  const { manage } = services;
+export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
+  app,
+  { pages, manage, manageTtlDays },
+) => {
   const page = { config: { page: true }, schema: { hide: true, params: TokenParams } };
 
   // A link that expired or was signed out (its MAC still holds) opens a page that offers a fresh
@@ -41,7 +42,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
           heading: err.code === 'expired_token' ? 'This link has expired' : 'This link was signed out',
           paragraphs: [
             err.message,
-            `Links to your preferences work for ${services.links.manageTtlDays} days; every digest brings a new one.`,
+            `Links to your preferences work for ${manageTtlDays} days; every digest brings a new one.`,
           ],
           forms: [{ action: `/manage/${token}/new-link`, button: 'Mail me a fresh link' }],
           isError: true,
@@ -54,14 +55,14 @@ export const managePageRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { se
       token,
       notice,
       email: view.email,
-      statusText: STATUS_TEXT[view.status],
+      statusText: SUBSCRIBER_STATUSES[view.status].page,
       nextDigestAt: view.nextDigestAt ? new Date(view.nextDigestAt).toUTCString() : undefined,
       canEdit: view.status !== 'bounced',
       canPause: view.status === 'active',
       canResume: view.status === 'paused',
-      canUnsubscribe: ['pending', 'active', 'paused'].includes(view.status),
+      canUnsubscribe: isSubscribed(view.status),
       canResubscribe: view.status === 'unsubscribed',
-      manageTtlDays: services.links.manageTtlDays,
+      manageTtlDays,
       ...preferenceForm(view.preferences),
     });
 

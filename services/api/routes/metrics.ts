@@ -2,69 +2,34 @@ import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { cachedFor } from '../../core/cached.ts';
-import type { QueueName } from '../../core/queues.ts';
-import { loadQueries } from '../../core/sql.ts';
-import { createSubscriberRepository } from '../../subscribers/repository.ts';
-import type { AppDeps } from '../app.ts';
+import type { Counters } from '../../core/counters.ts';
+import type { QueueName, Queues } from '../../core/queues.ts';
+import type { RelayBreaker } from '../../mail/relay-breaker.ts';
+import type { OpsService } from '../../ops/service.ts';
 
-const sql = loadQueries(new URL('../metrics.sql', import.meta.url), [
-  'estimated-rows',
-  'estimated-statuses',
-  'deliveries-by-status',
-  'deliveries-owed',
-  'send-latency',
-]);
-
-/** Tables this large are counted from PostgreSQL's statistics, not row by row. */
-const COUNT_ROWS_BELOW = 100_000;
-/** The latest deliveries the send latency is measured among. */
-const LATENCY_SAMPLE = 10_000;
 /** How long one reading of PostgreSQL serves scrapes: however often /metrics is called. */
 const DATABASE_READING_MS = 10_000;
 
-type Counted = { status: string; n: number }[];
+export interface MetricsDeps {
+  ops: Pick<OpsService, 'metrics'>;
+  counters: Pick<Counters, 'read'>;
+  breaker: Pick<RelayBreaker, 'state'>;
+  queues: Pick<Queues, 'get'>;
+}
 
 /**
  * Prometheus metrics. What every process shares (subscribers, deliveries and their send latency,
  * queue depths) is read from PostgreSQL and Redis at scrape time, so one api process reports the
  * whole installation; HTTP counters are this process's.
  *
- * A scrape costs the same whatever the tables hold and however often it comes: subscribers and
- * deliveries are counted row by row only while their table has fewer than 100,000 rows, and
- * estimated from PostgreSQL's statistics beyond (deliveries still owed are always counted, through
- * their partial index); the send latency is taken among the latest 10,000 deliveries; and one
- * reading of PostgreSQL serves every scrape for 10 seconds. Redis-side numbers (queues, the relay,
- * signup mails) are read on every scrape.
+ * A scrape costs the same whatever the tables hold and however often it comes: PostgreSQL's
+ * numbers are read so that their cost does not grow with the tables (see OpsService.metrics), and
+ * one reading serves every scrape for 10 seconds. Redis-side numbers (queues, the relay, signup
+ * mails) are read on every scrape.
  */
-const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
+const metrics: FastifyPluginAsync<MetricsDeps> = async (app, { ops, counters, breaker, queues }) => {
   const registry = new Registry();
-  const subscribers = createSubscriberRepository(services.db);
-  const db = services.db;
-  const readDatabase = cachedFor(DATABASE_READING_MS, async () => {
-    const rows = new Map(
-      (await db.query<{ name: string; n: number }>(sql['estimated-rows'], [['subscribers', 'deliveries']])).rows.map(
-        (r) => [r.name, r.n],
-      ),
-    );
-    const large = (table: string) => (rows.get(table) ?? -1) >= COUNT_ROWS_BELOW;
-    const estimate = async (table: string) =>
-      (await db.query<{ status: string; n: number }>(sql['estimated-statuses'], [table])).rows;
-    const byStatus: Counted = large('subscribers') ? await estimate('subscribers') : await subscribers.countByStatus();
-    const deliveries: Counted = large('deliveries')
-      ? [
-          ...(await estimate('deliveries')).filter((r) => r.status !== 'queued' && r.status !== 'sending'),
-          ...(await db.query<{ status: string; n: number }>(sql['deliveries-owed'])).rows,
-        ]
-      : (await db.query<{ status: string; n: number }>(sql['deliveries-by-status'])).rows;
-    const latency = (await db.query<{ p50: number | null; p99: number | null }>(sql['send-latency'], [LATENCY_SAMPLE]))
-      .rows[0];
-    return {
-      byStatus,
-      deliveries,
-      latency,
-      estimated: { subscribers: large('subscribers'), deliveries: large('deliveries') },
-    };
-  });
+  const readDatabase = cachedFor(DATABASE_READING_MS, () => ops.metrics());
   // Requests are counted in a plain map and handed to prom-client at scrape time, rather than
   // labelling a prom-client counter (which hashes its labels) on every request.
   const answered = new Map<string, { route: string; status: string; n: number }>();
@@ -151,16 +116,16 @@ const metrics: FastifyPluginAsync<AppDeps> = async (app, { services }) => {
       latency.set({ quantile: '0.99' }, read.latency.p99 ?? read.latency.p50);
     }
     for (const [table, yes] of Object.entries(read.estimated)) estimated.set({ table }, yes ? 1 : 0);
-    const counted = await services.counters.read();
+    const counted = await counters.read();
     mails.set({ kind: 'signup', status: 'sent' }, counted.signup_mails_sent ?? 0);
     mails.set({ kind: 'signup', status: 'failed' }, counted.signup_mails_failed ?? 0);
-    const relay = await services.breaker.state();
+    const relay = await breaker.state();
     relayRefusing.set(relay.status === 'refusing' ? 1 : 0);
     relayRefusingSince.reset();
     if (relay.status === 'refusing') relayRefusingSince.set(relay.since.getTime() / 1000);
     queued.reset();
     for (const name of ['mail', 'digest', 'ingest'] as QueueName[]) {
-      const counts = await services.queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
+      const counts = await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
       for (const [state, n] of Object.entries(counts)) queued.set({ queue: name, state }, n);
     }
     return reply.type(registry.contentType).send(await registry.metrics());

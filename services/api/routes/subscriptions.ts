@@ -1,22 +1,29 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { countPapers } from '../../papers/ingest.ts';
-import { SignupInput } from '../../subscribers/schemas.ts';
-import type { AppDeps } from '../app.ts';
-import { hourOptions } from '../forms.ts';
+import type { PaperCatalog } from '../../papers/catalog.ts';
+import { PREFERENCE_DEFAULTS, preferenceForm } from '../../subscribers/preferences.ts';
+import { SignupInput, type SignupService } from '../../subscribers/signup.ts';
+import type { Pages } from '../pages.ts';
 import { errors, SignupAccepted } from '../schemas.ts';
 
 const CHECK_INBOX = 'Check your inbox: we sent a link to confirm the address. Nothing else is sent until it is used.';
 /** The API's answer to every accepted signup, serialised once (it is the same for everyone). */
 const ACCEPTED = JSON.stringify(SignupAccepted.parse({ status: 'pending', message: CHECK_INBOX }));
 
-export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services, pages }) => {
+export interface SubscriptionDeps {
+  pages: Pages;
+  signups: Pick<SignupService, 'signup'>;
+  catalog: Pick<PaperCatalog, 'count'>;
+}
+
+export const subscriptionRoutes: FastifyPluginAsyncZod<SubscriptionDeps> = async (app, { pages, signups, catalog }) => {
+  // The home page's form starts from the defaults a signup without preferences gets.
+  const signupForm = preferenceForm(PREFERENCE_DEFAULTS);
   app.get('/', { config: { page: true }, schema: { hide: true } }, async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(
-      pages.render('home', 'Trending papers in your inbox', {
-        hours: hourOptions(8),
-        paperCount: await countPapers(services.db),
-      }),
-    ),
+    reply
+      .type('text/html; charset=utf-8')
+      .send(
+        pages.render('home', 'Trending papers in your inbox', { ...signupForm, paperCount: await catalog.count() }),
+      ),
   );
 
   app.post(
@@ -35,7 +42,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { 
       },
     },
     async (req, reply) => {
-      await services.signups.signup(req.body, req.ip);
+      await signups.signup(req.body, req.ip);
       // Fastify sends a string with a JSON type as it is, past the schema's serialiser.
       return reply
         .code(202)
@@ -46,7 +53,7 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { 
 
   // The same signup from the home page's form, without JavaScript.
   app.post('/subscribe', { config: { page: true }, schema: { hide: true, body: SignupInput } }, async (req, reply) => {
-    await services.signups.signup(req.body, req.ip);
+    await signups.signup(req.body, req.ip);
     return reply
       .code(202)
       .type('text/html; charset=utf-8')

@@ -1,11 +1,11 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { AppError, Conflict } from '../../core/errors.ts';
-import { createSubscriberRepository } from '../../subscribers/repository.ts';
 import { Email } from '../../subscribers/schemas.ts';
-import type { AppDeps } from '../app.ts';
+import type { SuppressionService } from '../../subscribers/suppressions.ts';
 import { errors } from '../schemas.ts';
 import {
   headerProblem,
@@ -50,17 +50,27 @@ const signedHeaders = (req: FastifyRequest): SignedWebhook => {
  * taken too, for providers that cannot sign (it can be replayed by whoever sees it). Each address
  * reported stops receiving mail at once and is suppressed.
  */
-export const webhookRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { services }) => {
-  const secret = services.config.webhookSecret;
+export interface WebhookDeps {
+  /** WEBHOOK_SECRET; the webhook is off without it. */
+  secret: string | undefined;
+  /** WEBHOOK_ALLOW_BEARER. */
+  allowBearer: boolean;
+  suppressions: Pick<SuppressionService, 'report'>;
+  /** Where message ids are remembered, under `keyPrefix`, shared by every api process. */
+  redis: Pick<Redis, 'set' | 'del'>;
+  keyPrefix: string;
+}
+
+export const webhookRoutes: FastifyPluginAsyncZod<WebhookDeps> = async (
+  app,
+  { secret, allowBearer, suppressions, redis, keyPrefix },
+) => {
   const key = secret ? webhookKey(secret) : undefined;
-  const redis = services.queues.redis;
-  const repo = createSubscriberRepository(services.db);
   const bearer = new WeakSet<FastifyRequest>();
-  const seenKey = (id: string) =>
-    `${services.config.queuePrefix}:webhook-seen:${hash('sha256', id, 'base64url').slice(0, 22)}`;
+  const seenKey = (id: string) => `${keyPrefix}:webhook-seen:${hash('sha256', id, 'base64url').slice(0, 22)}`;
 
   const bearerMatches = (header: string | undefined) => {
-    if (!secret || !services.config.webhookAllowBearer || !header?.startsWith('Bearer ')) return false;
+    if (!secret || !allowBearer || !header?.startsWith('Bearer ')) return false;
     const given = Buffer.from(header.slice(7));
     const expected = Buffer.from(secret);
     return given.length === expected.length && timingSafeEqual(given, expected);
@@ -121,8 +131,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { servi
       try {
         let matched = 0;
         for (const e of events) {
-          const reason = e.type === 'bounce' ? 'bounced' : 'complaint';
-          if (await repo.suppress(e.email, reason, `${e.type} reported by the mail provider`)) matched++;
+          if (await suppressions.report(e.email, e.type, `${e.type} reported by the mail provider`)) matched++;
           req.log.info({ type: e.type, matched }, 'provider report');
         }
         return { processed: events.length, matched };

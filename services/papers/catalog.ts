@@ -1,0 +1,38 @@
+import type { Clock } from '../core/clock.ts';
+import type { Queryable } from '../core/db.ts';
+import { rankSince } from './ranking.ts';
+import { createPaperRepository } from './repository.ts';
+
+/** How far back the archive of past days goes. */
+const ARCHIVE_DAYS = 60;
+/** Papers on one day's page of the archive. */
+const ARCHIVE_DAY_PAPERS = 25;
+
+/** The papers as readers see them on the web: the home page's count, the feeds, the archive. */
+export function createPaperCatalog({
+  db,
+  clock,
+  rankWindowDays,
+}: {
+  db: Queryable;
+  clock: Clock;
+  rankWindowDays: number;
+}) {
+  const repo = createPaperRepository(db);
+  return {
+    /** How many papers Paperboy knows. */
+    count: () => repo.countPapers(),
+
+    /** The trending list (papers news within the ranking window), optionally only those matching any of `topics`. */
+    trending: (topics: string[], limit: number) =>
+      repo.trendingPapers(rankSince(clock.now(), rankWindowDays), topics, limit),
+
+    /** Days on which papers became news in the last 60 days, newest first. */
+    archiveDays: () => repo.archiveDays(new Date(clock.now().getTime() - ARCHIVE_DAYS * 86_400_000)),
+
+    /** The papers that became news on `day` (UTC), most trending first: the archive's page of that day. */
+    archiveDay: (day: string) => repo.archiveDay(day, ARCHIVE_DAY_PAPERS),
+  };
+}
+
+export type PaperCatalog = ReturnType<typeof createPaperCatalog>;

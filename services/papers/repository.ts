@@ -1,0 +1,185 @@
+import type { Queryable } from '../core/db.ts';
+import { jsonParam, loadQueries } from '../core/sql.ts';
+import type { SkipTally } from './limits.ts';
+import { PAPER_COLUMNS, type PaperRow } from './merge.ts';
+import { stripControls } from './normalize.ts';
+
+const fragments = { 'paper-columns': PAPER_COLUMNS.join(', ') };
+
+const papersSql = loadQueries(
+  new URL('./papers.sql', import.meta.url),
+  [
+    'find-paper',
+    'insert-paper',
+    'update-paper',
+    'record-observation',
+    'count-papers',
+    'trending-papers',
+    'archive-days',
+    'archive-day',
+    'record-ingest-run',
+  ],
+  { fragments },
+);
+
+const rankingSql = loadQueries(new URL('./ranking.sql', import.meta.url), [
+  'refresh-trend-scores',
+  'retire-old-scores',
+  'remember-ranked-lists',
+  'forget-ranked-lists',
+  'preview-picks',
+]);
+
+/** A row of the trending list, as the feeds show it. */
+export interface TrendingPaper {
+  id: number;
+  title: string;
+  abstract: string;
+  arxiv_id: string | null;
+  authors: string[];
+  categories: string[];
+  trend_reason: string;
+  fresh_at: Date;
+  updated_at: Date;
+}
+
+/** A paper of one day's general digest, as the archive shows it. */
+export interface ArchivedPaper {
+  id: number;
+  title: string;
+  abstract: string;
+  arxiv_id: string | null;
+  trend_reason: string;
+}
+
+/** A pick the next digest would hold, with the numbers behind it. */
+export interface PreviewPick {
+  position: number;
+  reason: string;
+  id: number;
+  title: string;
+  abstract: string;
+  arxiv_id: string | null;
+  trend_score: string;
+}
+
+/** Signals a source reported for a paper at one moment. */
+export interface Observation {
+  paperId: number;
+  at: Date;
+  source: string;
+  upvotes?: number;
+  comments?: number;
+  githubStars?: number;
+}
+
+/** One read of a source: where, when, and what it found (or why it failed). */
+export interface IngestRun {
+  source: string;
+  location: string;
+  startedAt: Date;
+  finishedAt: Date;
+  /** The report of a run that worked; the error of one that did not. */
+  outcome:
+    | { report: SkipTally & { entries: number; new: number; updated: number; unchanged: number } }
+    | { error: string };
+}
+
+/** A run as `ingest_runs` keeps it. */
+function ingestRunRow(run: IngestRun) {
+  const r = 'report' in run.outcome ? run.outcome.report : undefined;
+  return {
+    source: run.source,
+    location: stripControls(run.location),
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    status: r ? 'ok' : 'failed',
+    entries: r?.entries ?? null,
+    new: r?.new ?? null,
+    updated: r?.updated ?? null,
+    unchanged: r?.unchanged ?? null,
+    skipped: r?.skipped ?? null,
+    // A failure's message can quote the source; NUL would make PostgreSQL refuse the whole row.
+    error: 'error' in run.outcome ? stripControls(run.outcome.error).slice(0, 2_000) : null,
+    skipped_reasons: r?.skippedReasons ?? null,
+    skipped_entries: r?.skippedEntries ?? null,
+  };
+}
+
+/** The columns ingest writes, as one record (absent values as null, so every column is given). */
+const paperRecord = (row: PaperRow) => jsonParam(Object.fromEntries(PAPER_COLUMNS.map((c) => [c, row[c] ?? null])));
+
+/**
+ * Everything Paperboy reads and writes about papers, and the ranking queries over them: the one
+ * module of the papers domain that runs SQL. On `db`, the pool or one client in a transaction.
+ */
+export function createPaperRepository(db: Queryable) {
+  return {
+    /** The row a reported paper merges into (its arXiv id, else its title key), if any. */
+    async findPaper(arxivId: string | null, titleKey: string): Promise<(PaperRow & { id: number }) | undefined> {
+      return (await db.query<PaperRow & { id: number }>(papersSql['find-paper'], [arxivId, titleKey])).rows[0];
+    },
+    /** Adds a paper; returns its id. */
+    async insertPaper(row: PaperRow): Promise<number> {
+      return (await db.query<{ id: number }>(papersSql['insert-paper'], [paperRecord(row)])).rows[0]!.id;
+    },
+    async updatePaper(id: number, row: PaperRow): Promise<void> {
+      await db.query(papersSql['update-paper'], [id, paperRecord(row)]);
+    },
+    async recordObservation(o: Observation): Promise<void> {
+      await db.query(papersSql['record-observation'], [
+        o.paperId,
+        o.at,
+        o.source,
+        o.upvotes ?? null,
+        o.comments ?? null,
+        o.githubStars ?? null,
+      ]);
+    },
+    /** Keeps one read of a source in `ingest_runs`. */
+    async recordIngestRun(run: IngestRun): Promise<void> {
+      await db.query(papersSql['record-ingest-run'], [jsonParam(ingestRunRow(run))]);
+    },
+    async countPapers(): Promise<number> {
+      return (await db.query<{ n: number }>(papersSql['count-papers'])).rows[0]?.n ?? 0;
+    },
+    /** The trending list of papers news since `since`, optionally narrowed to those matching any of `topics`. */
+    async trendingPapers(since: Date, topics: string[], limit: number): Promise<TrendingPaper[]> {
+      return (await db.query<TrendingPaper>(papersSql['trending-papers'], [since, topics, limit])).rows;
+    },
+    /** Days on which papers became news since `since`, newest first. */
+    async archiveDays(since: Date): Promise<{ day: string; papers: number }[]> {
+      return (await db.query<{ day: string; papers: number }>(papersSql['archive-days'], [since])).rows;
+    },
+    /** The papers that became news on `day` (UTC), most trending first. */
+    async archiveDay(day: string, limit: number): Promise<ArchivedPaper[]> {
+      return (await db.query<ArchivedPaper>(papersSql['archive-day'], [day, limit])).rows;
+    },
+
+    /** Recomputes trend scores and their reasons as of `at`; returns how many changed. */
+    async refreshTrends(at: Date): Promise<number> {
+      const refreshed = await db.query(rankingSql['refresh-trend-scores'], [at]);
+      await db.query(rankingSql['retire-old-scores'], [at]);
+      return refreshed.rowCount ?? 0;
+    },
+    /**
+     * Ranks, for planning run `runId`, the topic sets among `subscriberIds` it has no list for
+     * yet; returns how many lists it added. Within a run each topic set is ranked once and its
+     * list kept for the run's later batches (`paperboy_pick_for` reads them);
+     * `forgetRankedLists` drops them when the run ends.
+     */
+    async rememberRankedLists(runId: string, subscriberIds: number[], since: Date): Promise<number> {
+      return (await db.query(rankingSql['remember-ranked-lists'], [runId, subscriberIds, since])).rowCount ?? 0;
+    },
+    /** Drops a planning run's ranked lists, and any left by runs that never ended. */
+    async forgetRankedLists(runId: string): Promise<void> {
+      await db.query(rankingSql['forget-ranked-lists'], [runId]);
+    },
+    /** What a subscriber would get next, without recording anything. */
+    async previewPicks(subscriberId: number, since: Date): Promise<PreviewPick[]> {
+      return (await db.query<PreviewPick>(rankingSql['preview-picks'], [subscriberId, since])).rows;
+    },
+  };
+}
+
+export type PaperRepository = ReturnType<typeof createPaperRepository>;
