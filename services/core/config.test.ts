@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { PAPER_SOURCES, SCHEDULED_SOURCES } from '../papers/sources/index.ts';
+import { ConfigError, EnvSchema, loadConfig } from './config.ts';
 
 const problem = (env: Record<string, string>) => {
   try {
@@ -44,5 +45,39 @@ describe('signup and webhook settings', () => {
     expect(c.webhookAllowBearer).toBe(false);
     expect(loadConfig({ WEBHOOK_ALLOW_BEARER: 'true' }).webhookAllowBearer).toBe(true);
     expect(problem({ SIGNUP_LIMIT_GLOBAL: '0' })).toMatch(/SIGNUP_LIMIT_GLOBAL/);
+  });
+});
+
+describe('paper sources', () => {
+  const scheduled = SCHEDULED_SOURCES.map((s) => s.name);
+
+  it('reads each registered source from its own setting, with its own default', () => {
+    expect(scheduled.length).toBeGreaterThan(0);
+    const settings = SCHEDULED_SOURCES.map((s) => s.scheduled.setting);
+    expect(new Set(settings).size).toBe(settings.length);
+    for (const source of SCHEDULED_SOURCES) {
+      const { setting, defaultLocation } = source.scheduled;
+      expect(EnvSchema.shape, setting).toHaveProperty(setting);
+      expect(loadConfig({ SOURCES: source.name }).sources).toEqual([{ name: source.name, location: defaultLocation }]);
+      // Every other source's setting changed: this one's location does not move.
+      const others = Object.fromEntries(settings.filter((x) => x !== setting).map((x) => [x, `/elsewhere/${x}`]));
+      expect(loadConfig({ SOURCES: source.name, ...others }).sources[0]?.location, source.name).toBe(defaultLocation);
+      expect(loadConfig({ SOURCES: source.name, [setting]: `/papers/${source.name}` }).sources).toEqual([
+        { name: source.name, location: `/papers/${source.name}` },
+      ]);
+      expect(problem({ [setting]: '' }), setting).toMatch(new RegExp(`${setting}: `));
+    }
+  });
+
+  it('schedules the sources marked for it by default, and refuses one that is not registered or not schedulable', () => {
+    expect(loadConfig({}).sources.map((s) => s.name)).toEqual(
+      SCHEDULED_SOURCES.filter((s) => s.scheduled.byDefault).map((s) => s.name),
+    );
+    expect(loadConfig({ SOURCES: '' }).sources).toEqual([]);
+    expect(loadConfig({ SOURCES: scheduled.join(' , ') }).sources.map((s) => s.name)).toEqual(scheduled);
+    for (const source of PAPER_SOURCES.filter((s) => !scheduled.includes(s.name))) {
+      expect(problem({ SOURCES: source.name }), source.name).toMatch(/SOURCES/);
+    }
+    expect(problem({ SOURCES: 'nowhere' })).toMatch(/SOURCES/);
   });
 });

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
+import { SCHEDULED_SOURCES, type SourceName } from '../papers/sources/index.ts';
 import { ROOT } from './paths.ts';
 
 export const ROLES = ['api', 'worker', 'scheduler'] as const;
@@ -18,6 +19,13 @@ const optionalUrl = (protocols: string[]) =>
     });
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** One setting per schedulable source, named and defaulted by the source's own declaration. */
+function sourceLocationSettings() {
+  return Object.fromEntries(
+    SCHEDULED_SOURCES.map((s) => [s.scheduled.setting, z.string().min(1).default(s.scheduled.defaultLocation)]),
+  ) as Record<string, z.ZodDefault<z.ZodString>>;
+}
 
 /** Every setting Paperboy reads from the environment, with its default. */
 export const EnvSchema = z.object({
@@ -111,22 +119,20 @@ export const EnvSchema = z.object({
     ),
   SOURCES: z
     .string()
-    .default('hf,arxiv')
+    .default(
+      SCHEDULED_SOURCES.filter((s) => s.scheduled.byDefault)
+        .map((s) => s.name)
+        .join(','),
+    )
     .transform((v) =>
       v
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['hf', 'arxiv']))),
-  // A URL or a file path; {date} becomes today's date (UTC).
-  HF_DAILY_URL: z.string().min(1).default('https://huggingface.co/api/daily_papers?date={date}&limit=100'),
-  ARXIV_QUERY_URL: z
-    .string()
-    .min(1)
-    .default(
-      'https://export.arxiv.org/api/query?search_query=cat:cs.LG+OR+cat:cs.CL+OR+cat:cs.CV+OR+cat:cs.AI&sortBy=submittedDate&sortOrder=descending&start=0&max_results=200',
-    ),
+    .pipe(z.array(z.enum(SCHEDULED_SOURCES.map((s) => s.name) as [SourceName, ...SourceName[]]))),
+  // Where each schedulable source is read: a URL or a file path; {date} becomes today's date (UTC).
+  ...sourceLocationSettings(),
   INGEST_EVERY_MINUTES: int(60, 1, 24 * 60),
   RANK_WINDOW_DAYS: int(14, 1, 365),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -267,10 +273,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       global: { max: e.SIGNUP_LIMIT_GLOBAL, windowSeconds: e.SIGNUP_LIMIT_WINDOW_SECONDS },
     },
     blockedEmailDomains: new Set(e.BLOCKED_EMAIL_DOMAINS),
-    sources: e.SOURCES.map((name) => ({
-      name,
-      location: name === 'hf' ? e.HF_DAILY_URL : e.ARXIV_QUERY_URL,
-    })),
+    /** The sources the scheduler reads, each with where from (its own setting, or its default). */
+    sources: e.SOURCES.map((name) => {
+      const { setting } = SCHEDULED_SOURCES.find((s) => s.name === name)!.scheduled;
+      return { name, location: (e as Record<string, unknown>)[setting] as string };
+    }),
     ingestEveryMinutes: e.INGEST_EVERY_MINUTES,
     rankWindowDays: e.RANK_WINDOW_DAYS,
     logLevel: e.LOG_LEVEL,

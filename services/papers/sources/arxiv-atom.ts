@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { type PaperInput, type Parsed, parseArxivId } from '../model.ts';
 import { cleanText } from '../normalize.ts';
+import { definePaperSource } from './source.ts';
 
 const xml = new XMLParser({
   ignoreAttributes: false,
@@ -66,3 +67,15 @@ export function parseArxivAtom(body: string): Parsed {
   }
   return { papers, entries: entries.length, skipped };
 }
+
+export const arxivAtom = definePaperSource({
+  name: 'arxiv',
+  parse: parseArxivAtom,
+  scheduled: {
+    setting: 'ARXIV_QUERY_URL',
+    // The newest submissions in machine learning, language, vision and AI.
+    defaultLocation:
+      'https://export.arxiv.org/api/query?search_query=cat:cs.LG+OR+cat:cs.CL+OR+cat:cs.CV+OR+cat:cs.AI&sortBy=submittedDate&sortOrder=descending&start=0&max_results=200',
+    byDefault: true,
+  },
+});

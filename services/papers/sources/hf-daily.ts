@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type PaperInput, type Parsed, parseArxivId } from '../model.ts';
 import { cleanText } from '../normalize.ts';
+import { definePaperSource } from './source.ts';
 
 // Lenient where real responses vary: unknown fields pass, optional ones may be missing or null.
 const opt = <T extends z.ZodType>(t: T) => t.nullish().catch(undefined);
@@ -91,3 +92,13 @@ export function parseHfDaily(text: string): Parsed {
   }
   return { papers, entries: items.length, skipped };
 }
+
+export const hfDaily = definePaperSource({
+  name: 'hf',
+  parse: parseHfDaily,
+  scheduled: {
+    setting: 'HF_DAILY_URL',
+    defaultLocation: 'https://huggingface.co/api/daily_papers?date={date}&limit=100',
+    byDefault: true,
+  },
+});

@@ -1,5 +1,6 @@
 import type { PaperInput, Parsed } from '../model.ts';
 import { cleanText, titleKey } from '../normalize.ts';
+import { definePaperSource } from './source.ts';
 
 const HEADER = /^Get trending papers in your email inbox/;
 const BUTTON = /^Subscribe/;
@@ -34,3 +35,6 @@ export function parseSeedPage(text: string): Parsed {
   }
   return { papers, entries, skipped };
 }
+
+/** Loaded from `seeds/` at every start (and by `paperboy seed`); never on the scheduler's round. */
+export const seedPage = definePaperSource({ name: 'seed', parse: parseSeedPage });
