@@ -7,10 +7,10 @@ import { systemClock } from '../services/core/clock.ts';
 import { loadConfig } from '../services/core/config.ts';
 import { createLogger } from '../services/core/logger.ts';
 import { ROOT } from '../services/core/paths.ts';
-import { MailCatcher } from '../services/local/mailcatcher.ts';
 import { freePort } from '../services/local/ports.ts';
 import { prepareDatabase } from '../services/main.ts';
 import { createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
+import { SmtpSink } from '../test/support/sink.ts';
 
 export { explainNested } from '../test/support/servers.ts';
 
@@ -80,7 +80,7 @@ export interface Sink {
 
 /**
  * An SMTP server that accepts and discards: Postfix's smtp-sink when installed (a C server, so it
- * measures Paperboy rather than the sink), else the built-in catcher.
+ * measures Paperboy rather than the sink), else the tests' sink, keeping no messages.
  */
 export async function startSink(): Promise<Sink> {
   const port = await freePort();
@@ -98,8 +98,8 @@ export async function startSink(): Promise<Sink> {
       },
     };
   }
-  const catcher = await MailCatcher.start({ port, discard: true });
-  return { url: catcher.url, port, kind: 'built-in catcher (discarding)', stop: () => catcher.stop() };
+  const sink = await SmtpSink.start({ port, keepMessages: false });
+  return { url: sink.url, port, kind: 'test SMTP sink (discarding)', stop: () => sink.stop() };
 }
 
 /** Pumps prebuilt messages straight into the sink with Postfix's smtp-source: the raw SMTP limit. */

@@ -82,8 +82,8 @@ export async function resolveInfrastructure(
     );
     const dir = config.smtpUrl ? undefined : mailboxDir(config.dataDir);
     const smtpUrl = await pick(config.smtpUrl, live?.smtpUrl, async () => {
-      // On disk only, the newest `keep` messages: the mailbox page reads them from there.
-      const catcher = await MailCatcher.start({ dir, keepInMemory: false });
+      // On disk only, the newest messages: the mailbox page reads them from there.
+      const catcher = await MailCatcher.start({ dir: mailboxDir(config.dataDir) });
       return { url: catcher.url, stop: () => catcher.stop() };
     });
     const startedHere = stops.length > 0;

@@ -190,7 +190,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
    */
   'hostile-paper-text': async (stack) => {
     const s = await prepare(stack, 'xss');
-    stack.sink.keepRaw = true;
+    stack.sink.keepMessages = true;
     const port = await freePort();
     const t0 = performance.now();
     const now = new Date();
@@ -226,7 +226,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
     try {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline && (await progress(s.db)).sent < 1) await new Promise((r) => setTimeout(r, 200));
-      const raw = stack.sink.accepted[0]?.raw;
+      const raw = stack.sink.messages[0]?.raw;
       const mail = raw ? await simpleParser(raw) : undefined;
       const html = typeof mail?.html === 'string' ? mail.html : '';
       const view = /href="([^"]*\/d\/[^"]+)"/
@@ -274,7 +274,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
    */
   'link-scanner': async (stack, o) => {
     const s = await prepare(stack, 'scanner');
-    stack.sink.keepRaw = true;
+    stack.sink.keepMessages = true;
     const port = await freePort();
     const env: Record<string, string> = { ...s.env, SIGNUP_LIMIT_PER_IP: '1000000', SIGNUP_LIMIT_PER_ADDRESS: '1000' };
     const api = await startProcess({ ...env, ROLES: 'api', PORT: String(port), HOST: '127.0.0.1' });
@@ -311,7 +311,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
         return Date.now() - stableSince > 2500;
       });
     };
-    const mailsSoFar = () => stack.sink.accepted.filter((a) => a.raw);
+    const mailsSoFar = () => stack.sink.messages.flatMap((m) => m.to.map((to) => ({ to, raw: m.raw })));
     /** Scans the mails accepted from index `from` on; returns their links by reader. */
     const scan = async (from: number) => {
       await quiet();
@@ -319,7 +319,7 @@ export const abuseScenarios: Record<string, (stack: ChaosStack, o: ScenarioOptio
       const mails = mailsSoFar().slice(from);
       const byReader = new Map<string, string[]>();
       await forEachConcurrently(mails, 5, async (a) => {
-        const { subject, links } = await linksIn(a.raw as Buffer, publicUrl);
+        const { subject, links } = await linksIn(a.raw, publicUrl);
         const kind = subject.startsWith('Confirm')
           ? 'confirmation'
           : subject.startsWith('You are already')

@@ -11,6 +11,7 @@ import { createQueues } from '../../services/core/queues.ts';
 import { freePort } from '../../services/local/ports.ts';
 import { DIGEST_TICK } from '../../services/scheduler/index.ts';
 import { cleanEnv, createScratchDatabase } from '../support/servers.ts';
+import { REPLIES, temporaryFailures } from '../support/sink.ts';
 import { type ChaosStack, type PaperboyProcess, startProcess } from './stack.ts';
 
 /** One row of the results table. */
@@ -228,7 +229,7 @@ async function whileRelayRefuses(ctx: RunContext, ms: number, fix: () => void) {
   const r = rows[0] as { bounced: number; suppressed: number; failed: number; owed: number };
   const seconds = (performance.now() - t0) / 1000;
   ctx.notes.push(
-    `while refusing (${seconds.toFixed(0)} s): ${ctx.stack.sink.relayRefusals} commands refused, ` +
+    `while refusing (${seconds.toFixed(0)} s): ${ctx.stack.sink.refused.login + ctx.stack.sink.refused.sender} commands refused, ` +
       `${r.owed} digests owed, ${r.bounced} bounced, ${r.suppressed} suppressed, ${r.failed} failed; then fixed`,
   );
   fix();
@@ -335,21 +336,22 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       injected: '421 or 451 for a random 20% of SMTP transactions',
       n: o.subscribers,
       before: async () => {
-        stack.sink.tempFailRate = 0.2;
+        stack.sink.refuseSender = temporaryFailures(0.2);
       },
       fault: async () => {},
     }),
 
   'smtp-permanent-failures': (stack, o) => {
     const refused = (recipients: string[]) => new Set(recipients.filter((_, i) => i % 100 === 7));
+    let gone = new Set<string>();
     return deliveryRun(stack, {
       name: 'smtp-permanent-failures',
       injected: '550 for 1% of the addresses',
       n: o.subscribers,
       exempt: refused,
       before: async (ctx) => {
-        const all = readers(ctx.n);
-        stack.sink.permanent = refused(all);
+        gone = refused(readers(ctx.n));
+        stack.sink.reject = (to) => (gone.has(to) ? REPLIES.noSuchUser : undefined);
       },
       fault: async (ctx) => {
         await untilSettled(ctx.db, ctx.n, 300_000);
@@ -361,9 +363,9 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
                   (SELECT count(*) FROM subscribers WHERE status = 'bounced' AND next_send_at IS NOT NULL)::int AS due`,
         );
         const r = rows[0] as { bounced: number; suppressed: number; retried: number; due: number };
-        const accepted = stack.sink.accepted.filter((a) => stack.sink.permanent.has(a.to)).length;
+        const accepted = stack.sink.accepted.filter((a) => gone.has(a.to)).length;
         ctx.notes.push(
-          `${stack.sink.permanent.size} refused addresses: ${r.bounced} marked bounced, ${r.suppressed} suppressed, ${r.retried} retried, ${r.due} still scheduled, ${accepted} messages accepted for them`,
+          `${gone.size} refused addresses: ${r.bounced} marked bounced, ${r.suppressed} suppressed, ${r.retried} retried, ${r.due} still scheduled, ${accepted} messages accepted for them`,
         );
       },
     });
@@ -548,11 +550,11 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       injected: '553 5.7.1 to every MAIL FROM for 20 s (a sender the relay does not take), then fixed',
       n: o.subscribers,
       before: async () => {
-        stack.sink.senderRefusal = { code: 553, message: '5.7.1 Sender address rejected: not owned by user' };
+        stack.sink.refuseSender = () => ({ code: 553, message: '5.7.1 Sender address rejected: not owned by user' });
       },
       fault: (ctx) =>
         whileRelayRefuses(ctx, 20_000, () => {
-          stack.sink.senderRefusal = undefined;
+          stack.sink.refuseSender = undefined;
         }),
     }),
 
@@ -563,16 +565,17 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       n: o.subscribers,
       before: async (ctx) => {
         ctx.env.SMTP_URL = stack.sink.url.replace('smtp://', 'smtp://paperboy:secret@');
-        stack.sink.authRefusal = { code: 535, message: '5.7.8 Authentication credentials invalid' };
+        stack.sink.refuseLogin = () => ({ code: 535, message: '5.7.8 Authentication credentials invalid' });
       },
       fault: (ctx) =>
         whileRelayRefuses(ctx, 20_000, () => {
-          stack.sink.authRefusal = undefined;
+          stack.sink.refuseLogin = undefined;
         }),
     }),
 
   'content-refused': (stack, o) => {
     const refused = (recipients: string[]) => new Set(recipients.filter((_, i) => i % 100 === 3));
+    let rejected = new Set<string>();
     return deliveryRun(stack, {
       name: 'content-refused',
       injected: '554 5.7.1 at the end of DATA for the messages to 1% of the addresses (content rejected)',
@@ -580,7 +583,8 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
       exempt: refused,
       failedByDesign: true,
       before: async (ctx) => {
-        stack.sink.contentRefused = refused(readers(ctx.n));
+        rejected = refused(readers(ctx.n));
+        stack.sink.refuseMessage = (to) => (to.some((r) => rejected.has(r)) ? REPLIES.contentRejected : undefined);
       },
       fault: async (ctx) => {
         await untilSettled(ctx.db, ctx.n, 300_000);
@@ -593,7 +597,7 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
         );
         const r = rows[0] as { failed: number; active: number; scheduled: number; suppressed: number };
         ctx.notes.push(
-          `${stack.sink.contentRefused.size} messages refused: ${r.failed} failed with the reply kept, ` +
+          `${rejected.size} messages refused: ${r.failed} failed with the reply kept, ` +
             `${r.active} readers still active, ${r.scheduled} with their next digest scheduled, ${r.suppressed} suppressed`,
         );
       },

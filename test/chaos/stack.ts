@@ -6,12 +6,13 @@ import { freePort } from '../../services/local/ports.ts';
 import { type LocalPostgres, startLocalPostgres } from '../../services/local/postgres.ts';
 import { type LocalRedis, startLocalRedis } from '../../services/local/redis.ts';
 import { PaperboyProcess } from '../support/process.ts';
-import { FaultySink } from './sink.ts';
+import { SmtpSink } from '../support/sink.ts';
 
 /**
  * The servers of the fault scenarios, owned by the suite so it can break them: an embedded
  * PostgreSQL and a redis-server (without persistence, so a restart comes back empty), each on a
- * fixed port so it can be restarted where the service expects it, and a faulty SMTP sink.
+ * fixed port so it can be restarted where the service expects it, and the test SMTP sink, whose
+ * faults the scenarios set.
  */
 export async function startChaosStack() {
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'chaos');
@@ -23,7 +24,8 @@ export async function startChaosStack() {
   const startRedis = () => startLocalRedis(undefined, log, { port: redisPort });
   let pg: LocalPostgres = await startPg();
   let redis: LocalRedis = await startRedis();
-  const sink = await FaultySink.start();
+  // Tens of thousands of digests: it keeps who got which Message-ID, not the messages.
+  const sink = await SmtpSink.start({ keepMessages: false });
   return {
     adminUrl: pg.url,
     redisUrl: redis.url,

@@ -12,10 +12,10 @@ import type { Clock } from '../../services/core/clock.ts';
 import { type Config, loadConfig } from '../../services/core/config.ts';
 import { createLogger } from '../../services/core/logger.ts';
 import { ROOT } from '../../services/core/paths.ts';
-import { type CaughtMail, MailCatcher, type MailCatcherOptions } from '../../services/local/mailcatcher.ts';
 import { prepareDatabase } from '../../services/main.ts';
 import { startWorkers } from '../../services/worker/index.ts';
 import { cleanEnv, createScratchDatabase } from './servers.ts';
+import { type CaughtMail, type Faults, SmtpSink } from './sink.ts';
 
 export const TEST_SECRET = 'test-secret-'.padEnd(48, 'x');
 
@@ -34,7 +34,7 @@ export interface Harness {
   config: Config;
   services: Services;
   app: FastifyInstance;
-  sink: MailCatcher;
+  sink: SmtpSink;
   clock: TestClock;
   /** Environment that points a child `paperboy` process at this harness's servers. */
   env: Record<string, string>;
@@ -52,11 +52,11 @@ export interface Harness {
 export interface HarnessOptions {
   env?: Record<string, string>;
   /** SMTP errors the sink answers for some recipients. */
-  reject?: MailCatcherOptions['reject'];
+  reject?: Faults['reject'];
   /** SMTP errors the sink answers at MAIL FROM (a relay refusing the sender). */
-  refuseSender?: MailCatcherOptions['refuseSender'];
+  refuseSender?: Faults['refuseSender'];
   /** SMTP errors the sink answers at the end of DATA (content refused). */
-  refuseMessage?: MailCatcherOptions['refuseMessage'];
+  refuseMessage?: Faults['refuseMessage'];
   /** Keep caught mail on disk too and serve it at /mailbox, as a local install does. */
   mailbox?: boolean;
 }
@@ -68,13 +68,12 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'paperboy-data-'));
   const mailboxDir = opts.mailbox ? path.join(dataDir, 'mail') : undefined;
-  const sink = await MailCatcher.start({
+  const sink = await SmtpSink.start({
     reject: opts.reject,
     refuseSender: opts.refuseSender,
     refuseMessage: opts.refuseMessage,
-    dir: mailboxDir,
     // Tests read what was caught from memory, whether or not it is on disk for /mailbox too.
-    keepInMemory: true,
+    mailbox: mailboxDir,
   });
   const env: Record<string, string> = {
     DATABASE_URL: databaseUrl,
