@@ -14,6 +14,7 @@ import { createDigestService } from './digests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
+import { createRetention } from './ops/retention.ts';
 import { createOpsService } from './ops/service.ts';
 import { createPaperCatalog } from './papers/catalog.ts';
 import { createPaperService } from './papers/service.ts';
@@ -126,6 +127,12 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     catalog: createPaperCatalog({ db, clock, rankWindowDays: config.rankWindowDays }),
     ops: createOpsService({ db, clock }),
     ranking: createComposer({ db, rankWindowDays: config.rankWindowDays, tokens, links, templates }),
+    retention: createRetention({
+      db,
+      queues,
+      log,
+      policy: { ...config.retention, confirmTtlHours: config.confirmTtlHours, jobs: config.jobRetention },
+    }),
     async close() {
       mailer.close();
       await queues.close();

@@ -135,6 +135,17 @@ export const EnvSchema = z.object({
   ...sourceLocationSettings(),
   INGEST_EVERY_MINUTES: int(60, 1, 24 * 60),
   RANK_WINDOW_DAYS: int(14, 1, 365),
+  // What Redis keeps of finished jobs, and what PostgreSQL keeps of what stops mattering (README,
+  // Retention). The trend score reads one day back, so observations are kept for at least two.
+  JOBS_KEEP_COMPLETED: int(1000, 1, 10_000_000),
+  JOBS_KEEP_COMPLETED_HOURS: int(1, 1, 24 * 365),
+  JOBS_KEEP_FAILED: int(5000, 1, 10_000_000),
+  JOBS_KEEP_FAILED_DAYS: int(7, 1, 365),
+  RETENTION_EVERY_HOURS: int(24, 1, 24 * 7),
+  RETENTION_PENDING_DAYS: int(7, 1, 365),
+  RETENTION_OBSERVATIONS_DAYS: int(7, 2, 3650),
+  RETENTION_INGEST_RUNS_DAYS: int(30, 1, 3650),
+  RETENTION_REPLIES_DAYS: int(30, 1, 3650),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -280,6 +291,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     }),
     ingestEveryMinutes: e.INGEST_EVERY_MINUTES,
     rankWindowDays: e.RANK_WINDOW_DAYS,
+    /**
+     * Finished jobs each queue keeps (BullMQ's `removeOnComplete` / `removeOnFail`), at most
+     * `count` and none older than `age` seconds. Completed jobs stay at least a sweep window
+     * (SWEEP_AFTER_SECONDS), the span within which the sweeper names its jobs alike.
+     */
+    jobRetention: {
+      completed: {
+        count: e.JOBS_KEEP_COMPLETED,
+        age: Math.max(e.JOBS_KEEP_COMPLETED_HOURS * 3600, e.SWEEP_AFTER_SECONDS),
+      },
+      failed: { count: e.JOBS_KEEP_FAILED, age: e.JOBS_KEEP_FAILED_DAYS * 86_400 },
+    },
+    retention: {
+      everyHours: e.RETENTION_EVERY_HOURS,
+      pendingDays: e.RETENTION_PENDING_DAYS,
+      observationsDays: e.RETENTION_OBSERVATIONS_DAYS,
+      ingestRunsDays: e.RETENTION_INGEST_RUNS_DAYS,
+      repliesDays: e.RETENTION_REPLIES_DAYS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -31,7 +31,13 @@ export const queueRegistry = {
     sweep: z.object({}),
     send: z.object({ deliveryIds: ids }),
   },
+  maintenance: {
+    /** Deletes what PostgreSQL and Redis no longer need (services/ops/retention.ts). */
+    retention: z.object({}),
+  },
 } as const;
+
+export const QUEUE_NAMES = Object.keys(queueRegistry) as QueueName[];
 
 export type QueueName = keyof typeof queueRegistry;
 export type JobName<Q extends QueueName> = keyof (typeof queueRegistry)[Q] & string;

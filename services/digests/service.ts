@@ -32,13 +32,9 @@ export interface DigestRunProgress extends DigestRunSummary {
 /** BullMQ's name for the retry policy in services/digests/retry.ts, set on every worker. */
 export const DIGEST_BACKOFF = 'digest';
 
+/** What a send job is queued with; how long it is kept once finished is the workers' setting (JOBS_KEEP_*). */
 export function sendJobOptions(attempts: number): JobsOptions {
-  return {
-    attempts,
-    backoff: { type: DIGEST_BACKOFF },
-    removeOnComplete: { count: 1000 },
-    removeOnFail: { count: 5000 },
-  };
+  return { attempts, backoff: { type: DIGEST_BACKOFF } };
 }
 
 export interface DigestServiceDeps {

@@ -4,6 +4,7 @@ import type { QueueName } from '../core/queues.ts';
 export const DIGEST_TICK = 'digest-tick';
 export const INGEST_SOURCES = 'ingest-sources';
 export const DIGEST_SWEEP = 'digest-sweep';
+export const RETENTION = 'maintenance-retention';
 
 /**
  * Registers the repeating jobs in Redis. Job schedulers are idempotent by id, so any number of
@@ -27,16 +28,12 @@ export async function startScheduler(s: Services): Promise<{ close(): void }> {
 }
 
 async function registerSchedules(s: Services): Promise<void> {
+  // Finished jobs are kept as the workers' JOBS_KEEP_* settings say, like every other job.
   const every = (queue: QueueName, id: string, ms: number, name: string) =>
-    s.queues
-      .get(queue)
-      .upsertJobScheduler(
-        id,
-        { every: ms },
-        { name, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
-      );
+    s.queues.get(queue).upsertJobScheduler(id, { every: ms }, { name, data: {} });
   await every('digest', DIGEST_TICK, s.config.digestTickSeconds * 1000, 'tick');
   await every('digest', DIGEST_SWEEP, s.config.sweepEverySeconds * 1000, 'sweep');
+  await every('maintenance', RETENTION, s.config.retention.everyHours * 3_600_000, 'retention');
   if (s.config.sources.length) await every('ingest', INGEST_SOURCES, s.config.ingestEveryMinutes * 60_000, 'sources');
   else await s.queues.get('ingest').removeJobScheduler(INGEST_SOURCES);
   s.log.info(
@@ -44,6 +41,7 @@ async function registerSchedules(s: Services): Promise<void> {
       digestEverySeconds: s.config.digestTickSeconds,
       sweepEverySeconds: s.config.sweepEverySeconds,
       ingestEveryMinutes: s.config.ingestEveryMinutes,
+      retentionEveryHours: s.config.retention.everyHours,
       sources: s.config.sources.map((x) => x.name),
     },
     'schedules registered',

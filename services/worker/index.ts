@@ -13,19 +13,27 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
   const { redisUrl } = s.endpoints;
   const prefix = s.config.queuePrefix;
   const stopping = new AbortController();
+  // Every queue keeps its finished jobs within the same bounds (JOBS_KEEP_*), applied as each job
+  // finishes; the maintenance job also removes those of queues that have gone quiet.
+  const keep = { removeOnComplete: s.config.jobRetention.completed, removeOnFail: s.config.jobRetention.failed };
   const settings = {
     backoffStrategy: (attemptsMade: number, type?: string) =>
       type === DIGEST_BACKOFF ? retryDelayMs(s.config.retry, attemptsMade) : 1000 * 2 ** attemptsMade,
   };
 
   const workers: Worker[] = [
-    createWorker('mail', redisUrl, prefix, {
-      signup: async ({ subscriberIds }, job) => s.signupMails.sendJob(subscriberIds, job),
-      'manage-link': async ({ subscriberId }) => s.signupMails.sendManageLink(subscriberId),
-    }),
-    createWorker('ingest', redisUrl, prefix, {
-      sources: async () => s.papers.runConfigured(),
-    }),
+    createWorker(
+      'mail',
+      redisUrl,
+      prefix,
+      {
+        signup: async ({ subscriberIds }, job) => s.signupMails.sendJob(subscriberIds, job),
+        'manage-link': async ({ subscriberId }) => s.signupMails.sendManageLink(subscriberId),
+      },
+      keep,
+    ),
+    createWorker('ingest', redisUrl, prefix, { sources: async () => s.papers.runConfigured() }, keep),
+    createWorker('maintenance', redisUrl, prefix, { retention: async () => s.retention.run(s.clock.now()) }, keep),
     createWorker(
       'digest',
       redisUrl,
@@ -38,7 +46,7 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
         }),
         send: async ({ deliveryIds }, job) => s.digests.sendJob(deliveryIds, job, s.clock.now(), stopping.signal),
       },
-      { concurrency: 2, settings },
+      { concurrency: 2, settings, ...keep },
     ),
   ];
   for (const w of workers) {

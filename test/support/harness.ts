@@ -12,6 +12,7 @@ import type { Clock } from '../../services/core/clock.ts';
 import { type Config, loadConfig } from '../../services/core/config.ts';
 import { createLogger } from '../../services/core/logger.ts';
 import { ROOT } from '../../services/core/paths.ts';
+import { QUEUE_NAMES } from '../../services/core/queues.ts';
 import { prepareDatabase } from '../../services/main.ts';
 import { startWorkers } from '../../services/worker/index.ts';
 import { cleanEnv, createScratchDatabase } from './servers.ts';
@@ -124,7 +125,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       await app.close();
       await workers?.close();
       if (services.queues.redis.status === 'ready') {
-        for (const q of ['digest', 'mail', 'ingest'] as const) {
+        for (const q of QUEUE_NAMES) {
           await services.queues
             .get(q)
             .obliterate({ force: true })

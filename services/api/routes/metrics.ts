@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { cachedFor } from '../../core/cached.ts';
 import type { Counters } from '../../core/counters.ts';
-import type { QueueName, Queues } from '../../core/queues.ts';
+import { QUEUE_NAMES, type Queues } from '../../core/queues.ts';
 import type { RelayBreaker } from '../../mail/relay-breaker.ts';
 import type { OpsService } from '../../ops/service.ts';
 
@@ -124,7 +124,7 @@ const metrics: FastifyPluginAsync<MetricsDeps> = async (app, { ops, counters, br
     relayRefusingSince.reset();
     if (relay.status === 'refusing') relayRefusingSince.set(relay.since.getTime() / 1000);
     queued.reset();
-    for (const name of ['mail', 'digest', 'ingest'] as QueueName[]) {
+    for (const name of QUEUE_NAMES) {
       const counts = await queues.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed');
       for (const [state, n] of Object.entries(counts)) queued.set({ queue: name, state }, n);
     }

@@ -4,6 +4,7 @@ import { digest } from './digest.ts';
 import { ingest } from './ingest.ts';
 import { migrate } from './migrate.ts';
 import { rank } from './rank.ts';
+import { retention } from './retention.ts';
 import { seed } from './seed.ts';
 import { start } from './start.ts';
 import { subscriber } from './subscriber.ts';
@@ -20,4 +21,5 @@ export const COMMANDS: readonly Command[] = [
   rank,
   subscriber,
   suppressions,
+  retention,
 ];
