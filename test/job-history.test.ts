@@ -62,7 +62,7 @@ describe('job history', () => {
     const owed = await h.services.db.query(
       "SELECT count(*)::integer AS n FROM subscribers WHERE status = 'pending' AND confirm_sent_at IS NULL",
     );
-    expect(owed.rows[0].n).toBe(0);
+    expect(owed.rows[0]?.n).toBe(0);
     expect(await h.services.signups.sweepUnsent(h.clock.now(), 0)).toBe(0);
     await settled(h, 'mail');
     expect(h.sink.messages.length).toBe(n);

@@ -15,7 +15,7 @@ const sql = loadQueries(new URL('./retention.sql', import.meta.url), [
  * Rows per statement: each one is short and locks only the rows it changes, so a run never holds
  * up signups, planning or sending, however much it has to do (a first run on an old database).
  */
-const CHUNK = 5000;
+const CHUNK_ROWS = 5000;
 /** Jobs BullMQ removes per call: each call is one Redis script, which blocks Redis while it runs. */
 const JOB_CHUNK = 1000;
 
@@ -52,6 +52,8 @@ export interface RetentionDeps {
   queues: Pick<Queues, 'get'>;
   log: Logger;
   policy: RetentionPolicy;
+  /** Rows per statement (default 5,000). */
+  chunkRows?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export interface RetentionDeps {
  */
 export function createRetention(deps: RetentionDeps) {
   const { db, policy } = deps;
+  const CHUNK = deps.chunkRows ?? CHUNK_ROWS;
 
   /** Runs a statement that changes at most CHUNK rows until one changes fewer. */
   async function inChunks(query: string, cutoff: Date): Promise<number> {
