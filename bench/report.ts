@@ -31,6 +31,12 @@ for (const r of results) {
     rows.push(
       `| signup API, ${r.setup.connections} connections | ${r.paperboy.requestsPerSecond} req/s (p50/p99 ${r.paperboy.latencyMs.p50}/${r.paperboy.latencyMs.p99} ms; median of ${r.paperboy.rounds?.length ?? 1} rounds: ${(r.paperboy.rounds ?? [r.paperboy]).map((x: { requestsPerSecond: number; latencyMs: { p99: number } }) => `${x.requestsPerSecond} (p99 ${x.latencyMs.p99} ms)`).join(', ')}) | bare Fastify ${r.bareFastify.requestsPerSecond} req/s | ${r.ratios.paperboyOfBare} of bare${r.ratios.perRound ? ` (median of the rounds' ratios: ${r.ratios.perRound.join(', ')})` : ''} | ${m} | \`${r.command}\` |`,
     );
+  } else if (r.benchmark === 'redis-memory') {
+    const t = r.summary.trimmed;
+    const u = r.summary.untrimmed;
+    rows.push(
+      `| Redis memory, ${r.setup.signups.toLocaleString('en')} signups | ${t.usedMemoryMiB.min}–${t.usedMemoryMiB.max} MiB used from the first checkpoint on, ${t.usedMemoryMiB.last} MiB at the end; ${t.keys.toLocaleString('en')} keys | finished jobs never removed: ${u.usedMemoryMiB.min} → ${u.usedMemoryMiB.last} MiB; ${u.keys.toLocaleString('en')} keys | ${(u.usedMemoryMiB.last / t.usedMemoryMiB.last).toFixed(1)}× the memory without trimming | ${m} | \`${r.command}\` |`,
+    );
   } else if (r.benchmark === 'ranking') {
     rows.push(
       `| ranking, ${r.setup.papers.toLocaleString('en')} papers | one subscriber p50/p99 ${r.oneSubscriberMs.p50}/${r.oneSubscriberMs.p99} ms; batch of ${r.batch.subscribers} ${r.batch.ms} ms | naive (in Node) ${r.naiveOneSubscriberMs.p50} ms | ${r.ratios.naiveOverPaperboyOneSubscriber}× faster | ${m} | \`${r.command}\` |`,
