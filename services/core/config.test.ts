@@ -81,3 +81,17 @@ describe('paper sources', () => {
     expect(problem({ SOURCES: 'nowhere' })).toMatch(/SOURCES/);
   });
 });
+
+describe('retention settings', () => {
+  it('keeps completed jobs at least a sweep window, and observations at least two days', () => {
+    expect(loadConfig({}).jobRetention).toEqual({
+      completed: { count: 1000, age: 3600 },
+      failed: { count: 5000, age: 7 * 86_400 },
+    });
+    // The sweeper names its jobs alike within SWEEP_AFTER_SECONDS: they are kept that long.
+    expect(loadConfig({ SWEEP_AFTER_SECONDS: '7200' }).jobRetention.completed.age).toBe(7200);
+    expect(loadConfig({ JOBS_KEEP_COMPLETED_HOURS: '3' }).jobRetention.completed.age).toBe(3 * 3600);
+    // The trend score reads a day back: a shorter window would change it.
+    expect(problem({ RETENTION_OBSERVATIONS_DAYS: '1' })).toMatch(/RETENTION_OBSERVATIONS_DAYS: /);
+  });
+});
