@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SignupInput } from '../services/subscribers/schemas.ts';
+import { SignupInput } from '../services/subscribers/signup.ts';
 import { startWorkers } from '../services/worker/index.ts';
 import { arg, benchServices, saveResult } from './support.ts';
 

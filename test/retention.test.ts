@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRetention, type Retention } from '../services/ops/retention.ts';
-import { refreshTrends } from '../services/papers/ranking.ts';
-import { createHarness, type Harness, runCli, settled, subscribeAndConfirm } from './support/harness.ts';
+import { createHarness, type Harness, settled, subscribeAndConfirm } from './support/harness.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -144,7 +143,7 @@ describe('retention', () => {
     const rankAt = async (times: Date[]) => {
       const out = [];
       for (const at of times) {
-        await refreshTrends(db(), at);
+        await h.services.papers.refreshTrends(at);
         out.push(await scores());
       }
       return out;
@@ -313,18 +312,5 @@ describe('retention', () => {
     expect((await retention.run(now)).deliveryReplies).toBe(0);
     now = new Date(now.getTime() + 30 * DAY);
     expect((await retention.run(now)).deliveryReplies).toBe(2);
-  });
-
-  it('paperboy retention run runs it once and prints what it deleted', async () => {
-    await db().query(
-      `INSERT INTO subscribers (email, status, created_at, confirm_queued_at, confirm_sent_at)
-       VALUES ('cli@example.org', 'pending', now() - interval '15 days', now() - interval '15 days', now() - interval '15 days')`,
-    );
-    const run = await runCli(['retention', 'run'], h.env);
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(
-      /^Deleted 1 signup never confirmed, 0 paper observations and 0 ingest runs; cleared the SMTP replies of 0 deliveries and 0 confirmations; removed finished jobs: none\.\n$/,
-    );
-    expect(await statusOf('cli@example.org')).toBeUndefined();
   });
 });

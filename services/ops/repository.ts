@@ -86,3 +86,75 @@ export function createOpsRepository(db: Queryable) {
     recentSuppressions: (limit: number) => rows<SuppressionReport>(sql['recent-suppressions'], [limit]),
   };
 }
+
+const retentionSql = loadQueries(new URL('./retention.sql', import.meta.url), [
+  'delete-expired-signups',
+  'clear-confirmation-replies',
+  'clear-delivery-replies',
+  'delete-old-observations',
+  'delete-old-ingest-runs',
+]);
+
+/** Where a walk through paper_observations has got: the primary key of the last row it read. */
+export interface ObservationKey {
+  paperId: number;
+  /** As PostgreSQL writes it: a Date would drop the microseconds. */
+  observedAt: string;
+  source: string;
+}
+
+/**
+ * What retention (services/ops/retention.ts) deletes and clears: each call is one statement over at
+ * most `limit` rows, the oldest first, and answers how many it changed.
+ */
+export function createRetentionRepository(db: Queryable) {
+  const changed = async (text: string, params: unknown[]) => (await db.query(text, params)).rowCount ?? 0;
+  return {
+    /** Signups never confirmed whose last signup or confirmation mail is older than `before`. */
+    deleteExpiredSignups: (before: Date, limit: number) =>
+      changed(retentionSql['delete-expired-signups'], [before, limit]),
+    /** Replies to failed confirmations whose last round is older than `before`. */
+    clearConfirmationReplies: (before: Date, limit: number) =>
+      changed(retentionSql['clear-confirmation-replies'], [before, limit]),
+    /** Reads of the sources started before `before`, except the newest 20. */
+    deleteOldIngestRuns: (before: Date, limit: number) =>
+      changed(retentionSql['delete-old-ingest-runs'], [before, limit]),
+    /**
+     * The replies of settled deliveries planned before `before`, walking the next `limit`
+     * deliveries from where the last call stopped; fewer than `limit` walked means the walk has
+     * reached deliveries planned since (or the end).
+     */
+    async clearDeliveryReplies(before: Date, limit: number): Promise<{ walked: number; cleared: number }> {
+      const { rows } = await db.query<{ walked: number; cleared: number }>(retentionSql['clear-delivery-replies'], [
+        before,
+        limit,
+      ]);
+      return rows[0] ?? { walked: 0, cleared: 0 };
+    },
+    /**
+     * Observations older than `before` that a later one, also older, supersedes, among the next
+     * `limit` older ones after `after` in primary-key order; `last` is where to go on from.
+     */
+    async deleteOldObservations(
+      before: Date,
+      after: ObservationKey | undefined,
+      limit: number,
+    ): Promise<{ walked: number; deleted: number; last?: ObservationKey }> {
+      const from = after ?? { paperId: 0, observedAt: '-infinity', source: '' };
+      const { rows } = await db.query<{
+        walked: number;
+        deleted: number;
+        paper_id: number | null;
+        observed_at: string | null;
+        source: string | null;
+      }>(retentionSql['delete-old-observations'], [before, from.paperId, from.observedAt, from.source, limit]);
+      const r = rows[0];
+      if (!r) return { walked: 0, deleted: 0 };
+      const last =
+        r.paper_id === null || r.observed_at === null || r.source === null
+          ? undefined
+          : { paperId: r.paper_id, observedAt: r.observed_at, source: r.source };
+      return { walked: r.walked, deleted: r.deleted, last };
+    },
+  };
+}

@@ -1,15 +1,7 @@
-import type { Db } from '../core/db.ts';
+import type { Queryable } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import { QUEUE_NAMES, type QueueName, type Queues } from '../core/queues.ts';
-import { loadQueries } from '../core/sql.ts';
-
-const sql = loadQueries(new URL('./retention.sql', import.meta.url), [
-  'delete-expired-signups',
-  'clear-confirmation-replies',
-  'clear-delivery-replies',
-  'delete-old-observations',
-  'delete-old-ingest-runs',
-]);
+import { createRetentionRepository, type ObservationKey } from './repository.ts';
 
 /**
  * Rows per statement: each one is short and locks only the rows it changes, so a run never holds
@@ -48,7 +40,7 @@ export interface RetentionReport {
 }
 
 export interface RetentionDeps {
-  db: Db;
+  db: Queryable;
   queues: Pick<Queues, 'get'>;
   log: Logger;
   policy: RetentionPolicy;
@@ -63,47 +55,37 @@ export interface RetentionDeps {
  * RETENTION_EVERY_HOURS and by `paperboy retention run`; a second run right after deletes nothing.
  */
 export function createRetention(deps: RetentionDeps) {
-  const { db, policy } = deps;
+  const { policy } = deps;
+  const repo = createRetentionRepository(deps.db);
   const CHUNK = deps.chunkRows ?? CHUNK_ROWS;
 
   /** Runs a statement that changes at most CHUNK rows until one changes fewer. */
-  async function inChunks(query: string, cutoff: Date): Promise<number> {
+  async function inChunks(step: (before: Date, limit: number) => Promise<number>, before: Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = (await db.query(query, [cutoff, CHUNK])).rowCount ?? 0;
+      const n = await step(before, CHUNK);
       total += n;
       if (n < CHUNK) return total;
     }
   }
 
-  async function deliveryReplies(cutoff: Date): Promise<number> {
+  async function deliveryReplies(before: Date): Promise<number> {
     let total = 0;
     for (;;) {
-      const { rows } = await db.query<{ walked: number; cleared: number }>(sql['clear-delivery-replies'], [
-        cutoff,
-        CHUNK,
-      ]);
-      const r = rows[0] ?? { walked: 0, cleared: 0 };
+      const r = await repo.clearDeliveryReplies(before, CHUNK);
       total += r.cleared;
       if (r.walked < CHUNK) return total;
     }
   }
 
-  async function observations(cutoff: Date): Promise<number> {
+  async function observations(before: Date): Promise<number> {
     let total = 0;
-    let after: [number, string, string] = [0, '-infinity', ''];
+    let after: ObservationKey | undefined;
     for (;;) {
-      const { rows } = await db.query<{
-        walked: number;
-        deleted: number;
-        paper_id: number | null;
-        observed_at: string | null;
-        source: string | null;
-      }>(sql['delete-old-observations'], [cutoff, ...after, CHUNK]);
-      const r = rows[0];
-      total += r?.deleted ?? 0;
-      if (!r || r.walked < CHUNK || r.paper_id === null || r.observed_at === null || r.source === null) return total;
-      after = [r.paper_id, r.observed_at, r.source];
+      const r = await repo.deleteOldObservations(before, after, CHUNK);
+      total += r.deleted;
+      if (r.walked < CHUNK || !r.last) return total;
+      after = r.last;
     }
   }
 
@@ -138,13 +120,13 @@ export function createRetention(deps: RetentionDeps) {
       const before = (ms: number) => new Date(now.getTime() - ms);
       const report: RetentionReport = {
         pendingSignups: await inChunks(
-          sql['delete-expired-signups'],
+          repo.deleteExpiredSignups,
           before(policy.confirmTtlHours * HOUR + policy.pendingDays * DAY),
         ),
         observations: await observations(before(policy.observationsDays * DAY)),
-        ingestRuns: await inChunks(sql['delete-old-ingest-runs'], before(policy.ingestRunsDays * DAY)),
+        ingestRuns: await inChunks(repo.deleteOldIngestRuns, before(policy.ingestRunsDays * DAY)),
         deliveryReplies: await deliveryReplies(before(policy.repliesDays * DAY)),
-        confirmationReplies: await inChunks(sql['clear-confirmation-replies'], before(policy.repliesDays * DAY)),
+        confirmationReplies: await inChunks(repo.clearConfirmationReplies, before(policy.repliesDays * DAY)),
         jobs: await jobs(),
       };
       deps.log.info(report, 'retention run');

@@ -109,4 +109,18 @@ describe('paperboy CLI', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('digest run [--at <time>]');
   });
+
+  it('retention run deletes what is past its retention, once, and prints what it deleted', async () => {
+    await h.services.db.query(
+      `INSERT INTO subscribers (email, status, created_at, confirm_queued_at, confirm_sent_at)
+       VALUES ('cli@example.org', 'pending', now() - interval '15 days', now() - interval '15 days', now() - interval '15 days')`,
+    );
+    const run = await runCli(['retention', 'run'], h.env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Deleted 1 signup never confirmed, 0 paper observations and 0 ingest runs; cleared the SMTP replies of 0 deliveries and 0 confirmations; removed finished jobs: none\.\n$/,
+    );
+    const row = await h.services.db.query("SELECT 1 FROM subscribers WHERE email = 'cli@example.org'");
+    expect(row.rows).toEqual([]);
+  });
 });
