@@ -116,7 +116,9 @@ describe('isUnavailable', () => {
 
   it('takes Redis gone for an outage: no connection, closed with commands in flight, out of retries', async () => {
     const offline = new Redis(await freePort(), '127.0.0.1', { lazyConnect: true, enableOfflineQueue: false });
+    offline.on('error', () => {});
     const notWriteable = await offline.get('x').catch((e) => e);
+    offline.disconnect();
     expect(notWriteable.message).toMatch(/^Stream isn't writeable/);
 
     const silent = new Redis(await listen(() => {}), '127.0.0.1');
