@@ -110,7 +110,9 @@ describe('bounce and complaint webhook', () => {
 
   it('refuses a message whose timestamp is more than 5 minutes from now, however well signed', async () => {
     const event = { email: 'reader3@example.org', type: 'bounce' };
-    for (const offset of [-301, 301, -86_400]) {
+    // A minute past the tolerance each way: the request may reach the server seconds after it was
+    // signed on a busy machine, which must not carry a message back inside the window.
+    for (const offset of [-360, 360, -86_400]) {
       const timestamp = String(Math.floor(Date.now() / 1000) + offset);
       const res = await h.app.inject(signed(event, { timestamp }));
       expect(res.statusCode, String(offset)).toBe(401);
