@@ -54,7 +54,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     limits: config.signupLimits,
     blockedDomains: config.blockedEmailDomains,
   });
-  const manage = createManageService({ db, tokens, clock, queues });
+  const manage = createManageService({ db, tokens, clock, queues, links });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({

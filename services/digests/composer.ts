@@ -1,5 +1,6 @@
 import type { Db } from '../core/db.ts';
 import { Invalid, NotFound } from '../core/errors.ts';
+import { localDay } from '../core/local-day.ts';
 import type { Tokens } from '../core/tokens.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import { rankSince } from '../papers/ranking.ts';
@@ -15,10 +16,6 @@ import { loadDeliveries } from './sender.ts';
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
  * operator's question "what would this person get, and why?" without recording anything.
  */
-/** The calendar day (YYYY-MM-DD) it is in `timeZone` at `at`. */
-const localDay = (at: Date, timeZone: string) =>
-  new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-
 export function createComposer({
   db,
   rankWindowDays,

@@ -3,6 +3,8 @@ import type { Db } from '../core/db.ts';
 import { Conflict, Invalid, NotFound } from '../core/errors.ts';
 import type { Queues } from '../core/queues.ts';
 import { expiredToken, invalidToken, type OpenedToken, type Tokens } from '../core/tokens.ts';
+import { describeDay, type HistoryDay, historyRange } from './history.ts';
+import type { Links } from './links.ts';
 import { mergePreferences, type Preferences, PreferencesInput } from './preferences.ts';
 import {
   awaitsConfirmation,
@@ -76,11 +78,13 @@ export function createManageService({
   tokens,
   clock,
   queues,
+  links,
 }: {
   db: Db;
   tokens: Tokens;
   clock: Clock;
   queues: Pick<Queues, 'add'>;
+  links: Pick<Links, 'viewDigest'>;
 }) {
   const repo = createSubscriberRepository(db);
 
@@ -177,6 +181,7 @@ export function createManageService({
         nextDigestAt: s.next_send_at,
         preferencesLinkMailedAt: s.manage_link_requested_at,
       },
+      pauses: await repo.exportPauses(s.id),
       digests: await repo.exportDeliveries(s.id),
     };
   }
@@ -191,6 +196,21 @@ export function createManageService({
 
     async view(token: string): Promise<SubscriptionView> {
       return view(await authorize(token));
+    },
+
+    /**
+     * The subscriber's last HISTORY_DAYS local days, newest first: each digest sent (with its web
+     * version), skipped and why, or not planned because they had paused.
+     */
+    async history(token: string): Promise<HistoryDay[]> {
+      const s = await authorize(token);
+      const now = clock.now();
+      const { from, to } = historyRange(now, s.timezone);
+      const ctx = {
+        hasTopics: s.topics.length > 0,
+        webVersionUrl: (id: number) => links.viewDigest(id, s.token_epoch),
+      };
+      return (await repo.history(s.id, now, from, to)).map((row) => describeDay(row, ctx));
     },
 
     async updatePreferences(token: string, raw: unknown): Promise<SubscriptionView> {

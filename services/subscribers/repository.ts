@@ -20,6 +20,8 @@ const sql = loadQueries(
     'set-status',
     'cancel-queued-deliveries',
     'export-deliveries',
+    'export-pauses',
+    'history',
     'erase',
     'suppress-address',
     'list-suppressions',
@@ -30,6 +32,17 @@ const sql = loadQueries(
   ],
   { prepared: ['upsert-signups'], fragments: { 'preference-columns': PREFERENCE_COLUMNS.join(', ') } },
 );
+
+/** One day of a subscriber's history: a planned delivery, or a scheduled day inside a pause (`id` null). */
+export interface HistoryRow {
+  id: number | null;
+  day: string;
+  status: 'queued' | 'sending' | 'sent' | 'failed' | 'bounced' | 'skipped' | 'paused';
+  paper_count: number;
+  last_error: string | null;
+  due_at: Date;
+  sent_at: Date | null;
+}
 
 export const SUPPRESSION_REASONS = ['bounced', 'complaint', 'erased'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -169,6 +182,13 @@ export function createSubscriberRepository(db: Queryable) {
       const moved = ((await db.query(sql['set-status'], [id, to, from, at])).rowCount ?? 0) > 0;
       if (moved && !SUBSCRIBER_STATUSES[to].receivesDigests) await db.query(sql['cancel-queued-deliveries'], [id, to]);
       return moved;
+    },
+    /** The subscriber's digest days from local day `from` to `to` (YYYY-MM-DD), newest first. */
+    async history(id: number, now: Date, from: string, to: string): Promise<HistoryRow[]> {
+      return (await db.query<HistoryRow>(sql.history, [id, now, from, to])).rows;
+    },
+    async exportPauses(id: number) {
+      return (await db.query(sql['export-pauses'], [id])).rows;
     },
     async exportDeliveries(id: number) {
       return (await db.query(sql['export-deliveries'], [id])).rows;

@@ -146,16 +146,34 @@ RETURNING s.id;
 -- name: set-status
 -- Moves a subscriber from one of the statuses in $3 to $2 at $4: pausing and leaving stop
 -- digests at once, resuming schedules the next one after $4. A return a signup asked for is moot
--- once the owner acts through their own link: its confirmation no longer does anything.
-UPDATE subscribers
-   SET status = $2,
-       requested_prefs = NULL,
-       next_send_at = CASE WHEN $2 = 'active' THEN paperboy_next_send_at($4, subscribers) END,
-       paused_at = CASE WHEN $2 = 'paused' THEN $4::timestamptz END,
-       unsubscribed_at = CASE WHEN $2 = 'unsubscribed' THEN $4::timestamptz ELSE unsubscribed_at END,
-       updated_at = now()
- WHERE id = $1 AND status = ANY($3::text[])
-RETURNING id;
+-- once the owner acts through their own link: its confirmation no longer does anything. A pause
+-- starts a row of subscriber_pauses, and leaving the pause (for any status) ends it.
+WITH was AS (
+  SELECT id, status FROM subscribers WHERE id = $1 AND status = ANY($3::text[]) FOR UPDATE
+),
+moved AS (
+  UPDATE subscribers s
+     SET status = $2,
+         requested_prefs = NULL,
+         next_send_at = CASE WHEN $2 = 'active' THEN paperboy_next_send_at($4, s) END,
+         paused_at = CASE WHEN $2 = 'paused' THEN $4::timestamptz END,
+         unsubscribed_at = CASE WHEN $2 = 'unsubscribed' THEN $4::timestamptz ELSE s.unsubscribed_at END,
+         updated_at = now()
+    FROM was
+   WHERE s.id = was.id
+  RETURNING s.id, was.status AS was
+),
+paused AS (
+  INSERT INTO subscriber_pauses (subscriber_id, paused_at)
+  SELECT id, $4 FROM moved WHERE $2 = 'paused' AND was <> 'paused'
+  ON CONFLICT DO NOTHING
+),
+resumed AS (
+  UPDATE subscriber_pauses p SET ended_at = $4
+    FROM moved m
+   WHERE p.subscriber_id = m.id AND p.ended_at IS NULL AND m.was = 'paused' AND $2 <> 'paused'
+)
+SELECT id FROM moved;
 
 -- name: cancel-queued-deliveries
 -- Digests planned but not yet sent to someone who paused or left are not sent.
@@ -173,6 +191,41 @@ SELECT d.digest_date, d.status, d.sent_at, d.message_id,
  WHERE d.subscriber_id = $1
  GROUP BY d.id
  ORDER BY d.digest_date;
+
+-- name: export-pauses
+-- Every pause a subscriber took, for their data export.
+SELECT paused_at, ended_at FROM subscriber_pauses WHERE subscriber_id = $1 ORDER BY paused_at;
+
+-- name: history
+-- The subscriber $1's digest days from local day $3 to local day $4 (their time zone), newest
+-- first: every delivery planned for one, with its web version's id, and the days their schedule
+-- fell inside a pause (which the planner does not plan), as status 'paused'. $2: now, which ends
+-- a pause still running. Paused days are reckoned with the subscriber's current schedule.
+WITH s AS (
+  SELECT id, timezone, send_hour, frequency, send_weekday FROM subscribers WHERE id = $1
+),
+planned AS (
+  SELECT d.id, d.digest_date AS day, d.status, d.paper_count, d.last_error, d.due_at, d.sent_at
+    FROM deliveries d
+   WHERE d.subscriber_id = $1 AND d.digest_date BETWEEN $3::date AND $4::date
+),
+paused AS (
+  SELECT NULL::bigint AS id, g.day, 'paused' AS status, 0 AS paper_count, NULL::text AS last_error,
+         (g.day + make_interval(hours => s.send_hour)) AT TIME ZONE s.timezone AS due_at, NULL::timestamptz AS sent_at
+    FROM s
+   CROSS JOIN LATERAL (SELECT d::date AS day FROM generate_series($3::date, $4::date, interval '1 day') d) g
+   WHERE (s.frequency = 'daily' OR extract(isodow FROM g.day) = s.send_weekday)
+     AND NOT EXISTS (SELECT 1 FROM planned pl WHERE pl.day = g.day)
+     AND EXISTS (
+       SELECT 1 FROM subscriber_pauses p
+        WHERE p.subscriber_id = s.id
+          AND (g.day + make_interval(hours => s.send_hour)) AT TIME ZONE s.timezone >= p.paused_at
+          AND (g.day + make_interval(hours => s.send_hour)) AT TIME ZONE s.timezone < coalesce(p.ended_at, $2::timestamptz))
+)
+SELECT * FROM planned
+UNION ALL
+SELECT * FROM paused
+ORDER BY day DESC;
 
 -- name: erase
 -- Deletes a subscriber and everything about them (deliveries cascade), leaving only the hash

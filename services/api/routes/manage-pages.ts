@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../../core/errors.ts';
+import { HISTORY_DAYS } from '../../subscribers/history.ts';
 import type { ManageService, SubscriptionView } from '../../subscribers/manage.ts';
 import { PreferencesInput, preferenceForm } from '../../subscribers/preferences.ts';
 import { isSubscribed, SUBSCRIBER_STATUSES } from '../../subscribers/status.ts';
@@ -8,6 +9,18 @@ import { TokenParams } from '../schemas.ts';
 import { linkMailedPage } from './links.ts';
 
 const HTML = 'text/html; charset=utf-8';
+
+/** An instant as the reader reads it: "Thursday 3 December at 08:00 (Europe/Berlin)". */
+const localTime = (iso: string, timeZone: string) =>
+  `${new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(iso))} (${timeZone})`;
 
 export interface ManagePageDeps {
   pages: Pages;
@@ -50,13 +63,15 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       );
   });
 
-  const render = (token: string, view: SubscriptionView, notice?: string) =>
+  const render = async (token: string, view: SubscriptionView, notice?: string) =>
     pages.render('manage', 'Your subscription', {
       token,
       notice,
       email: view.email,
       statusText: SUBSCRIBER_STATUSES[view.status].page,
-      nextDigestAt: view.nextDigestAt ? new Date(view.nextDigestAt).toUTCString() : undefined,
+      nextDigestAt: view.nextDigestAt ? localTime(view.nextDigestAt, view.preferences.timezone) : undefined,
+      history: await manage.history(token),
+      historyDays: HISTORY_DAYS,
       canEdit: view.status !== 'bounced',
       canPause: view.status === 'active',
       canResume: view.status === 'paused',
@@ -67,13 +82,19 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
     });
 
   app.get('/manage/:token', page, async (req, reply) =>
-    reply.type(HTML).send(render(req.params.token, await manage.view(req.params.token))),
+    reply.type(HTML).send(await render(req.params.token, await manage.view(req.params.token))),
   );
 
   app.post('/manage/:token', { ...page, schema: { ...page.schema, body: PreferencesInput } }, async (req, reply) =>
     reply
       .type(HTML)
-      .send(render(req.params.token, await manage.updatePreferences(req.params.token, req.body), 'Preferences saved.')),
+      .send(
+        await render(
+          req.params.token,
+          await manage.updatePreferences(req.params.token, req.body),
+          'Preferences saved.',
+        ),
+      ),
   );
 
   const actions = {
@@ -84,7 +105,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
   };
   for (const [name, action] of Object.entries(actions)) {
     app.post(`/manage/:token/${name}`, page, async (req, reply) =>
-      reply.type(HTML).send(render(req.params.token, await action.run(req.params.token), action.notice)),
+      reply.type(HTML).send(await render(req.params.token, await action.run(req.params.token), action.notice)),
     );
   }
 
