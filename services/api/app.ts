@@ -24,6 +24,7 @@ import { mailboxRoutes } from './routes/mailbox.ts';
 import { manageApiRoutes } from './routes/manage-api.ts';
 import { managePageRoutes } from './routes/manage-pages.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { readerFeedRoutes } from './routes/reader-feed.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { API_DOCS_CSP, securityHooks } from './security.ts';
@@ -98,6 +99,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(linkRoutes, { pages, manage, signups });
   await app.register(manageApiRoutes, { manage });
   await app.register(managePageRoutes, { pages, manage, manageTtlDays: services.links.manageTtlDays });
+  await app.register(readerFeedRoutes, { manage });
   await app.register(webhookRoutes, {
     secret: config.webhookSecret,
     allowBearer: config.webhookAllowBearer,

@@ -10,6 +10,8 @@ describe('logs', () => {
     expect(redactUrl('/api/subscription/1a..CCCCCCCCCCCCCCCCCCCCCC/pause')).toBe('/api/subscription/[token]/pause');
     expect(redactUrl('/confirm/x')).toBe('/confirm/[token]');
     expect(redactUrl('/d/x')).toBe('/d/[token]');
+    expect(redactUrl('/feed/1a..DDDDDDDDDDDDDDDDDDDDDD.xml')).toBe('/feed/[token]');
+    expect(redactUrl('/feed.xml?topics=lora')).toBe('/feed.xml?topics=lora');
     expect(redactUrl('/digests/2026-11-26')).toBe('/digests/2026-11-26');
   });
 

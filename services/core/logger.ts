@@ -14,7 +14,7 @@ const REDACT_PATHS = ['*.password', '*.secret', '*.token', 'headers.authorizatio
  * line says where a request went, never with the token that opens it.
  */
 export const redactUrl = (url: string) =>
-  url.replace(/\/(u|manage|confirm|d|api\/subscription)\/[^/?#]+/g, '/$1/[token]');
+  url.replace(/\/(u|manage|confirm|d|feed|api\/subscription)\/[^/?#]+/g, '/$1/[token]');
 
 /** What a request log line shows: method and path without tokens; no client address (Paperboy keeps none). */
 const serializers = {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Invalid } from './errors.ts';
 
-export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'view-digest', 'undo-unsubscribe'] as const;
+export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'view-digest', 'undo-unsubscribe', 'feed'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** What a token says once its MAC is checked: whose it is, until when, and from which epoch. */

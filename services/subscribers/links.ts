@@ -26,6 +26,11 @@ export function createLinks(publicUrl: string, tokens: Tokens, ttl: { confirmHou
     /** The token of a preferences link signed at `now`, for the CLI's own use of the same actions. */
     manageToken,
     manage: (s: LinkHolder, now: Date) => `${publicUrl}/manage/${manageToken(s, now)}`,
+    /**
+     * The subscriber's private feed of their own digests: no expiry (a feed reader polls for
+     * good), signed in their link epoch so that signing out every link ends it.
+     */
+    feed: (s: LinkHolder) => `${publicUrl}/feed/${tokens.sign('feed', s.id, undefined, s.token_epoch)}.xml`,
     /** The web version of one digest, signed in its subscriber's link epoch `epoch`. */
     viewDigest: (deliveryId: number, epoch: number) =>
       `${publicUrl}/d/${tokens.sign('view-digest', deliveryId, undefined, epoch)}`,

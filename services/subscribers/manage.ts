@@ -9,6 +9,7 @@ import { mergePreferences, type Preferences, PreferencesInput } from './preferen
 import {
   awaitsConfirmation,
   createSubscriberRepository,
+  type FeedDigestRow,
   preferencesOf,
   requestedPreferencesOf,
   type Subscriber,
@@ -32,6 +33,17 @@ export interface SubscriberLookup {
   awaitsConfirmation: boolean;
   /** The preferences a signup asked for after the subscriber left, while that return waits. */
   requestedPreferences?: Preferences;
+}
+
+/** How many digests a subscriber's private feed holds, newest first. */
+export const FEED_DIGESTS = 30;
+
+export interface ReaderFeed {
+  /** The feed's own link (the same for as long as it works). */
+  url: string;
+  /** When the newest digest was sent (the subscription's start before any). */
+  updatedAt: Date;
+  digests: (FeedDigestRow & { webVersionUrl: string })[];
 }
 
 const view = (s: Subscriber): SubscriptionView => ({
@@ -84,7 +96,7 @@ export function createManageService({
   tokens: Tokens;
   clock: Clock;
   queues: Pick<Queues, 'add'>;
-  links: Pick<Links, 'viewDigest'>;
+  links: Pick<Links, 'viewDigest' | 'feed'>;
 }) {
   const repo = createSubscriberRepository(db);
 
@@ -196,6 +208,33 @@ export function createManageService({
 
     async view(token: string): Promise<SubscriptionView> {
       return view(await authorize(token));
+    },
+
+    /** The link to the subscriber's private feed of their own digests. */
+    async feedLink(token: string): Promise<string> {
+      return links.feed(await authorize(token));
+    },
+
+    /**
+     * The digests sent to the subscriber behind a feed token, newest first, each with its web
+     * version: what their private feed shows. The token does nothing else; it never expires, and
+     * stops working when the subscriber signs out every link or is erased.
+     */
+    async feed(token: string): Promise<ReaderFeed> {
+      const t = tokens.open('feed', token);
+      const s = await find(t.id);
+      if (t.epoch !== s.token_epoch) {
+        throw new Invalid(
+          'This feed was signed out by its subscriber. Their preferences page has the new one.',
+          'revoked_token',
+        );
+      }
+      const digests = await repo.feedDigests(s.id, FEED_DIGESTS);
+      return {
+        url: links.feed(s),
+        updatedAt: digests[0]?.sent_at ?? s.created_at,
+        digests: digests.map((d) => ({ ...d, webVersionUrl: links.viewDigest(d.id, s.token_epoch) })),
+      };
     },
 
     /**

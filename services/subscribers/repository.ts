@@ -21,6 +21,7 @@ const sql = loadQueries(
     'cancel-queued-deliveries',
     'export-deliveries',
     'export-pauses',
+    'feed-digests',
     'history',
     'erase',
     'suppress-address',
@@ -42,6 +43,14 @@ export interface HistoryRow {
   last_error: string | null;
   due_at: Date;
   sent_at: Date | null;
+}
+
+/** A digest sent to a subscriber, as their private feed shows it. */
+export interface FeedDigestRow {
+  id: number;
+  digest_date: string;
+  sent_at: Date;
+  papers: { title: string; arxivId: string | null; abstract: string; reason: string }[];
 }
 
 export const SUPPRESSION_REASONS = ['bounced', 'complaint', 'erased'] as const;
@@ -186,6 +195,10 @@ export function createSubscriberRepository(db: Queryable) {
     /** The subscriber's digest days from local day `from` to `to` (YYYY-MM-DD), newest first. */
     async history(id: number, now: Date, from: string, to: string): Promise<HistoryRow[]> {
       return (await db.query<HistoryRow>(sql.history, [id, now, from, to])).rows;
+    },
+    /** The newest `limit` digests sent to the subscriber, with their papers, newest first. */
+    async feedDigests(id: number, limit: number): Promise<FeedDigestRow[]> {
+      return (await db.query<FeedDigestRow>(sql['feed-digests'], [id, limit])).rows;
     },
     async exportPauses(id: number) {
       return (await db.query(sql['export-pauses'], [id])).rows;

@@ -196,6 +196,19 @@ SELECT d.digest_date, d.status, d.sent_at, d.message_id,
 -- Every pause a subscriber took, for their data export.
 SELECT paused_at, ended_at FROM subscriber_pauses WHERE subscriber_id = $1 ORDER BY paused_at;
 
+-- name: feed-digests
+-- The newest $2 digests sent to subscriber $1, each with its papers in order, for their private feed.
+SELECT d.id, d.digest_date, d.sent_at,
+       json_agg(json_build_object('title', p.title, 'arxivId', p.arxiv_id, 'abstract', p.abstract,
+                                  'reason', dp.reason) ORDER BY dp.position) AS papers
+  FROM (SELECT id, digest_date, sent_at FROM deliveries
+         WHERE subscriber_id = $1 AND status = 'sent'
+         ORDER BY digest_date DESC LIMIT $2) d
+  JOIN delivery_papers dp ON dp.delivery_id = d.id
+  JOIN papers p ON p.id = dp.paper_id
+ GROUP BY d.id, d.digest_date, d.sent_at
+ ORDER BY d.digest_date DESC;
+
 -- name: history
 -- The subscriber $1's digest days from local day $3 to local day $4 (their time zone), newest
 -- first: every delivery planned for one, with its web version's id, and the days their schedule

@@ -9,10 +9,10 @@ const FeedQuery = z.object({
   topics: Topics.optional().describe('Only papers matching any of these keywords, comma separated'),
 });
 
-const xml = (s: string) =>
+export const xml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
 // XML 1.0 forbids most control characters, which a paper's text could carry.
-const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
+export const clean = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '');
 
 /**
  * The trending papers as feeds, for people who prefer a reader to email: Atom at /feed.xml and

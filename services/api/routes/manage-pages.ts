@@ -71,6 +71,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       statusText: SUBSCRIBER_STATUSES[view.status].page,
       nextDigestAt: view.nextDigestAt ? localTime(view.nextDigestAt, view.preferences.timezone) : undefined,
       history: await manage.history(token),
+      feedUrl: await manage.feedLink(token),
       historyDays: HISTORY_DAYS,
       canEdit: view.status !== 'bounced',
       canPause: view.status === 'active',
