@@ -12,7 +12,8 @@
 -- Schedules -----------------------------------------------------------------------------------
 
 -- The first instant strictly after `after` at which a subscriber's digest is due: their chosen
--- local hour on each local day (daily) or on their weekday (weekly). One candidate per local day,
+-- local hour on each local day (daily), on each local Monday to Friday (weekdays: papers are not
+-- announced on weekends), or on their weekday (weekly). One candidate per local day,
 -- so a daylight-saving change yields one digest that day, never zero or two: a local time that
 -- does not exist is read in the offset before the change (02:30 becomes 03:30), a repeated one
 -- resolves to a single instant. Computed directly (migration 009): today (daily) or the next
@@ -24,6 +25,14 @@ DECLARE
   day date := (after AT TIME ZONE tz)::date;
   due timestamptz;
 BEGIN
+  IF frequency = 'weekdays' THEN
+    -- Today if its hour is still ahead, else tomorrow; a Saturday or Sunday moves on to Monday.
+    IF (day + make_interval(hours => send_hour)) AT TIME ZONE tz <= after THEN
+      day := day + 1;
+    END IF;
+    day := day + CASE extract(isodow FROM day)::integer WHEN 6 THEN 2 WHEN 7 THEN 1 ELSE 0 END;
+    RETURN (day + make_interval(hours => send_hour)) AT TIME ZONE tz;
+  END IF;
   IF frequency <> 'daily' THEN
     day := day + (weekday - extract(isodow FROM day)::integer + 7) % 7;
   END IF;
@@ -51,6 +60,14 @@ DECLARE
   day date := (at AT TIME ZONE tz)::date;
   due timestamptz;
 BEGIN
+  IF frequency = 'weekdays' THEN
+    -- Today if its hour has come, else yesterday; a Saturday or Sunday goes back to Friday.
+    IF (day + make_interval(hours => send_hour)) AT TIME ZONE tz > at THEN
+      day := day - 1;
+    END IF;
+    day := day - CASE extract(isodow FROM day)::integer WHEN 6 THEN 1 WHEN 7 THEN 2 ELSE 0 END;
+    RETURN (day + make_interval(hours => send_hour)) AT TIME ZONE tz;
+  END IF;
   IF frequency <> 'daily' THEN
     day := day - (extract(isodow FROM day)::integer - weekday + 7) % 7;
   END IF;

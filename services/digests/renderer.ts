@@ -13,7 +13,7 @@ export interface DigestPaper {
 /** What a digest shows, whoever reads it. */
 export interface DigestContent {
   digestDate: string;
-  frequency: 'daily' | 'weekly';
+  frequency: 'daily' | 'weekdays' | 'weekly';
   papers: DigestPaper[];
 }
 

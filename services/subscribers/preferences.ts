@@ -56,13 +56,14 @@ export const PREFERENCES = {
     form: (hour) => ({ hours: hourOptions(hour) }),
   }),
   frequency: preference({
-    input: z.enum(['daily', 'weekly']),
-    output: z.enum(['daily', 'weekly']),
+    input: z.enum(['daily', 'weekdays', 'weekly']).describe('weekdays: Monday to Friday, when papers are announced'),
+    output: z.enum(['daily', 'weekdays', 'weekly']),
     default: 'daily',
     column: 'frequency',
     form: (frequency) => ({
       frequencies: [
         { value: 'daily', label: 'Daily', selected: frequency === 'daily' },
+        { value: 'weekdays', label: 'Weekdays (Monday to Friday)', selected: frequency === 'weekdays' },
         { value: 'weekly', label: 'Weekly', selected: frequency === 'weekly' },
       ],
     }),
@@ -148,5 +149,6 @@ export const preferenceForm = (p: Preferences): Record<string, unknown> =>
 /** When digests arrive, in words: "every day at 08:00 UTC", "every Monday at 07:00 Europe/Berlin". */
 export function describeSchedule(p: Pick<Preferences, 'frequency' | 'hour' | 'weekday' | 'timezone'>): string {
   const hour = `${String(p.hour).padStart(2, '0')}:00 ${p.timezone}`;
-  return p.frequency === 'weekly' ? `every ${WEEKDAYS[p.weekday - 1]} at ${hour}` : `every day at ${hour}`;
+  if (p.frequency === 'weekly') return `every ${WEEKDAYS[p.weekday - 1]} at ${hour}`;
+  return p.frequency === 'weekdays' ? `Monday to Friday at ${hour}` : `every day at ${hour}`;
 }

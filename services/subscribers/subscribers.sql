@@ -227,7 +227,11 @@ paused AS (
          (g.day + make_interval(hours => s.send_hour)) AT TIME ZONE s.timezone AS due_at, NULL::timestamptz AS sent_at
     FROM s
    CROSS JOIN LATERAL (SELECT d::date AS day FROM generate_series($3::date, $4::date, interval '1 day') d) g
-   WHERE (s.frequency = 'daily' OR extract(isodow FROM g.day) = s.send_weekday)
+   WHERE CASE s.frequency
+           WHEN 'daily' THEN true
+           WHEN 'weekdays' THEN extract(isodow FROM g.day) <= 5
+           ELSE extract(isodow FROM g.day) = s.send_weekday
+         END
      AND NOT EXISTS (SELECT 1 FROM planned pl WHERE pl.day = g.day)
      AND EXISTS (
        SELECT 1 FROM subscriber_pauses p
