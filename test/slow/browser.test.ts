@@ -201,6 +201,45 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     expect(dark(web.body) && dark(web.background) && light(web.text), JSON.stringify(web)).toBe(true);
   });
 
+  it('shows the reader’s last days on the preferences page, phone-wide, light and dark, and opens a day’s digest', async () => {
+    const digest = await newest();
+    const manage = linkIn(digest, '/manage/');
+    // Paused on 3 March after the digest, resumed on the 5th: the 4th and the 5th were paused days.
+    h.clock.set('2026-03-03T12:00:00Z');
+    await open(manage);
+    await page.click('button:has-text("Pause digests")');
+    h.clock.set('2026-03-05T12:00:00Z');
+    await page.click('button:has-text("Resume digests")');
+    expect(await page.textContent('.notice')).toContain('Digests resume');
+
+    const rows = page.locator('#history tbody tr');
+    expect(await rows.allInnerTexts()).toEqual([
+      expect.stringMatching(/^2026-03-05\s+Not sent: your digests were paused$/),
+      expect.stringMatching(/^2026-03-04\s+Not sent: your digests were paused$/),
+      expect.stringMatching(/^2026-03-03\s+Sent: \d+ papers · read it$/),
+    ]);
+    expect(await page.textContent('#history p')).toBe('Next digest: Friday 6 March at 07:00 (Europe/Berlin)');
+    for (const width of [375, 1024]) {
+      for (const [p, scheme] of [
+        [page, 'light'],
+        [darkPage, 'dark'],
+      ] as const) {
+        await p.setViewportSize({ width, height: 900 });
+        await p.goto(`${base}${pathOf(manage)}`);
+        const l = await looks(p, '#history td');
+        expect(l.scrollWidth, `horizontal scroll at ${width}px`).toBeLessThanOrEqual(width);
+        const readable = scheme === 'dark' ? dark(l.background) && light(l.text) : light(l.background) && dark(l.text);
+        expect(readable, `${scheme} at ${width}px: ${JSON.stringify(l)}`).toBe(true);
+        await p
+          .locator('#history')
+          .screenshot({ path: path.join(ARTIFACTS, `history-${width}${scheme === 'dark' ? '-dark' : ''}.png`) });
+      }
+    }
+    await page.click('#history a:has-text("read it")');
+    expect(page.url()).toBe(linkIn(digest, '/d/'));
+    expect(await page.locator('.paper-title a').allTextContents()).toEqual(titlesIn(digest));
+  });
+
   it('changes preferences, unsubscribes with one button and undoes it', async () => {
     const digest = await newest();
     await page.setViewportSize({ width: 1024, height: 900 });
