@@ -8,7 +8,7 @@
  * reference is the run itself: the last step's time over the first. The query plans of the claim
  * and of the pick, on the full tables, are saved and checked for sequential scans.
  */
-import { digestSql as sql } from '../services/digests/queries.ts';
+import { createDigestStore } from '../services/digests/store.ts';
 import { rankSince } from '../services/papers/ranking.ts';
 import {
   analyzeSetUp,
@@ -52,11 +52,7 @@ await planner.planAll(T, async (b) => {
 const totalSeconds = (performance.now() - start) / 1000;
 // The plans of the claim and of the pick on the full tables, run for the next day and rolled back.
 const tomorrow = new Date(T.getTime() + 86_400_000);
-const claimPlan = (
-  await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql['claim-due-subscribers']}`, [tomorrow, 200, null, null])
-).rows
-  .map((r) => r['QUERY PLAN'])
-  .join('\n');
+const claimPlan = await createDigestStore(db).explainClaimDue(tomorrow, 200);
 const pickPlan = await explainNested(
   db,
   'SELECT * FROM paperboy_pick_for((SELECT array_agg(id) FROM (SELECT id FROM subscribers ORDER BY id DESC LIMIT 200) s), $1)',

@@ -8,9 +8,8 @@ import { createPaperRepository } from '../papers/repository.ts';
 import type { Links } from '../subscribers/links.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
-import { digestSql as sql } from './queries.ts';
 import { renderDigest, renderWebVersion } from './renderer.ts';
-import { loadDeliveries } from './sender.ts';
+import { createDigestStore } from './store.ts';
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
@@ -31,6 +30,7 @@ export function createComposer({
 }) {
   const subscribers = createSubscriberRepository(db);
   const papers = createPaperRepository(db);
+  const store = createDigestStore(db);
   const find = async (email: string) => {
     const s = await subscribers.findByEmail(Email.parse(email));
     if (!s) throw new NotFound(`no subscriber with the address ${email}`);
@@ -41,7 +41,7 @@ export function createComposer({
   async function preview(email: string, at: Date) {
     const s = await find(email);
     const since = rankSince(at, rankWindowDays);
-    const alreadySent = (await db.query<{ n: number }>(sql['count-sent-papers'], [s.id])).rows[0]?.n ?? 0;
+    const alreadySent = await store.countSentPapers(s.id);
     return {
       email: s.email,
       status: s.status,
@@ -62,14 +62,14 @@ export function createComposer({
      */
     async webVersion(token: string): Promise<string> {
       const t = tokens.open('view-digest', token);
-      const [d] = await loadDeliveries(db, [t.id], true);
+      const [d] = await store.load([t.id], true);
       if (!d) throw new NotFound('This digest is no longer available.', 'digest_gone');
-      if (t.epoch !== d.token_epoch) {
+      if (t.epoch !== d.tokenEpoch) {
         throw new Invalid('This link was signed out by the subscriber it was mailed to.', 'revoked_token');
       }
       return renderWebVersion(
         templates,
-        { digestDate: d.digest_date, frequency: d.frequency, papers: d.papers },
+        { digestDate: d.digestDate, frequency: d.frequency, papers: d.papers },
         links.home,
       );
     },

@@ -31,19 +31,22 @@ RETURNING s.id, due.next_send_at AS was_due,
 SELECT count(*)::integer AS n FROM subscribers WHERE status = 'active' AND next_send_at <= $1;
 
 -- name: plan-deliveries
--- Records a batch's digests: one delivery per (subscriber $1, local day $2, due at $3) with the
--- papers paperboy_pick_for chooses for it among papers news since $6, from the lists planning
--- run $7 remembered (NULL: none). The papers are chosen first, so each delivery is written once,
--- with its final status and paper count:
+-- Records a batch's digests from one record $1: `due`, the claimed subscribers as
+-- [{id, day, due}] (local day, due at); `since`, where papers count as news; `runId`, the planning
+-- run whose remembered lists paperboy_pick_for may use (null: none); `at` and `maxAgeSeconds`.
+-- One delivery per (subscriber, local day) with the papers paperboy_pick_for chooses for it. The
+-- papers are chosen first, so each delivery is written once, with its final status and paper count:
 -- - a day already planned is not planned again;
--- - one due longer ago than the maximum age ($4 seconds before $5) is skipped, not sent late;
+-- - one due longer ago than the maximum age (`maxAgeSeconds` before `at`) is skipped, not sent late;
 -- - one with no new papers is skipped, not mailed empty.
 WITH due AS (
-  SELECT t.id, t.day, t.due, t.due < $5::timestamptz - make_interval(secs => $4) AS late
-    FROM unnest($1::bigint[], $2::date[], $3::timestamptz[]) AS t (id, day, due)
+  SELECT t.id, t.day, t.due,
+         t.due < ($1::jsonb ->> 'at')::timestamptz - make_interval(secs => ($1::jsonb ->> 'maxAgeSeconds')::float8) AS late
+    FROM jsonb_to_recordset($1::jsonb -> 'due') AS t (id bigint, day date, due timestamptz)
 ),
 picks AS MATERIALIZED (
-  SELECT * FROM paperboy_pick_for(ARRAY(SELECT id FROM due WHERE NOT late), $6::timestamptz, 200, $7::uuid)
+  SELECT * FROM paperboy_pick_for(ARRAY(SELECT id FROM due WHERE NOT late), ($1::jsonb ->> 'since')::timestamptz, 200,
+                                  ($1::jsonb ->> 'runId')::uuid)
 ),
 counts AS (
   SELECT subscriber_id, count(*)::integer AS n FROM picks GROUP BY subscriber_id
@@ -136,19 +139,21 @@ SELECT id FROM deliveries
  LIMIT $3;
 
 -- name: mark-sent
--- The SMTP server accepted these messages: ids $1 with their Message-IDs $2, its replies $3 and
--- the claims $4 that sent them. Sends finishing together are recorded in one statement, one commit.
+-- The SMTP server accepted these messages: $1 lists them as [{id, message_id, response,
+-- claim_token}], each with the claim that sent it. Sends finishing together are recorded in one
+-- statement, one commit.
 UPDATE deliveries d
    SET status = 'sent', sent_at = now(), message_id = t.message_id, smtp_response = t.response, last_error = NULL
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[]) AS t (id, message_id, response, claim_token)
+  FROM jsonb_to_recordset($1::jsonb) AS t (id bigint, message_id text, response text, claim_token uuid)
  WHERE d.id = t.id AND d.status = 'sending' AND d.claim_token = t.claim_token;
 
 -- name: mark-deferred
--- A temporary failure (4xx, connection): back to queued until $4 for the next attempt, or failed
--- when attempts are exhausted ($3 = true). Only by the claim $5 that holds it.
+-- A temporary failure (4xx, connection): back to queued until $3 for the next attempt, or failed
+-- when attempts are exhausted ($3 NULL). Only by the claim $4 that holds it.
 UPDATE deliveries
-   SET status = CASE WHEN $3 THEN 'failed' ELSE 'queued' END, last_error = $2, next_attempt_at = $4
- WHERE id = $1 AND status = 'sending' AND claim_token = $5;
+   SET status = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE 'queued' END, last_error = $2,
+       next_attempt_at = $3
+ WHERE id = $1 AND status = 'sending' AND claim_token = $4;
 
 -- name: mark-relay-down
 -- The relay failed (connection, AUTH, sender refused): nothing is known about this message, so the

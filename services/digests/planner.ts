@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../core/db.ts';
 import { rankSince } from '../papers/ranking.ts';
 import { createPaperRepository } from '../papers/repository.ts';
-import { digestSql as sql } from './queries.ts';
+import { createDigestStore } from './store.ts';
 
 export interface PlannedBatch {
   /** Subscribers whose digest was due and whose next send time moved on. */
@@ -37,33 +37,27 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
   /** One batch; `runId` names the planning run whose ranked lists it may reuse and add to. */
   async function planBatch(at: Date, after?: Cursor, runId?: string): Promise<PlannedBatch> {
     return db.tx(async (client) => {
-      const due = await client.query<{ id: number; digest_date: string; due_at: Date; was_due: Date }>(
-        sql['claim-due-subscribers'],
-        [at, batchSize, after?.nextSendAt ?? null, after?.id ?? null],
+      const store = createDigestStore(client);
+      const due = await store.claimDue(at, batchSize, after);
+      if (due.length === 0) return { claimed: 0, queued: [], skipped: 0 };
+      const lastRow = due.reduce((a, b) =>
+        a.wasDue < b.wasDue || (a.wasDue.getTime() === b.wasDue.getTime() && a.id < b.id) ? b : a,
       );
-      if (due.rowCount === 0) return { claimed: 0, queued: [], skipped: 0 };
-      const lastRow = due.rows.reduce((a, b) =>
-        a.was_due < b.was_due || (a.was_due.getTime() === b.was_due.getTime() && a.id < b.id) ? b : a,
-      );
-      const last = { nextSendAt: lastRow.was_due, id: lastRow.id };
+      const last = { nextSendAt: lastRow.wasDue, id: lastRow.id };
       const since = rankSince(at, rankWindowDays);
-      const ids = due.rows.map((r) => r.id);
-      // Lists for every claimed subscriber's topics; plan-deliveries decides who is too late.
-      if (runId) await createPaperRepository(client).rememberRankedLists(runId, ids, since);
-      const planned = await client.query<{ id: number; status: string }>(sql['plan-deliveries'], [
-        ids,
-        due.rows.map((r) => r.digest_date),
-        due.rows.map((r) => r.due_at),
-        maxAgeSeconds,
-        at,
-        since,
-        runId ?? null,
-      ]);
-      const queued = planned.rows
+      // Lists for every claimed subscriber's topics; recordPlans decides who is too late.
+      if (runId)
+        await createPaperRepository(client).rememberRankedLists(
+          runId,
+          due.map((r) => r.id),
+          since,
+        );
+      const planned = await store.recordPlans({ due, since, runId, at, maxAgeSeconds });
+      const queued = planned
         .filter((r) => r.status === 'queued')
         .map((r) => r.id)
         .sort((a, b) => a - b);
-      return { claimed: due.rows.length, queued, skipped: planned.rows.length - queued.length, last };
+      return { claimed: due.length, queued, skipped: planned.length - queued.length, last };
     });
   }
 

@@ -9,9 +9,9 @@ import type { FailureOutcome } from '../mail/outcome.ts';
 import type { RelayBreaker } from '../mail/relay-breaker.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
-import { digestSql as sql } from './queries.ts';
-import { type DigestPaper, type DigestRecipient, renderDigest } from './renderer.ts';
+import { type DigestRecipient, renderDigest } from './renderer.ts';
 import { type RetryPolicy, retryDelayMs } from './retry.ts';
+import { createDigestStore, type DigestDelivery, type DigestStore, type SentRecord } from './store.ts';
 
 export interface SendReport {
   sent: number;
@@ -43,46 +43,6 @@ export interface SendReport {
   unrecorded: number;
 }
 
-/** A delivery as load-deliveries returns it: its papers as ids and reasons, in order. */
-interface DeliveryRecord extends Omit<DeliveryRow, 'papers'> {
-  paper_ids: string[];
-  positions: number[];
-  reasons: string[];
-}
-
-/**
- * The deliveries of `ids` with their papers, ready to render: those still owed, or all of them
- * with `anyState` (a digest's web version). Each paper is read once however many digests carry it.
- */
-export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): Promise<DeliveryRow[]> {
-  const records = (await db.query<DeliveryRecord>(sql['load-deliveries'], [ids, anyState])).rows;
-  const paperIds = [...new Set(records.flatMap((r) => r.paper_ids))];
-  const papers = new Map(
-    (
-      await db.query<{ id: string; title: string; abstract: string; arxiv_id: string | null }>(sql['load-papers'], [
-        paperIds,
-      ])
-    ).rows.map((p) => [p.id, p]),
-  );
-  return records.map(({ paper_ids, positions, reasons, ...d }) => ({
-    ...d,
-    papers: paper_ids.flatMap((id, i) => {
-      const p = papers.get(id);
-      return p
-        ? [
-            {
-              position: positions[i] ?? i + 1,
-              title: p.title,
-              abstract: p.abstract,
-              arxivId: p.arxiv_id,
-              reason: reasons[i] ?? '',
-            },
-          ]
-        : [];
-    }),
-  }));
-}
-
 /**
  * Records accepted sends (group commit, core/batcher.ts). Those that finish while a write is under
  * way go together in the next one: one statement and one commit for several messages. A send that
@@ -100,18 +60,12 @@ export async function loadDeliveries(db: Db, ids: number[], anyState: boolean): 
  * one delivery at a time, so that one bad row leaves no other unrecorded. What still fails is
  * answered to its sender as an error, which must not take it for a failed send (see sendOne).
  */
-function createSentRecorder(db: Db) {
-  type Sent = { id: number; messageId: string; response: string; claim: string };
-  const write = async (sent: Sent[]): Promise<void> => {
+function createSentRecorder(store: DigestStore) {
+  const write = async (sent: SentRecord[]): Promise<void> => {
     let failures = 0;
     for (let wait = 100; ; wait = Math.min(wait * 2, 2000)) {
       try {
-        await db.query(sql['mark-sent'], [
-          sent.map((e) => e.id),
-          sent.map((e) => e.messageId),
-          sent.map((e) => e.response),
-          sent.map((e) => e.claim),
-        ]);
+        await store.markSent(sent);
         return;
       } catch (err) {
         if (!isUnavailable(err) && ++failures >= RECORD_ATTEMPTS) throw err;
@@ -119,7 +73,7 @@ function createSentRecorder(db: Db) {
       }
     }
   };
-  const markSent = async (sent: Sent[]): Promise<Array<undefined | Error>> => {
+  const markSent = async (sent: SentRecord[]): Promise<Array<undefined | Error>> => {
     try {
       await write(sent);
       return sent.map(() => undefined);
@@ -130,33 +84,19 @@ function createSentRecorder(db: Db) {
       return answers;
     }
   };
-  const recorder = createBatcher<Sent, undefined>(markSent, {
+  const recorder = createBatcher<SentRecord, undefined>(markSent, {
     maxSize: Number.POSITIVE_INFINITY,
     maxConcurrent: 1,
     startWhenIdle: true,
   });
-  return (id: number, messageId: string, response: string, claim: string) =>
-    recorder.submit({ id, messageId, response, claim });
+  return (id: number, messageId: string, reply: string, token: string) =>
+    recorder.submit({ id, messageId, reply, token });
 }
 
 /** Tries of a record of accepted sends that fails for another reason than an outage. */
 const RECORD_ATTEMPTS = 5;
 
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
-
-export interface DeliveryRow {
-  id: number;
-  digest_date: string;
-  subscriber_id: number;
-  email: string;
-  frequency: 'daily' | 'weekly';
-  send_hour: number;
-  send_weekday: number;
-  timezone: string;
-  /** The subscriber's link epoch: the digest's preferences and web-version links are signed in it. */
-  token_epoch: number;
-  papers: DigestPaper[];
-}
 
 export interface SenderDeps {
   db: Db;
@@ -180,18 +120,18 @@ export interface SenderDeps {
 }
 
 /** A delivery as the digest mail shows it to its reader, with their links signed at `now`. */
-export function digestRecipient(d: DeliveryRow, links: Links, now: Date): DigestRecipient {
+export function digestRecipient(d: DigestDelivery, links: Links, now: Date): DigestRecipient {
   return {
     email: d.email,
-    digestDate: d.digest_date,
+    digestDate: d.digestDate,
     frequency: d.frequency,
-    sendHour: d.send_hour,
-    sendWeekday: d.send_weekday,
+    sendHour: d.sendHour,
+    sendWeekday: d.sendWeekday,
     timezone: d.timezone,
     papers: d.papers,
-    unsubscribeUrl: links.unsubscribe(d.subscriber_id),
-    manageUrl: links.manage({ id: d.subscriber_id, token_epoch: d.token_epoch }, now),
-    viewUrl: links.viewDigest(d.id, d.token_epoch),
+    unsubscribeUrl: links.unsubscribe(d.subscriberId),
+    manageUrl: links.manage({ id: d.subscriberId, token_epoch: d.tokenEpoch }, now),
+    viewUrl: links.viewDigest(d.id, d.tokenEpoch),
   };
 }
 
@@ -215,8 +155,9 @@ export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'lo
  * same Message-ID.
  */
 export function createDigestSender(deps: SenderDeps) {
-  const { db, mailer, templates, links, log } = deps;
-  const recordSent = createSentRecorder(db);
+  const { mailer, templates, links, log } = deps;
+  const store = createDigestStore(deps.db);
+  const recordSent = createSentRecorder(store);
   const domain = mailDomain(deps.from);
   const fromAddress = addressOf(deps.from);
   const fromName = deps.from.includes('<')
@@ -232,7 +173,7 @@ export function createDigestSender(deps: SenderDeps) {
 
   /** Sends one claimed delivery and settles it under its claim's token. */
   async function sendOne(
-    d: DeliveryRow,
+    d: DigestDelivery,
     attempts: number,
     claim: string,
     now: Date,
@@ -241,7 +182,7 @@ export function createDigestSender(deps: SenderDeps) {
   ): Promise<'sent' | FailureOutcome> {
     const recipient = digestRecipient(d, links, now);
     const { subject, html, text } = await renderDigest(templates, recipient);
-    const messageId = digestMessageId(d.subscriber_id, d.digest_date, domain);
+    const messageId = digestMessageId(d.subscriberId, d.digestDate, domain);
     const mailto = deps.unsubscribeMailto ? `, <mailto:${deps.unsubscribeMailto}?subject=unsubscribe>` : '';
     const raw = writeMessage({
       to: d.email,
@@ -263,13 +204,13 @@ export function createDigestSender(deps: SenderDeps) {
       const outcome = e instanceof SmtpError ? e.outcome : 'retry';
       const message = e instanceof SmtpError ? (e.response ?? e.message) : String(e);
       if (outcome === 'address-gone') {
-        await db.query(sql['mark-bounced'], [d.id, message, claim]);
+        await store.markBounced(d.id, message, claim);
         report.bounced++;
         log.warn({ delivery: d.id, response: message }, 'digest bounced; address suppressed');
         return outcome;
       }
       if (outcome === 'message-refused') {
-        await db.query(sql['mark-refused'], [d.id, message, claim]);
+        await store.markRefused(d.id, message, claim);
         report.refused++;
         log.warn(
           { delivery: d.id, response: message },
@@ -279,14 +220,14 @@ export function createDigestSender(deps: SenderDeps) {
       }
       const nextAttempt = new Date(now.getTime() + retryDelayMs(deps.retry, attempts));
       if (outcome === 'relay-down') {
-        await db.query(sql['mark-relay-down'], [d.id, message, nextAttempt, claim]);
+        await store.markChannelDown(d.id, message, nextAttempt, claim);
         report.relayDown++;
         report.relayReply = message;
         report.deferred.push(d.id);
         log.warn({ delivery: d.id, err: message }, 'digest not sent: the relay failed');
         return outcome;
       }
-      await db.query(sql['mark-deferred'], [d.id, message, lastAttempt, lastAttempt ? null : nextAttempt, claim]);
+      await store.markDeferred(d.id, message, lastAttempt ? null : nextAttempt, claim);
       if (lastAttempt) report.failed++;
       else report.deferred.push(d.id);
       log.warn({ delivery: d.id, err: message, lastAttempt }, 'digest not sent');
@@ -329,11 +270,11 @@ export function createDigestSender(deps: SenderDeps) {
         released: 0,
         unrecorded: 0,
       };
-      report.stale = (await db.query(sql['skip-stale-deliveries'], [ids, deps.maxAgeSeconds, opts.now])).rowCount ?? 0;
-      const rows = await loadDeliveries(db, ids, false);
+      report.stale = await store.skipStale(ids, deps.maxAgeSeconds, opts.now);
+      const rows = await store.loadOwed(ids);
       if (rows.length + report.stale < ids.length) {
         // Some are owed to a subscriber who has left since: settled now, not left owed to nobody.
-        await db.query(sql['settle-left-deliveries'], [ids, deps.leaseSeconds]);
+        await store.settleLeft(ids, deps.leaseSeconds);
       }
       report.notOwed += ids.length - rows.length - report.stale;
       if (!rows.length) return report;
@@ -348,18 +289,17 @@ export function createDigestSender(deps: SenderDeps) {
       // Deliveries are claimed a lane's worth at a time, just before they are sent, so a worker
       // that dies holds only that many in `sending` until their lease runs out.
       const lanes = Math.max(1, deps.concurrency ?? 8);
-      const claimed: { d: DeliveryRow; attempts: number }[] = [];
+      const claimed: { d: DigestDelivery; attempts: number }[] = [];
       let next = 0;
       let claiming: Promise<void> | undefined;
       const claimMore = async () => {
         const chunk = rows.slice(next, next + lanes);
         next += chunk.length;
-        const got = await db.query<{ id: number; attempts: number }>(sql['claim-deliveries'], [
+        const attempts = await store.claim(
           chunk.map((d) => d.id),
           deps.leaseSeconds,
           claim,
-        ]);
-        const attempts = new Map(got.rows.map((r) => [Number(r.id), r.attempts]));
+        );
         for (const d of chunk) {
           const a = attempts.get(Number(d.id));
           if (a === undefined) report.notOwed++;
@@ -416,7 +356,10 @@ export function createDigestSender(deps: SenderDeps) {
         );
       }
       if (claimed.length) {
-        await db.query(sql['release-deliveries'], [claimed.map((c) => c.d.id), claim]);
+        await store.release(
+          claimed.map((c) => c.d.id),
+          claim,
+        );
       }
       report.released = claimed.length + rows.length - next;
       return report;

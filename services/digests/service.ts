@@ -4,9 +4,9 @@ import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
 import type { RelayBreaker } from '../mail/relay-breaker.ts';
 import { type Planner, sendJobId } from './planner.ts';
-import { digestSql as sql } from './queries.ts';
 import { type RetryPolicy, retryDelayMs } from './retry.ts';
 import type { DigestSender, SendReport } from './sender.ts';
+import { createDigestStore } from './store.ts';
 
 export interface DigestRunSummary {
   due: number;
@@ -53,6 +53,7 @@ export interface DigestServiceDeps {
 
 export function createDigestService(deps: DigestServiceDeps) {
   const { planner, sender, queues, log } = deps;
+  const store = createDigestStore(deps.db);
   const enqueue = (ids: number[], jobId: string, extra: JobsOptions = {}) =>
     queues.add('digest', 'send', { deliveryIds: ids }, { jobId, ...sendJobOptions(deps.sendAttempts), ...extra });
 
@@ -93,17 +94,15 @@ export function createDigestService(deps: DigestServiceDeps) {
      * sweeps do not pile up jobs.
      */
     async sweep(now: Date): Promise<number> {
-      await deps.db.query(sql['settle-left-deliveries'], [null, deps.leaseSeconds]);
+      await store.settleLeft(null, deps.leaseSeconds);
       // While the relay refuses, the jobs already queued wait for it: one batch is enough to make
       // sure some job is there to probe it, rather than a pile of jobs per sweep.
       const refusing = (await deps.breaker.state()).status === 'refusing';
-      const owed = (
-        await deps.db.query<{ id: number }>(sql['find-owed-deliveries'], [
-          deps.sweepAfterSeconds,
-          deps.leaseSeconds,
-          refusing ? deps.batchSize : deps.batchSize * 50,
-        ])
-      ).rows.map((r) => r.id);
+      const owed = await store.findOwed(
+        deps.sweepAfterSeconds,
+        deps.leaseSeconds,
+        refusing ? deps.batchSize : deps.batchSize * 50,
+      );
       const window = Math.floor(now.getTime() / 1000 / deps.sweepAfterSeconds);
       for (let i = 0; i < owed.length; i += deps.batchSize) {
         const ids = owed.slice(i, i + deps.batchSize);
@@ -131,9 +130,7 @@ export function createDigestService(deps: DigestServiceDeps) {
         refused: 0,
         relayDown: 0,
       };
-      const total = onProgress
-        ? (await deps.db.query<{ n: number }>(sql['count-due-subscribers'], [at])).rows[0]?.n
-        : undefined;
+      const total = onProgress ? await store.countDue(at) : undefined;
       const report = () => onProgress?.({ ...s, total });
       report();
       await planner.planAll(at, async (b) => {
