@@ -238,7 +238,10 @@ let pumped = 0;
 const clientStart = performance.now();
 await Promise.all(
   Array.from({ length: 8 }, async () => {
-    while (pumped++ < clientMessages) await s.mailer.sendRaw(first.email, prebuilt, '<bench@paperboy.example>');
+    while (pumped++ < clientMessages) {
+      const sent = await s.mailer.sendRaw(first.email, prebuilt, '<bench@paperboy.example>');
+      if (sent.kind !== 'sent') throw new Error(`the sink did not take a message: ${sent.reply}`);
+    }
   }),
 );
 const clientRate = clientMessages / ((performance.now() - clientStart) / 1000);

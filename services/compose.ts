@@ -7,10 +7,12 @@ import { createQueues } from './core/queues.ts';
 import { createRateLimiter } from './core/rate-limit.ts';
 import { resolveTokenSecrets } from './core/secrets.ts';
 import { createTokens } from './core/tokens.ts';
+import { createDeliveryEngine } from './delivery/engine.ts';
 import { createComposer } from './digests/composer.ts';
 import { createPlanner } from './digests/planner.ts';
-import { createDigestSender } from './digests/sender.ts';
 import { createDigestService } from './digests/service.ts';
+import { createDigestStore } from './digests/store.ts';
+import { createEmailChannel } from './mail/channel.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
@@ -74,17 +76,19 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     maxAgeSeconds: config.digestMaxAgeSeconds,
   });
   const papers = createPaperService({ db, clock, log, sources: config.sources });
-  const sender = createDigestSender({
-    db,
-    mailer,
+  const sender = createDeliveryEngine({
+    store: createDigestStore(db),
+    channel: createEmailChannel({
+      mailer,
+      templates,
+      links,
+      from: config.mailFrom,
+      replyTo: config.replyTo,
+      unsubscribeMailto: config.unsubscribeMailto,
+      feedbackId: config.feedbackId,
+    }),
     breaker,
-    templates,
-    links,
     log,
-    from: config.mailFrom,
-    replyTo: config.replyTo,
-    unsubscribeMailto: config.unsubscribeMailto,
-    feedbackId: config.feedbackId,
     retry: config.retry,
     maxAgeSeconds: config.digestMaxAgeSeconds,
     leaseSeconds: config.leaseSeconds,

@@ -2,10 +2,10 @@ import { DelayedError, type Job, type JobsOptions } from 'bullmq';
 import type { Db } from '../core/db.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
+import type { DeliveryEngine, SendReport } from '../delivery/engine.ts';
+import { type RetryPolicy, retryDelayMs } from '../delivery/retry.ts';
 import type { RelayBreaker } from '../mail/relay-breaker.ts';
 import { type Planner, sendJobId } from './planner.ts';
-import { type RetryPolicy, retryDelayMs } from './retry.ts';
-import type { DigestSender, SendReport } from './sender.ts';
 import { createDigestStore } from './store.ts';
 
 export interface DigestRunSummary {
@@ -29,7 +29,7 @@ export interface DigestRunProgress extends DigestRunSummary {
   total?: number;
 }
 
-/** BullMQ's name for the retry policy in services/digests/retry.ts, set on every worker. */
+/** BullMQ's name for the retry policy in services/delivery/retry.ts, set on every worker. */
 export const DIGEST_BACKOFF = 'digest';
 
 /** What a send job is queued with; how long it is kept once finished is the workers' setting (JOBS_KEEP_*). */
@@ -40,7 +40,7 @@ export function sendJobOptions(attempts: number): JobsOptions {
 export interface DigestServiceDeps {
   db: Db;
   planner: Planner;
-  sender: DigestSender;
+  sender: Pick<DeliveryEngine, 'sendBatch'>;
   queues: Pick<Queues, 'add'>;
   breaker: Pick<RelayBreaker, 'state'>;
   log: Logger;

@@ -1,5 +1,6 @@
 import type { Queryable } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
+import type { SentRecord } from '../delivery/engine.ts';
 import type { DigestPaper } from './renderer.ts';
 
 /**
@@ -42,14 +43,6 @@ export interface DigestDelivery {
   papers: DigestPaper[];
 }
 
-/** A message the SMTP server accepted, to be recorded under the claim that sent it. */
-export interface SentRecord {
-  id: number;
-  messageId: string;
-  reply: string;
-  token: string;
-}
-
 /** A subscriber whose digest the planner claimed. */
 export interface DueSubscriber {
   id: number;
@@ -90,8 +83,8 @@ interface PaperRecord {
 }
 
 /**
- * The store over `db`: the pool, or the planner's transaction. Every write to a claimed delivery
- * carries its claim's token.
+ * The store over `db`: the pool, or the planner's transaction. It is also the delivery engine's
+ * store (services/delivery/engine.ts), so every write to a claimed delivery carries its token.
  */
 export function createDigestStore(db: Queryable) {
   /**
@@ -176,7 +169,7 @@ export function createDigestStore(db: Queryable) {
       return (await db.query<{ n: number }>(sql['count-due-subscribers'], [at])).rows[0]?.n ?? 0;
     },
 
-    // --- sending ---------------------------------------------------------------------------------
+    // --- sending: the delivery engine's store ----------------------------------------------------
 
     async skipStale(ids: number[], maxAgeSeconds: number, now: Date): Promise<number> {
       return (await db.query(sql['skip-stale-deliveries'], [ids, maxAgeSeconds, now])).rowCount ?? 0;

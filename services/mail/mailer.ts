@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { Outcome } from '../delivery/channel.ts';
+import { channelOutcome } from './outcome.ts';
 import { createSmtpPool, SmtpError } from './smtp-pool.ts';
-
-export { SmtpError };
 
 export interface OutgoingMail {
   to: string;
@@ -11,16 +11,16 @@ export interface OutgoingMail {
   text: string;
 }
 
-export interface SentMail {
-  messageId: string;
-  response: string;
-}
-
+/**
+ * The SMTP transport every mail goes out through, digests and signup replies alike. A send
+ * answers with its outcome (services/delivery/channel.ts), never with an SMTP error: the reply
+ * has been read for what it is about (services/mail/outcome.ts).
+ */
 export interface Mailer {
   /** A one-off mail (confirmations), composed by nodemailer. */
-  send(mail: OutgoingMail): Promise<SentMail>;
-  /** A prebuilt RFC 5322 message (digests), sent as it is. */
-  sendRaw(to: string, raw: string, messageId: string): Promise<SentMail>;
+  send(mail: OutgoingMail): Promise<Outcome>;
+  /** A prebuilt RFC 5322 message (digests), sent as it is; `messageId` is the one it carries. */
+  sendRaw(to: string, raw: string, messageId: string): Promise<Outcome>;
   /** Whether the SMTP server answers (a connection and EHLO). */
   verify(): Promise<boolean>;
   close(): void;
@@ -39,6 +39,16 @@ const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
 
 /** The envelope sender: the address inside MAIL_FROM. */
 export const addressOf = (from: string) => /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+
+/**
+ * A send that failed, as an outcome: an SMTP failure for what its reply is about, with the reply
+ * (or nodemailer's words when the server gave none); anything else (a message that could not be
+ * built or signed) is worth another attempt.
+ */
+function notSent(err: unknown): Outcome {
+  if (err instanceof SmtpError) return { kind: channelOutcome[err.outcome], reply: err.response ?? err.message };
+  return { kind: 'retry-later', reply: err instanceof Error ? err.message : String(err) };
+}
 
 /**
  * One pool of SMTP sessions for everything the worker sends. Digests arrive built (`mime.ts`);
@@ -64,20 +74,28 @@ export function createMailer(smtpUrl: string, opts: MailerOptions): Mailer {
   const envelopeFrom = addressOf(opts.from);
   return {
     async send(m) {
-      const node = new MailComposer({
-        from: opts.from,
-        to: m.to,
-        subject: oneLine(m.subject),
-        html: m.html,
-        text: m.text,
-      }).compile();
-      const raw = await node.build();
-      const { response } = await pool.send(envelopeFrom, m.to, raw);
-      return { messageId: node.messageId(), response };
+      try {
+        const node = new MailComposer({
+          from: opts.from,
+          to: m.to,
+          subject: oneLine(m.subject),
+          html: m.html,
+          text: m.text,
+        }).compile();
+        const raw = await node.build();
+        const { response } = await pool.send(envelopeFrom, m.to, raw);
+        return { kind: 'sent', messageId: node.messageId(), reply: response };
+      } catch (err) {
+        return notSent(err);
+      }
     },
     async sendRaw(to, raw, messageId) {
-      const { response } = await pool.send(envelopeFrom, to, raw);
-      return { messageId, response };
+      try {
+        const { response } = await pool.send(envelopeFrom, to, raw);
+        return { kind: 'sent', messageId, reply: response };
+      } catch (err) {
+        return notSent(err);
+      }
     },
     verify: () => pool.verify(),
     close: () => pool.close(),

@@ -1,3 +1,5 @@
+import type { Outcome } from '../delivery/channel.ts';
+
 /**
  * What a failed SMTP transaction says, and about what. A reply is a verdict on the recipient only
  * when it answers that recipient: RCPT TO, or DATA with an enhanced code about the mailbox (the
@@ -51,3 +53,11 @@ export function classifyFailure(f: SmtpFailure): FailureOutcome {
   // The greeting, EHLO, STARTTLS, AUTH, MAIL FROM, a dropped or timed-out connection.
   return 'relay-down';
 }
+
+/** A failed SMTP transaction as the delivery engine counts it (services/delivery/channel.ts). */
+export const channelOutcome = {
+  retry: 'retry-later',
+  'address-gone': 'address-gone',
+  'message-refused': 'message-refused',
+  'relay-down': 'channel-down',
+} as const satisfies Record<FailureOutcome, Outcome['kind']>;

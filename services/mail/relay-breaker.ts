@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Gate } from '../delivery/channel.ts';
 
 /** What every process knows about the SMTP relay: accepting, or refusing since when and with what. */
 export type RelayState =
@@ -11,9 +12,6 @@ export type RelayState =
       /** When the next probe may go: sending waits until then. */
       nextProbeAt: Date;
     };
-
-/** What a sender may do now: send as usual, send one message to probe the relay, or wait. */
-export type RelayGate = { kind: 'send' } | { kind: 'probe' } | { kind: 'wait'; until: Date; reply: string };
 
 // One Redis round trip decides, for every process at once, who probes: the first caller past the
 // probe time moves it on by one interval and probes; the others wait for the new time.
@@ -28,12 +26,13 @@ return {'wait', probe_at, redis.call('HGET', KEYS[1], 'reply') or ''}
 `;
 
 /**
- * A circuit breaker for the SMTP relay, shared by every process through Redis. When message after
- * message fails the relay's way (sender refused, AUTH rejected, connection refused), `trip`
- * records the reply and sending pauses instead of spending the attempts of every owed digest on
- * the same answer. Every `probeSeconds` one sender, in whichever process asks first, tries one
- * message; the first that the relay takes (or refuses for a reason of its own: a recipient, the
- * content) closes the breaker and sending resumes everywhere.
+ * A circuit breaker for the SMTP relay, shared by every process through Redis: the delivery
+ * engine's ChannelBreaker for the email channel. When message after message fails the relay's way
+ * (sender refused, AUTH rejected, connection refused), `trip` records the reply and sending
+ * pauses instead of spending the attempts of every owed digest on the same answer. Every
+ * `probeSeconds` one sender, in whichever process asks first, tries one message; the first that
+ * the relay takes (or refuses for a reason of its own: a recipient, the content) closes the
+ * breaker and sending resumes everywhere.
  *
  * The state lives in Redis, not PostgreSQL: it is a hint about the relay, not a record. Lost with
  * Redis, the next batch simply tries the relay again.
@@ -44,7 +43,7 @@ export function createRelayBreaker(redis: Redis, prefix: string, opts: { probeSe
 
   return {
     /** May a sender send now? One call per batch. */
-    async gate(now = Date.now()): Promise<RelayGate> {
+    async gate(now = Date.now()): Promise<Gate> {
       const r = (await redis.eval(GATE, 1, key, now, interval)) as string[];
       if (r[0] === 'send') return { kind: 'send' };
       if (r[0] === 'probe') return { kind: 'probe' };

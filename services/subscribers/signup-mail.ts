@@ -4,7 +4,8 @@ import type { Db } from '../core/db.ts';
 import { forEachConcurrently } from '../core/each.ts';
 import { isUnavailable } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { type Mailer, SmtpError } from '../mail/mailer.ts';
+import type { Outcome } from '../delivery/channel.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from './links.ts';
 import { describeSchedule } from './preferences.ts';
@@ -65,8 +66,9 @@ export function createSignupMailer(deps: {
   const repo = createSubscriberRepository(deps.db);
 
   /**
-   * Sends one reply. A verdict on the address (RCPT 5.1.x, ...) suppresses it; a refusal of the
-   * message gives it up; a relay failure or a temporary one throws, for the job to retry.
+   * Sends one reply through the mail transport. A verdict on the address (RCPT 5.1.x, ...)
+   * suppresses it; a refusal of the message gives it up; a failure of the relay or a temporary one
+   * throws, for the job to retry.
    */
   async function deliver(
     email: string,
@@ -74,22 +76,19 @@ export function createSignupMailer(deps: {
     html: string,
     text: string,
   ): Promise<{ outcome: 'sent' } | { outcome: 'bounced' | 'refused'; response: string }> {
-    try {
-      await deps.mailer.send({ to: email, subject, html, text });
-      return { outcome: 'sent' };
-    } catch (err) {
-      const outcome = err instanceof SmtpError ? err.outcome : 'retry';
-      const response = replyOf(err);
-      if (outcome === 'address-gone') {
-        await repo.suppress(email, 'bounced', response);
-        deps.log.warn({ response }, 'signup mail bounced; address suppressed');
-        return { outcome: 'bounced', response };
-      }
-      if (outcome === 'message-refused') {
-        deps.log.warn({ response }, 'signup mail refused by the server');
-        return { outcome: 'refused', response };
-      }
-      throw err;
+    const sent = await deps.mailer.send({ to: email, subject, html, text });
+    switch (sent.kind) {
+      case 'sent':
+        return { outcome: 'sent' };
+      case 'address-gone':
+        await repo.suppress(email, 'bounced', sent.reply);
+        deps.log.warn({ response: sent.reply }, 'signup mail bounced; address suppressed');
+        return { outcome: 'bounced', response: sent.reply };
+      case 'message-refused':
+        deps.log.warn({ response: sent.reply }, 'signup mail refused by the server');
+        return { outcome: 'refused', response: sent.reply };
+      default:
+        throw new NotSent(sent);
     }
   }
 
@@ -105,7 +104,7 @@ export function createSignupMailer(deps: {
    * so it never counts: the confirmation stays owed until the relay takes it.
    */
   async function recordFailure(subscriberId: number, err: unknown, lastTry: boolean) {
-    const relay = (err instanceof SmtpError && err.outcome === 'relay-down') || isUnavailable(err);
+    const relay = (err instanceof NotSent && err.outcome.kind === 'channel-down') || isUnavailable(err);
     const why = replyOf(err);
     try {
       const givenUp = await repo.recordConfirmationFailure(subscriberId, why, {
@@ -239,10 +238,16 @@ export function createSignupMailer(deps: {
   };
 }
 
+/** A reply the transport says is worth trying again later: the job's error, carrying the reply. */
+class NotSent extends Error {
+  constructor(readonly outcome: Outcome) {
+    super(outcome.reply);
+  }
+}
+
 /** What the server answered (or the error, when there was no answer), as an operator reads it. */
 function replyOf(err: unknown): string {
-  const e = err as { response?: string; message?: string };
-  return (e.response ?? e.message ?? String(err)).slice(0, 1000);
+  return (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 }
 
 function durationText(hours: number): string {

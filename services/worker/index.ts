@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Services } from '../compose.ts';
 import { createWorker } from '../core/queues.ts';
-import { retryDelayMs } from '../digests/retry.ts';
+import { retryDelayMs } from '../delivery/retry.ts';
 import { DIGEST_BACKOFF } from '../digests/service.ts';
 
 /**

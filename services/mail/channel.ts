@@ -1,0 +1,81 @@
+import type { Channel } from '../delivery/channel.ts';
+import { type DigestRecipient, renderDigest } from '../digests/renderer.ts';
+import type { DigestDelivery } from '../digests/store.ts';
+import type { Links } from '../subscribers/links.ts';
+import { addressOf, type Mailer } from './mailer.ts';
+import { createMimeWriter, formatAddress } from './mime.ts';
+import type { EmailTemplates } from './templates.ts';
+
+export interface EmailChannelOptions {
+  mailer: Mailer;
+  templates: EmailTemplates;
+  links: Links;
+  /** The From header, e.g. "Paperboy <digest@example.org>". */
+  from: string;
+  replyTo?: string;
+  /** Adds a mailto: to List-Unsubscribe. */
+  unsubscribeMailto?: string;
+  feedbackId?: string;
+}
+
+/** A digest as the mail shows it to its reader, with their links signed at `now`. */
+export function digestRecipient(d: DigestDelivery, links: Links, now: Date): DigestRecipient {
+  return {
+    email: d.email,
+    digestDate: d.digestDate,
+    frequency: d.frequency,
+    sendHour: d.sendHour,
+    sendWeekday: d.sendWeekday,
+    timezone: d.timezone,
+    papers: d.papers,
+    unsubscribeUrl: links.unsubscribe(d.subscriberId),
+    manageUrl: links.manage({ id: d.subscriberId, token_epoch: d.tokenEpoch }, now),
+    viewUrl: links.viewDigest(d.id, d.tokenEpoch),
+  };
+}
+
+/** Message-ID fixed per (subscriber, digest day): a resend after a crash carries the same id. */
+export const digestMessageId = (subscriberId: number, digestDate: string, domain: string) =>
+  `<digest.${digestDate}.${subscriberId}@${domain}>`;
+
+export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'localhost';
+
+/**
+ * The email channel for digests: renders each one (templates compiled once, filled per reader),
+ * writes its MIME message around the headers every digest shares, and sends it through the SMTP
+ * transport, whose reply comes back as the outcome the delivery engine settles.
+ */
+export function createEmailChannel(o: EmailChannelOptions): Channel<DigestDelivery> {
+  const domain = mailDomain(o.from);
+  const fromAddress = addressOf(o.from);
+  const fromName = o.from.includes('<') ? o.from.slice(0, o.from.indexOf('<')).trim().replace(/^"|"$/g, '') : undefined;
+  // Headers every digest shares, written once.
+  const writeMessage = createMimeWriter([
+    ['From', formatAddress(fromName, fromAddress)],
+    ...(o.replyTo ? [['Reply-To', o.replyTo] as [string, string]] : []),
+    ['List-Id', `Paperboy digest <digest.${domain}>`],
+    ...(o.feedbackId ? [['Feedback-ID', o.feedbackId] as [string, string]] : []),
+  ]);
+  const mailto = o.unsubscribeMailto ? `, <mailto:${o.unsubscribeMailto}?subject=unsubscribe>` : '';
+
+  return {
+    async send(d, at) {
+      const recipient = digestRecipient(d, o.links, at);
+      const { subject, html, text } = await renderDigest(o.templates, recipient);
+      const messageId = digestMessageId(d.subscriberId, d.digestDate, domain);
+      const raw = writeMessage({
+        to: d.email,
+        subject,
+        text,
+        html,
+        messageId,
+        date: new Date(),
+        headers: [
+          ['List-Unsubscribe', `<${recipient.unsubscribeUrl}>${mailto}`],
+          ['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'],
+        ],
+      });
+      return o.mailer.sendRaw(d.email, raw, messageId);
+    },
+  };
+}
