@@ -83,6 +83,20 @@ export interface EngineDeps<M extends { id: number }> {
   concurrency?: number;
 }
 
+/** A delivery this batch has claimed, with its attempts so far (this one included). */
+interface Claimed<M> {
+  message: M;
+  attempts: number;
+}
+
+/** One run of sendBatch: the token its claims carry, its clock, and what it reports. */
+interface Batch {
+  token: string;
+  now: Date;
+  lastAttempt: boolean;
+  report: SendReport;
+}
+
 /**
  * Channel failures in a row after which a batch stops, leaves the rest owed and opens the breaker
  * (as does a smaller batch whose every send failed the channel's way).
@@ -155,17 +169,12 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
   const { store, channel, log } = deps;
   const recordSent = createSentRecorder((sent) => store.markSent(sent));
 
-  /** Settles one claimed delivery from its channel's outcome, under its claim's token. */
-  async function settle(
-    id: number,
-    outcome: Outcome,
-    attempts: number,
-    token: string,
-    now: Date,
-    lastAttempt: boolean,
-    report: SendReport,
-  ): Promise<void> {
+  /** Settles one claimed delivery from its channel's outcome, under its batch's token. */
+  async function settle(claimed: Claimed<M>, outcome: Outcome, batch: Batch): Promise<void> {
+    const { id } = claimed.message;
     const { reply } = outcome;
+    const { token, now, report } = batch;
+    const retryAt = () => new Date(now.getTime() + retryDelayMs(deps.retry, claimed.attempts));
     switch (outcome.kind) {
       case 'sent':
         // The channel has accepted the message: from here on nothing may count as a failed send,
@@ -193,22 +202,17 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
         log.warn({ delivery: id, response: reply }, 'message refused by the server; the address keeps its next one');
         return;
       case 'channel-down':
-        await store.markChannelDown(id, reply, new Date(now.getTime() + retryDelayMs(deps.retry, attempts)), token);
+        await store.markChannelDown(id, reply, retryAt(), token);
         report.relayDown++;
         report.relayReply = reply;
         report.deferred.push(id);
         log.warn({ delivery: id, err: reply }, 'delivery not sent: the relay failed');
         return;
       case 'retry-later':
-        await store.markDeferred(
-          id,
-          reply,
-          lastAttempt ? null : new Date(now.getTime() + retryDelayMs(deps.retry, attempts)),
-          token,
-        );
-        if (lastAttempt) report.failed++;
+        await store.markDeferred(id, reply, batch.lastAttempt ? null : retryAt(), token);
+        if (batch.lastAttempt) report.failed++;
         else report.deferred.push(id);
-        log.warn({ delivery: id, err: reply, lastAttempt }, 'delivery not sent');
+        log.warn({ delivery: id, err: reply, lastAttempt: batch.lastAttempt }, 'delivery not sent');
         return;
     }
   }
@@ -249,11 +253,11 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
         return report;
       }
       // This batch's claims carry one token; only it can settle what they take.
-      const token = randomUUID();
+      const batch: Batch = { token: randomUUID(), now: opts.now, lastAttempt: opts.lastAttempt ?? false, report };
       // Deliveries are claimed a lane's worth at a time, just before they are sent, so a worker
       // that dies holds only that many in `sending` until their lease runs out.
       const lanes = Math.max(1, deps.concurrency ?? 8);
-      const claimed: { message: M; attempts: number }[] = [];
+      const claimed: Claimed<M>[] = [];
       let next = 0;
       let claiming: Promise<void> | undefined;
       const claimMore = async () => {
@@ -262,7 +266,7 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
         const attempts = await store.claim(
           chunk.map((m) => m.id),
           deps.leaseSeconds,
-          token,
+          batch.token,
         );
         for (const message of chunk) {
           const a = attempts.get(Number(message.id));
@@ -295,7 +299,7 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
         const c = await take();
         if (!c) return false;
         const outcome = await channel.send(c.message, opts.now);
-        await settle(c.message.id, outcome, c.attempts, token, opts.now, opts.lastAttempt ?? false, report);
+        await settle(c, outcome, batch);
         tried++;
         relayStreak = outcome.kind === 'channel-down' ? relayStreak + 1 : 0;
         return true;
@@ -324,7 +328,7 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
       if (claimed.length) {
         await store.release(
           claimed.map((c) => c.message.id),
-          token,
+          batch.token,
         );
       }
       report.released = claimed.length + owed.length - next;
