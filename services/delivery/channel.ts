@@ -1,7 +1,7 @@
 /**
  * What the delivery engine asks of a channel, and what a channel answers. The engine claims,
  * fences, records, retries and settles; a channel turns one message into an outcome, whatever
- * carries it (for email: rendering, MIME and SMTP, services/mail/channel.ts).
+ * carries it (a digest by email: rendering, MIME and SMTP, services/digests/email-channel.ts).
  */
 
 /** What became of one message, with the reply that says so (the server's, or the error's). */

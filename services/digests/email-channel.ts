@@ -1,10 +1,10 @@
 import type { Channel } from '../delivery/channel.ts';
-import { type DigestRecipient, renderDigest } from '../digests/renderer.ts';
-import type { DigestDelivery } from '../digests/store.ts';
+import { addressOf, type Mailer } from '../mail/mailer.ts';
+import { createMimeWriter, formatAddress } from '../mail/mime.ts';
+import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
-import { addressOf, type Mailer } from './mailer.ts';
-import { createMimeWriter, formatAddress } from './mime.ts';
-import type { EmailTemplates } from './templates.ts';
+import { type DigestRecipient, renderDigest } from './renderer.ts';
+import type { DigestDelivery } from './store.ts';
 
 export interface EmailChannelOptions {
   mailer: Mailer;
@@ -43,7 +43,7 @@ export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'lo
 /**
  * The email channel for digests: renders each one (templates compiled once, filled per reader),
  * writes its MIME message around the headers every digest shares, and sends it through the SMTP
- * transport, whose reply comes back as the outcome the delivery engine settles.
+ * transport (services/mail/), whose reply comes back as the outcome the delivery engine settles.
  */
 export function createEmailChannel(o: EmailChannelOptions): Channel<DigestDelivery> {
   const domain = mailDomain(o.from);
