@@ -1,7 +1,7 @@
 import type { Queryable } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
 import type { SentRecord } from '../delivery/engine.ts';
-import type { DigestPaper } from './renderer.ts';
+import type { DigestContent, DigestPaper } from './renderer.ts';
 
 /**
  * The digests' data access: the one module that writes `deliveries` and `delivery_papers`
@@ -34,7 +34,7 @@ export interface DigestDelivery {
   digestDate: string;
   subscriberId: number;
   email: string;
-  frequency: 'daily' | 'weekly';
+  frequency: DigestContent['frequency'];
   sendHour: number;
   sendWeekday: number;
   timezone: string;
@@ -65,7 +65,7 @@ interface DeliveryRecord {
   digest_date: string;
   subscriber_id: number;
   email: string;
-  frequency: 'daily' | 'weekly';
+  frequency: DigestContent['frequency'];
   send_hour: number;
   send_weekday: number;
   timezone: string;
