@@ -116,7 +116,7 @@ describe('subscription and digest loop', () => {
     const day = await h.app.inject({ method: 'GET', url: '/digests/2026-03-02' });
     expect(day.statusCode).toBe(200);
     expect(day.body).toMatch(
-      /<strong>1\. <a href="https:\/\/arxiv\.org\/search\/[^"]+">Parameter-Efficient Orthogonal Finetuning via Butterfly Factorization<\/a>/,
+      /<strong>1\. <a href="http:\/\/paperboy\.test\/papers\/\d+">Parameter-Efficient Orthogonal Finetuning via Butterfly Factorization<\/a>/,
     );
     for (const bad of ['2026-13-45', 'yesterday']) {
       expect((await h.app.inject({ method: 'GET', url: `/digests/${bad}` })).statusCode, bad).toBe(400);

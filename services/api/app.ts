@@ -24,6 +24,7 @@ import { mailboxRoutes } from './routes/mailbox.ts';
 import { manageApiRoutes } from './routes/manage-api.ts';
 import { managePageRoutes } from './routes/manage-pages.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { paperPageRoutes } from './routes/papers.ts';
 import { readerFeedRoutes } from './routes/reader-feed.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
@@ -95,7 +96,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(formbody);
   await app.register(metricsRoutes, { ops, counters: services.counters, breaker, queues });
   await app.register(healthRoutes, { servers: { ops, queues, mailer: services.mailer, breaker } });
-  await app.register(subscriptionRoutes, { pages, signups, catalog });
+  await app.register(paperPageRoutes, { pages, publicUrl: config.publicUrl, catalog });
+  await app.register(subscriptionRoutes, { pages, signups });
   await app.register(linkRoutes, { pages, manage, signups });
   await app.register(manageApiRoutes, { manage });
   await app.register(managePageRoutes, { pages, manage, manageTtlDays: services.links.manageTtlDays });
@@ -108,7 +110,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     keyPrefix: config.queuePrefix,
   });
   await app.register(feedRoutes, { publicUrl: config.publicUrl, catalog, clock });
-  await app.register(archiveRoutes, { pages, catalog, digests: services.ranking });
+  await app.register(archiveRoutes, { pages, publicUrl: config.publicUrl, catalog, digests: services.ranking });
   await app.register(assetRoutes, { pages });
   // The local mail catcher's messages, only where no one but this machine's user can read them.
   if (services.endpoints.mailboxDir && config.mailboxPage)

@@ -4,7 +4,16 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { paths } from '../core/paths.ts';
 
-export type PageName = 'home' | 'message' | 'manage' | 'mailbox' | 'mail' | 'archive' | 'archive-day' | 'admin';
+export type PageName =
+  | 'home'
+  | 'message'
+  | 'manage'
+  | 'mailbox'
+  | 'mail'
+  | 'archive'
+  | 'archive-day'
+  | 'admin'
+  | 'paper';
 
 /** A file the pages load (their stylesheet and script), served at its own URL. */
 export interface Asset {
@@ -36,6 +45,8 @@ export function createPages(dir = path.join(paths.templates, 'pages')) {
     assets.set(url, { url, type, body });
     urls[key] = url;
   }
+  // A paper as the home page's list and its own page show it: one partial for both.
+  hb.registerPartial('paper', readFileSync(path.join(dir, 'partials', 'paper.hbs'), 'utf8'));
   const layout = load('layout');
   const pages = new Map<PageName, HandlebarsTemplateDelegate>();
   return {

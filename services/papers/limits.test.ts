@@ -62,6 +62,12 @@ describe('checking a reported paper against the limits', () => {
     expect(reason({ abstract: 'a'.repeat(20_000) })).toBeUndefined();
     expect(reason({ abstract: 'a'.repeat(20_001) })).toBe('abstract over 20000 characters');
     expect(reason({ authors: ['Ada', 'n'.repeat(301)] })).toBe('author name over 300 characters');
+    expect(reason({ organization: 'o'.repeat(301) })).toBe('organization over 300 characters');
+    expect(reason({ aiSummary: 's'.repeat(1_001) })).toBe('summary over 1000 characters');
+    expect(paper({ organization: ' Lab\u0000 ', aiSummary: '\u0007' })).toMatchObject({
+      organization: 'Lab',
+      aiSummary: undefined,
+    });
     expect(reason({ keywords: ['k'.repeat(101)] })).toBe('keyword over 100 characters');
     expect(reason({ categories: ['c'.repeat(101)] })).toBe('category over 100 characters');
   });

@@ -11,6 +11,10 @@ export const PAPER_LIMITS = {
   titleBytes: 2_000,
   abstractChars: 20_000,
   authorChars: 300,
+  /** An organization's name, like an author's. */
+  organizationChars: 300,
+  /** A one-line summary: a sentence or two. */
+  summaryChars: 1_000,
   /** Names kept: a large collaboration lists over a thousand, so the rest are cut, not refused. */
   authors: 500,
   /** One keyword or category. */
@@ -78,6 +82,13 @@ export function checkPaper(input: PaperInput, now: Date): Checked {
   const categories = list(input.categories, L.categories);
   if (categories?.some((c) => c.length > L.labelChars)) return { reason: `category over ${L.labelChars} characters` };
 
+  const organization = stripControls(input.organization ?? '').trim() || undefined;
+  if (organization && organization.length > L.organizationChars) {
+    return { reason: `organization over ${L.organizationChars} characters` };
+  }
+  const aiSummary = stripControls(input.aiSummary ?? '').trim() || undefined;
+  if (aiSummary && aiSummary.length > L.summaryChars) return { reason: `summary over ${L.summaryChars} characters` };
+
   const counts = [
     ['upvotes', input.upvotes, 0],
     ['comments', input.comments, 0],
@@ -111,6 +122,8 @@ export function checkPaper(input: PaperInput, now: Date): Checked {
       authors,
       keywords,
       categories,
+      organization,
+      aiSummary,
       githubRepo: link(input.githubRepo),
       projectPage: link(input.projectPage),
     },

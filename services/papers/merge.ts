@@ -14,6 +14,8 @@ export interface PaperRow {
   keywords: string[];
   published_at: Date | null;
   featured_at: Date | null;
+  organization: string | null;
+  ai_summary: string | null;
   github_repo: string | null;
   project_page: string | null;
   upvotes: number | null;
@@ -35,6 +37,8 @@ export const PAPER_COLUMNS = [
   'keywords',
   'published_at',
   'featured_at',
+  'organization',
+  'ai_summary',
   'github_repo',
   'project_page',
   'upvotes',
@@ -78,6 +82,8 @@ export function mergePaper(
         keywords: input.keywords ?? [],
         published_at: input.publishedAt ?? null,
         featured_at: input.featuredAt ?? null,
+        organization: input.organization ?? null,
+        ai_summary: input.aiSummary ?? null,
         github_repo: input.githubRepo ?? null,
         project_page: input.projectPage ?? null,
         upvotes: input.upvotes ?? null,
@@ -106,6 +112,8 @@ export function mergePaper(
     keywords: input.keywords?.length ? input.keywords : existing.keywords,
     published_at: existing.published_at ?? input.publishedAt ?? null,
     featured_at: later(existing.featured_at, input.featuredAt),
+    organization: input.organization ?? existing.organization,
+    ai_summary: input.aiSummary ?? existing.ai_summary,
     github_repo: input.githubRepo ?? existing.github_repo,
     project_page: input.projectPage ?? existing.project_page,
     upvotes: input.upvotes ?? existing.upvotes,

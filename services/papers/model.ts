@@ -11,6 +11,10 @@ export interface PaperInput {
   publishedAt?: Date;
   /** The day a curator featured it (Hugging Face daily papers). */
   featuredAt?: Date;
+  /** The lab or company the paper comes from, as the source names it. */
+  organization?: string;
+  /** A one-line summary, when the source writes one (Hugging Face's `ai_summary`). */
+  aiSummary?: string;
   githubRepo?: string;
   projectPage?: string;
   upvotes?: number;

@@ -36,8 +36,9 @@ ON CONFLICT (paper_id, observed_at, source) DO NOTHING;
 SELECT count(*)::integer AS n FROM papers;
 
 -- name: trending-papers
--- The trending list for feeds: papers news since $1, optionally only those matching any of the
--- topics in $2 (full-text, web-search syntax per topic), most trending first, at most $3. The
+-- The trending list for the home page and the feeds: papers news since $1, optionally only those
+-- matching any of the topics in $2 (full-text, web-search syntax per topic), most trending first,
+-- at most $3 after skipping the first $4 (a later page of the list). The
 -- topics become one query, parsed once; the window's papers are read by papers_fresh_idx and
 -- ranked among themselves (the OFFSET 0 keeps the planner from walking papers_trend_idx instead,
 -- through every older paper scored above them), so the cost follows what became news in the
@@ -50,11 +51,17 @@ WITH wanted AS (
     FROM (SELECT id, trend_score, search FROM papers WHERE fresh_at >= $1 OFFSET 0) r, wanted w
    WHERE w.q IS NULL OR r.search @@ w.q
    ORDER BY r.trend_score DESC, r.id
-   LIMIT $3
+   LIMIT $3 OFFSET $4
 )
-SELECT p.id, p.title, p.abstract, p.arxiv_id, p.authors, p.categories, p.trend_reason, p.fresh_at, p.updated_at
+SELECT {{shown-columns}}
   FROM picked k JOIN papers p ON p.id = k.id
  ORDER BY k.trend_score DESC, k.id;
+
+-- name: paper-by-id
+-- One paper as its own page shows it.
+SELECT {{shown-columns}}
+  FROM papers p
+ WHERE p.id = $1;
 
 -- name: archive-days
 -- The days (UTC) on which papers became news, newest first, for the archive.

@@ -4,7 +4,49 @@ import type { SkipTally } from './limits.ts';
 import { PAPER_COLUMNS, type PaperRow } from './merge.ts';
 import { stripControls } from './normalize.ts';
 
-const fragments = { 'paper-columns': PAPER_COLUMNS.join(', ') };
+/** A paper as readers see it on the web and in mail: what the trending list and a paper's page show. */
+export interface ShownPaper {
+  id: number;
+  title: string;
+  abstract: string;
+  arxiv_id: string | null;
+  authors: string[];
+  categories: string[];
+  organization: string | null;
+  ai_summary: string | null;
+  upvotes: number | null;
+  comments: number | null;
+  github_stars: number | null;
+  github_repo: string | null;
+  project_page: string | null;
+  trend_reason: string;
+  fresh_at: Date;
+  updated_at: Date;
+}
+
+const SHOWN_COLUMNS = [
+  'id',
+  'title',
+  'abstract',
+  'arxiv_id',
+  'authors',
+  'categories',
+  'organization',
+  'ai_summary',
+  'upvotes',
+  'comments',
+  'github_stars',
+  'github_repo',
+  'project_page',
+  'trend_reason',
+  'fresh_at',
+  'updated_at',
+] as const satisfies readonly (keyof ShownPaper)[];
+
+const fragments = {
+  'paper-columns': PAPER_COLUMNS.join(', '),
+  'shown-columns': SHOWN_COLUMNS.map((c) => `p.${c}`).join(', '),
+};
 
 const papersSql = loadQueries(
   new URL('./papers.sql', import.meta.url),
@@ -15,6 +57,7 @@ const papersSql = loadQueries(
     'record-observation',
     'count-papers',
     'trending-papers',
+    'paper-by-id',
     'archive-days',
     'archive-day',
     'record-ingest-run',
@@ -30,18 +73,8 @@ const rankingSql = loadQueries(new URL('./ranking.sql', import.meta.url), [
   'preview-picks',
 ]);
 
-/** A row of the trending list, as the feeds show it. */
-export interface TrendingPaper {
-  id: number;
-  title: string;
-  abstract: string;
-  arxiv_id: string | null;
-  authors: string[];
-  categories: string[];
-  trend_reason: string;
-  fresh_at: Date;
-  updated_at: Date;
-}
+/** A row of the trending list, as the home page and the feeds show it. */
+export type TrendingPaper = ShownPaper;
 
 /** A paper of one day's general digest, as the archive shows it. */
 export interface ArchivedPaper {
@@ -144,8 +177,12 @@ export function createPaperRepository(db: Queryable) {
       return (await db.query<{ n: number }>(papersSql['count-papers'])).rows[0]?.n ?? 0;
     },
     /** The trending list of papers news since `since`, optionally narrowed to those matching any of `topics`. */
-    async trendingPapers(since: Date, topics: string[], limit: number): Promise<TrendingPaper[]> {
-      return (await db.query<TrendingPaper>(papersSql['trending-papers'], [since, topics, limit])).rows;
+    async trendingPapers(since: Date, topics: string[], limit: number, offset = 0): Promise<TrendingPaper[]> {
+      return (await db.query<TrendingPaper>(papersSql['trending-papers'], [since, topics, limit, offset])).rows;
+    },
+    /** One paper as its own page shows it, if it exists. */
+    async paperById(id: number): Promise<ShownPaper | undefined> {
+      return (await db.query<ShownPaper>(papersSql['paper-by-id'], [id])).rows[0];
     },
     /** Days on which papers became news since `since`, newest first. */
     async archiveDays(since: Date): Promise<{ day: string; papers: number }[]> {

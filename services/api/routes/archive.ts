@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { formatDigestDate, paperUrl } from '../../digests/renderer.ts';
+import { formatDigestDate } from '../../digests/renderer.ts';
 import type { PaperCatalog } from '../../papers/catalog.ts';
+import { paperUrl } from '../../papers/presentation.ts';
 import type { Pages } from '../pages.ts';
 import { CalendarDay, TokenParams } from '../schemas.ts';
 import { MAIL_HTML_CSP } from '../security.ts';
@@ -11,13 +12,17 @@ const Day = z.object({ date: CalendarDay });
 
 export interface ArchiveDeps {
   pages: Pages;
+  publicUrl: string;
   catalog: Pick<PaperCatalog, 'archiveDays' | 'archiveDay'>;
   /** A mailed digest's web version, behind the token of its link. */
   digests: { webVersion(token: string): Promise<string> };
 }
 
 /** The readers' side on the web: the archive of past days, and each digest's web version. */
-export const archiveRoutes: FastifyPluginAsyncZod<ArchiveDeps> = async (app, { pages, catalog, digests }) => {
+export const archiveRoutes: FastifyPluginAsyncZod<ArchiveDeps> = async (
+  app,
+  { pages, publicUrl, catalog, digests },
+) => {
   const page = { config: { page: true }, schema: { hide: true } };
 
   app.get('/digests', page, async (_req, reply) => {
@@ -30,7 +35,7 @@ export const archiveRoutes: FastifyPluginAsyncZod<ArchiveDeps> = async (app, { p
       position: i + 1,
       title: p.title,
       reason: p.trend_reason,
-      url: paperUrl({ title: p.title, arxivId: p.arxiv_id }),
+      url: paperUrl(publicUrl, p),
       summary: p.abstract.length > 300 ? `${p.abstract.slice(0, 297)}…` : p.abstract,
     }));
     // A day nothing became news (before the first paper, or years ahead) is not a page.

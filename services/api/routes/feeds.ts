@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
-import { paperUrl } from '../../digests/renderer.ts';
 import type { PaperCatalog } from '../../papers/catalog.ts';
+import { paperUrl } from '../../papers/presentation.ts';
 import { Topics } from '../../subscribers/schemas.ts';
 
 const FeedQuery = z.object({
@@ -43,7 +43,7 @@ export const feedRoutes: FastifyPluginAsyncZod<FeedDeps> = async (app, { publicU
         (p) => `  <entry>
     <id>${xml(id(p))}</id>
     <title>${xml(clean(p.title))}</title>
-    <link href="${xml(paperUrl({ title: p.title, arxivId: p.arxiv_id }))}"/>
+    <link href="${xml(paperUrl(base, p))}"/>
     <updated>${p.updated_at.toISOString()}</updated>
     <published>${p.fresh_at.toISOString()}</published>
 ${(p.authors.length ? p.authors : ['Unknown']).map((a) => `    <author><name>${xml(clean(a))}</name></author>`).join('\n')}
@@ -77,7 +77,7 @@ ${entries.join('\n')}
         feed_url: selfUrl('/feed.json', topics),
         items: papers.map((p) => ({
           id: id(p),
-          url: paperUrl({ title: p.title, arxivId: p.arxiv_id }),
+          url: paperUrl(base, p),
           title: p.title,
           content_text: p.abstract,
           summary: p.trend_reason || undefined,

@@ -1,6 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { PaperCatalog } from '../../papers/catalog.ts';
-import { PREFERENCE_DEFAULTS, preferenceForm } from '../../subscribers/preferences.ts';
 import { SignupInput, type SignupService } from '../../subscribers/signup.ts';
 import type { Pages } from '../pages.ts';
 import { errors, SignupAccepted } from '../schemas.ts';
@@ -12,20 +10,9 @@ const ACCEPTED = JSON.stringify(SignupAccepted.parse({ status: 'pending', messag
 export interface SubscriptionDeps {
   pages: Pages;
   signups: Pick<SignupService, 'signup'>;
-  catalog: Pick<PaperCatalog, 'count'>;
 }
 
-export const subscriptionRoutes: FastifyPluginAsyncZod<SubscriptionDeps> = async (app, { pages, signups, catalog }) => {
-  // The home page's form starts from the defaults a signup without preferences gets.
-  const signupForm = preferenceForm(PREFERENCE_DEFAULTS);
-  app.get('/', { config: { page: true }, schema: { hide: true } }, async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send(
-        pages.render('home', 'Trending papers in your inbox', { ...signupForm, paperCount: await catalog.count() }),
-      ),
-  );
-
+export const subscriptionRoutes: FastifyPluginAsyncZod<SubscriptionDeps> = async (app, { pages, signups }) => {
   app.post(
     '/api/subscriptions',
     {

@@ -22,12 +22,26 @@ describe('Hugging Face daily papers', () => {
       keywords: ['in-context learning', 'CIRCLE', 'multimodal'],
       publishedAt: new Date('2026-02-26T17:08:18.000Z'),
       featuredAt: new Date('2026-03-06T03:55:12.777Z'),
+      organization: 'University of Modena',
+      aiSummary: 'Large Multimodal Models demonstrate strong in-context classification.',
       githubRepo: 'https://github.com/marco-garosi/CIRCLE',
       projectPage: 'https://circle-lmm.github.io/',
       upvotes: 10,
       comments: 1,
       githubStars: 9,
     });
+  });
+
+  it('names the organization by its full name, else its handle, and takes no odd one', () => {
+    const org = (organization: unknown, ai_summary?: unknown) =>
+      parseHfDaily(JSON.stringify([{ paper: { id: '2603.00001', title: 'T', organization, ai_summary } }])).papers[0];
+    expect(org({ name: 'unimore' })).toMatchObject({ organization: 'unimore' });
+    expect(org({ name: 'x', fullname: '  Lab\n of  Things ' }, ' One  line. ')).toMatchObject({
+      organization: 'Lab of Things',
+      aiSummary: 'One line.',
+    });
+    expect(org('a string', 42)).toMatchObject({ organization: undefined, aiSummary: undefined });
+    expect(org({}, '')).toMatchObject({ organization: undefined, aiSummary: undefined });
   });
 
   it('treats optional fields as optional and odd values as absent', () => {
