@@ -21,7 +21,7 @@ import { Redis } from 'ioredis';
 import mjml2html from 'mjml';
 import nodemailer from 'nodemailer';
 import { paths } from '../services/core/paths.ts';
-import { renderDigest } from '../services/digests/renderer.ts';
+import { type DigestPaper, renderDigest } from '../services/digests/renderer.ts';
 import { createMimeWriter } from '../services/mail/mime.ts';
 import { createEmailTemplates } from '../services/mail/templates.ts';
 import { PaperboyProcess } from '../test/support/process.ts';
@@ -136,9 +136,12 @@ const hb = Handlebars.create();
 const templates = createEmailTemplates();
 const { rows: sampleRows } = await db.query<{
   email: string;
-  papers: { position: number; title: string; abstract: string; reason: string }[];
+  papers: DigestPaper[];
 }>(
-  `SELECT s.email, json_agg(json_build_object('position', dp.position, 'title', p.title, 'abstract', p.abstract, 'reason', dp.reason) ORDER BY dp.position) AS papers
+  `SELECT s.email, json_agg(json_build_object('position', dp.position, 'reason', dp.reason, 'id', p.id, 'title', p.title,
+          'abstract', p.abstract, 'arxiv_id', p.arxiv_id, 'authors', p.authors, 'organization', p.organization,
+          'ai_summary', p.ai_summary, 'upvotes', p.upvotes, 'comments', p.comments, 'github_stars', p.github_stars,
+          'github_repo', p.github_repo, 'project_page', p.project_page) ORDER BY dp.position) AS papers
      FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id JOIN delivery_papers dp ON dp.delivery_id = d.id JOIN papers p ON p.id = dp.paper_id
     GROUP BY d.id, s.email ORDER BY d.id LIMIT $1`,
   [SAMPLE],
@@ -162,6 +165,7 @@ const naiveWorker = new Worker(
       sendWeekday: 1,
       timezone: 'UTC',
       papers: r.papers,
+      siteUrl: 'https://paperboy.example',
       unsubscribeUrl: 'https://paperboy.example/u/x',
       manageUrl: 'https://paperboy.example/manage/x',
     };
@@ -221,6 +225,7 @@ const firstDigest = await renderDigest(templates, {
   sendWeekday: 1,
   timezone: 'UTC',
   papers: first.papers,
+  siteUrl: 'https://paperboy.example',
   unsubscribeUrl: 'https://paperboy.example/u/x',
   manageUrl: 'https://paperboy.example/manage/x',
 });

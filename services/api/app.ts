@@ -101,7 +101,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(linkRoutes, { pages, manage, signups });
   await app.register(manageApiRoutes, { manage });
   await app.register(managePageRoutes, { pages, manage, manageTtlDays: services.links.manageTtlDays });
-  await app.register(readerFeedRoutes, { manage });
+  await app.register(readerFeedRoutes, { manage, publicUrl: config.publicUrl });
   await app.register(webhookRoutes, {
     secret: config.webhookSecret,
     allowBearer: config.webhookAllowBearer,

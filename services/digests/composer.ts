@@ -69,7 +69,7 @@ export function createComposer({
       }
       return renderWebVersion(
         templates,
-        { digestDate: d.digestDate, frequency: d.frequency, papers: d.papers },
+        { digestDate: d.digestDate, frequency: d.frequency, papers: d.papers, siteUrl: links.site },
         links.home,
       );
     },
@@ -89,13 +89,8 @@ export function createComposer({
         sendHour: s.send_hour,
         sendWeekday: s.send_weekday,
         timezone: s.timezone,
-        papers: picks.map((x) => ({
-          position: x.position,
-          title: x.title,
-          abstract: x.abstract,
-          reason: x.reason,
-          arxivId: x.arxiv_id,
-        })),
+        papers: picks,
+        siteUrl: links.site,
         unsubscribeUrl: links.unsubscribe(s.id),
         manageUrl: links.manage(s, at),
       });

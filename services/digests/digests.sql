@@ -86,8 +86,11 @@ SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.freque
  ORDER BY d.id;
 
 -- name: load-papers
--- The papers of $1, as a digest shows them; ids as text, as the bigint arrays of load-deliveries come.
-SELECT id::text AS id, title, abstract, arxiv_id FROM papers WHERE id = ANY($1::bigint[]);
+-- The papers of $1, as a digest shows them (PaperFacts in services/papers/repository.ts); `key` is
+-- the id as text, as the bigint arrays of load-deliveries come.
+SELECT id::text AS key, id, title, abstract, arxiv_id, authors, organization, ai_summary,
+       upvotes, comments, github_stars, github_repo, project_page
+  FROM papers WHERE id = ANY($1::bigint[]);
 
 -- name: claim-deliveries
 -- Takes a few deliveries of $1 for sending, right before their messages go out: those queued, or

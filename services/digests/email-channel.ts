@@ -28,6 +28,7 @@ export function digestRecipient(d: DigestDelivery, links: Links, now: Date): Dig
     sendWeekday: d.sendWeekday,
     timezone: d.timezone,
     papers: d.papers,
+    siteUrl: links.site,
     unsubscribeUrl: links.unsubscribe(d.subscriberId),
     manageUrl: links.manage({ id: d.subscriberId, token_epoch: d.tokenEpoch }, now),
     viewUrl: links.viewDigest(d.id, d.tokenEpoch),

@@ -1,13 +1,12 @@
 import type { EmailTemplates, RenderedEmail } from '../mail/templates.ts';
 import { safeUrl } from '../mail/templates.ts';
+import { type PaperFacts, presentPaper } from '../papers/presentation.ts';
 import { describeSchedule } from '../subscribers/preferences.ts';
 
-export interface DigestPaper {
+/** A paper in a digest: what readers are shown of it, its place, and why this reader gets it. */
+export interface DigestPaper extends PaperFacts {
   position: number;
-  title: string;
-  abstract: string;
   reason: string;
-  arxivId?: string | null;
 }
 
 /** What a digest shows, whoever reads it. */
@@ -15,6 +14,8 @@ export interface DigestContent {
   digestDate: string;
   frequency: 'daily' | 'weekdays' | 'weekly';
   papers: DigestPaper[];
+  /** The site's address (no trailing slash): a paper without an arXiv id links to its page there. */
+  siteUrl: string;
 }
 
 /** A digest as mailed: the content, and what belongs to its reader (address, schedule, links). */
@@ -43,16 +44,13 @@ export function formatDigestDate(isoDate: string): string {
   return digestDateFormat.format(new Date(`${isoDate}T12:00:00Z`));
 }
 
-/** The paper's arXiv page; papers without an id (the seed page's) get arXiv's title search. */
-export function paperUrl(p: { title: string; arxivId?: string | null }): string {
-  return safeUrl(
-    p.arxivId
-      ? `https://arxiv.org/abs/${encodeURI(p.arxivId)}`
-      : `https://arxiv.org/search/?searchtype=title&query=${encodeURIComponent(p.title)}`,
-  );
-}
+/**
+ * How much of an abstract a digest item shows: most whole (arXiv caps them at 1,920 characters),
+ * and 25 papers stay under Gmail's 102 KB clipping (test/digest-content.test.ts measures it).
+ */
+const ABSTRACT_CHARS = 800;
 
-function summarize(abstract: string, max = 300): string {
+function summarize(abstract: string, max = ABSTRACT_CHARS): string {
   if (abstract.length <= max) return abstract;
   const cut = abstract.slice(0, max);
   return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), max - 40))}…`;
@@ -73,7 +71,17 @@ function contentData(c: DigestContent) {
       .join(' · '),
     heading: c.frequency === 'weekly' ? 'Trending papers this week' : 'Trending papers today',
     dateText: formatDigestDate(c.digestDate),
-    papers: c.papers.map((p) => ({ ...p, url: paperUrl(p), summary: summarize(p.abstract) })),
+    papers: c.papers.map((p) => {
+      const view = presentPaper(c.siteUrl, p, p.reason);
+      return {
+        ...view,
+        position: p.position,
+        url: safeUrl(view.url),
+        byline: [view.authors, view.organization].filter(Boolean).join(' · '),
+        abstract: summarize(view.abstract),
+        links: view.links.map((l) => ({ ...l, href: safeUrl(l.href) })),
+      };
+    }),
   };
 }
 

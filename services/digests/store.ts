@@ -1,6 +1,7 @@
 import type { Queryable } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
 import type { SentRecord } from '../delivery/engine.ts';
+import type { PaperFacts } from '../papers/presentation.ts';
 import type { DigestContent, DigestPaper } from './renderer.ts';
 
 /**
@@ -75,12 +76,8 @@ interface DeliveryRecord {
   reasons: string[];
 }
 
-interface PaperRecord {
-  id: string;
-  title: string;
-  abstract: string;
-  arxiv_id: string | null;
-}
+/** A paper as load-papers reads it: what a digest shows, and its id as text (`key`), as the delivery rows hold it. */
+type PaperRecord = PaperFacts & { key: string };
 
 /**
  * The store over `db`: the pool, or the planner's transaction. It is also the delivery engine's
@@ -94,7 +91,8 @@ export function createDigestStore(db: Queryable) {
   async function load(ids: number[], anyState: boolean): Promise<DigestDelivery[]> {
     const records = (await db.query<DeliveryRecord>(sql['load-deliveries'], [ids, anyState])).rows;
     const paperIds = [...new Set(records.flatMap((r) => r.paper_ids))];
-    const papers = new Map((await db.query<PaperRecord>(sql['load-papers'], [paperIds])).rows.map((p) => [p.id, p]));
+    const rows = (await db.query<PaperRecord>(sql['load-papers'], [paperIds])).rows;
+    const papers = new Map(rows.map(({ key, ...p }) => [key, p]));
     return records.map((r) => ({
       id: r.id,
       digestDate: r.digest_date,
@@ -107,17 +105,7 @@ export function createDigestStore(db: Queryable) {
       tokenEpoch: r.token_epoch,
       papers: r.paper_ids.flatMap((id, i) => {
         const p = papers.get(id);
-        return p
-          ? [
-              {
-                position: r.positions[i] ?? i + 1,
-                title: p.title,
-                abstract: p.abstract,
-                arxivId: p.arxiv_id,
-                reason: r.reasons[i] ?? '',
-              },
-            ]
-          : [];
+        return p ? [{ ...p, position: r.positions[i] ?? i + 1, reason: r.reasons[i] ?? '' }] : [];
       }),
     }));
   }

@@ -13,8 +13,24 @@ describe('email templates', () => {
     timezone: 'Europe/Berlin',
     unsubscribeUrl: 'https://paperboy.example/u/abc',
     manageUrl: 'https://paperboy.example/manage/abc',
+    siteUrl: 'https://paperboy.example',
     papers: [
-      { position: 1, title: 'A & B <i>study</i>', abstract: 'Short "quoted" abstract.', reason: 'matches: lora' },
+      {
+        position: 1,
+        id: 7,
+        title: 'A & B <i>study</i>',
+        abstract: 'Short "quoted" abstract.',
+        reason: 'matches: lora',
+        arxiv_id: null,
+        authors: ['Ada'],
+        organization: null,
+        ai_summary: null,
+        upvotes: null,
+        comments: null,
+        github_stars: null,
+        github_repo: null,
+        project_page: null,
+      },
     ],
   };
 
@@ -30,7 +46,9 @@ describe('email templates', () => {
     const { html, text } = await renderDigest(templates, recipient);
     expect(html).not.toContain('<i>study</i>');
     expect(html).toContain('Short &quot;quoted&quot; abstract.');
-    expect(text).toContain('1. A & B <i>study</i>\n   Why: matches: lora');
+    expect(text).toContain(
+      '1. A & B <i>study</i>\n   Ada\n   Short "quoted" abstract.\n   Why: matches: lora\n   Paper page: https://paperboy.example/papers/7\n',
+    );
     expect(text).toContain('every day at 08:00 Europe/Berlin');
     expect(text).toContain('Unsubscribe: https://paperboy.example/u/abc');
   });

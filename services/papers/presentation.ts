@@ -1,4 +1,6 @@
-import type { ShownPaper } from './repository.ts';
+import type { PaperFacts } from './repository.ts';
+
+export type { PaperFacts };
 
 /** Authors named before "et al.", as the seed page shows them. */
 const AUTHORS_SHOWN = 3;
@@ -47,7 +49,7 @@ export const paperPageUrl = (publicUrl: string, id: number) => `${publicUrl}/pap
 export const paperUrl = (publicUrl: string, p: { id: number; arxiv_id: string | null }) =>
   p.arxiv_id ? `https://arxiv.org/abs/${p.arxiv_id}` : paperPageUrl(publicUrl, p.id);
 
-export function paperLinks(publicUrl: string, p: ShownPaper): PaperLink[] {
+export function paperLinks(publicUrl: string, p: PaperFacts): PaperLink[] {
   const links: (PaperLink | undefined)[] = p.arxiv_id
     ? [
         { label: 'arXiv', href: `https://arxiv.org/abs/${p.arxiv_id}` },
@@ -62,7 +64,7 @@ export function paperLinks(publicUrl: string, p: ShownPaper): PaperLink[] {
   return links.filter((l): l is PaperLink => l !== undefined);
 }
 
-export function signalLine(p: Pick<ShownPaper, 'upvotes' | 'comments' | 'github_stars'>): string {
+export function signalLine(p: Pick<PaperFacts, 'upvotes' | 'comments' | 'github_stars'>): string {
   return [
     counted(p.upvotes, 'upvote', 'upvotes'),
     counted(p.comments, 'comment', 'comments'),
@@ -72,7 +74,8 @@ export function signalLine(p: Pick<ShownPaper, 'upvotes' | 'comments' | 'github_
     .join(' · ');
 }
 
-export function presentPaper(publicUrl: string, p: ShownPaper): PaperView {
+/** A paper as readers see it; `reason` is why it is shown (a digest's own reason, else why it trends). */
+export function presentPaper(publicUrl: string, p: PaperFacts & { trend_reason?: string }, reason?: string): PaperView {
   return {
     id: p.id,
     title: p.title,
@@ -82,7 +85,7 @@ export function presentPaper(publicUrl: string, p: ShownPaper): PaperView {
     summary: p.ai_summary ?? '',
     abstract: p.abstract,
     signals: signalLine(p),
-    reason: p.trend_reason,
+    reason: reason ?? p.trend_reason ?? '',
     links: paperLinks(publicUrl, p),
   };
 }

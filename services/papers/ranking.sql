@@ -74,7 +74,7 @@ DELETE FROM ranked_lists WHERE run_id = $1 OR created_at < now() - interval '1 d
 
 -- name: preview-picks
 -- What one subscriber would get now, with the numbers behind each pick, for operators.
-SELECT r.place AS position, r.reason, p.id, p.title, p.abstract, p.arxiv_id, round(p.trend_score::numeric, 4) AS trend_score
+SELECT r.place AS position, r.reason, {{fact-columns}}, round(p.trend_score::numeric, 4) AS trend_score
   FROM paperboy_pick_for(ARRAY[$1::bigint], $2) r
   JOIN papers p ON p.id = r.paper_id
  ORDER BY r.place;

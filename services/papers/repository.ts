@@ -4,14 +4,13 @@ import type { SkipTally } from './limits.ts';
 import { PAPER_COLUMNS, type PaperRow } from './merge.ts';
 import { stripControls } from './normalize.ts';
 
-/** A paper as readers see it on the web and in mail: what the trending list and a paper's page show. */
-export interface ShownPaper {
+/** What a reader is shown of any paper, on the web and in a digest. */
+export interface PaperFacts {
   id: number;
   title: string;
   abstract: string;
   arxiv_id: string | null;
   authors: string[];
-  categories: string[];
   organization: string | null;
   ai_summary: string | null;
   upvotes: number | null;
@@ -19,18 +18,15 @@ export interface ShownPaper {
   github_stars: number | null;
   github_repo: string | null;
   project_page: string | null;
-  trend_reason: string;
-  fresh_at: Date;
-  updated_at: Date;
 }
 
-const SHOWN_COLUMNS = [
+/** Their columns, for the queries that read them (`{{fact-columns}}`). */
+export const FACT_COLUMNS = [
   'id',
   'title',
   'abstract',
   'arxiv_id',
   'authors',
-  'categories',
   'organization',
   'ai_summary',
   'upvotes',
@@ -38,6 +34,19 @@ const SHOWN_COLUMNS = [
   'github_stars',
   'github_repo',
   'project_page',
+] as const satisfies readonly (keyof PaperFacts)[];
+
+/** A paper as the trending list and a paper's page show it. */
+export interface ShownPaper extends PaperFacts {
+  categories: string[];
+  trend_reason: string;
+  fresh_at: Date;
+  updated_at: Date;
+}
+
+const SHOWN_COLUMNS = [
+  ...FACT_COLUMNS,
+  'categories',
   'trend_reason',
   'fresh_at',
   'updated_at',
@@ -47,6 +56,7 @@ const fragments = {
   'paper-columns': PAPER_COLUMNS.join(', '),
   'shown-columns': SHOWN_COLUMNS.map((c) => `p.${c}`).join(', '),
 };
+const factColumns = { 'fact-columns': FACT_COLUMNS.map((c) => `p.${c}`).join(', ') };
 
 const papersSql = loadQueries(
   new URL('./papers.sql', import.meta.url),
@@ -65,13 +75,11 @@ const papersSql = loadQueries(
   { fragments },
 );
 
-const rankingSql = loadQueries(new URL('./ranking.sql', import.meta.url), [
-  'refresh-trend-scores',
-  'retire-old-scores',
-  'remember-ranked-lists',
-  'forget-ranked-lists',
-  'preview-picks',
-]);
+const rankingSql = loadQueries(
+  new URL('./ranking.sql', import.meta.url),
+  ['refresh-trend-scores', 'retire-old-scores', 'remember-ranked-lists', 'forget-ranked-lists', 'preview-picks'],
+  { fragments: factColumns },
+);
 
 /** A row of the trending list, as the home page and the feeds show it. */
 export type TrendingPaper = ShownPaper;
@@ -86,13 +94,9 @@ export interface ArchivedPaper {
 }
 
 /** A pick the next digest would hold, with the numbers behind it. */
-export interface PreviewPick {
+export interface PreviewPick extends PaperFacts {
   position: number;
   reason: string;
-  id: number;
-  title: string;
-  abstract: string;
-  arxiv_id: string | null;
   trend_score: string;
 }
 

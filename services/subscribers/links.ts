@@ -17,6 +17,8 @@ export function createLinks(publicUrl: string, tokens: Tokens, ttl: { confirmHou
     tokens.sign('manage', s.id, new Date(now.getTime() + ttl.manageDays * 24 * HOUR), s.token_epoch);
   return {
     home: `${publicUrl}/`,
+    /** The site's address, without a trailing slash: pages such as a paper's are under it. */
+    site: publicUrl,
     /** How long a preferences link works, in days. */
     manageTtlDays: ttl.manageDays,
     confirm: (subscriberId: number, now: Date) =>

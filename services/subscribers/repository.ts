@@ -50,7 +50,7 @@ export interface FeedDigestRow {
   id: number;
   digest_date: string;
   sent_at: Date;
-  papers: { title: string; arxivId: string | null; abstract: string; reason: string }[];
+  papers: { id: number; title: string; arxiv_id: string | null; abstract: string; reason: string }[];
 }
 
 export const SUPPRESSION_REASONS = ['bounced', 'complaint', 'erased'] as const;

@@ -199,7 +199,7 @@ SELECT paused_at, ended_at FROM subscriber_pauses WHERE subscriber_id = $1 ORDER
 -- name: feed-digests
 -- The newest $2 digests sent to subscriber $1, each with its papers in order, for their private feed.
 SELECT d.id, d.digest_date, d.sent_at,
-       json_agg(json_build_object('title', p.title, 'arxivId', p.arxiv_id, 'abstract', p.abstract,
+       json_agg(json_build_object('id', p.id, 'title', p.title, 'arxiv_id', p.arxiv_id, 'abstract', p.abstract,
                                   'reason', dp.reason) ORDER BY dp.position) AS papers
   FROM (SELECT id, digest_date, sent_at FROM deliveries
          WHERE subscriber_id = $1 AND status = 'sent'

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { NotFound } from '../../core/errors.ts';
-import { paperUrl } from '../../digests/renderer.ts';
+import { paperUrl } from '../../papers/presentation.ts';
 import type { ManageService } from '../../subscribers/manage.ts';
 import { TokenParams } from '../schemas.ts';
 import { clean, xml } from './feeds.ts';
@@ -11,11 +11,14 @@ const day = (d: string) =>
   );
 
 /** A digest's papers as the HTML content of its feed entry: title (linked), why it is there, abstract. */
-const content = (papers: { title: string; arxivId: string | null; abstract: string; reason: string }[]) =>
+const content = (
+  publicUrl: string,
+  papers: { id: number; title: string; arxiv_id: string | null; abstract: string; reason: string }[],
+) =>
   `<ol>${papers
     .map(
       (p) =>
-        `<li><a href="${xml(paperUrl(p))}">${xml(clean(p.title))}</a><br><em>${xml(clean(p.reason))}</em><p>${xml(clean(p.abstract))}</p></li>`,
+        `<li><a href="${xml(paperUrl(publicUrl, p))}">${xml(clean(p.title))}</a><br><em>${xml(clean(p.reason))}</em><p>${xml(clean(p.abstract))}</p></li>`,
     )
     .join('')}</ol>`;
 
@@ -23,10 +26,10 @@ const content = (papers: { title: string; arxivId: string | null; abstract: stri
  * A subscriber's private Atom feed of the digests Paperboy sent them (`/feed/<token>.xml`, linked
  * from their preferences page), for reading them in a feed reader. Its token does only that.
  */
-export const readerFeedRoutes: FastifyPluginAsyncZod<{ manage: Pick<ManageService, 'feed'> }> = async (
-  app,
-  { manage },
-) => {
+export const readerFeedRoutes: FastifyPluginAsyncZod<{
+  manage: Pick<ManageService, 'feed'>;
+  publicUrl: string;
+}> = async (app, { manage, publicUrl }) => {
   app.get('/feed/:token', { schema: { hide: true, params: TokenParams } }, async (req, reply) => {
     const { token: file } = req.params;
     if (!file.endsWith('.xml')) throw new NotFound('No such feed.');
@@ -39,7 +42,7 @@ export const readerFeedRoutes: FastifyPluginAsyncZod<{ manage: Pick<ManageServic
     <link href="${xml(d.webVersionUrl)}"/>
     <updated>${d.sent_at.toISOString()}</updated>
     <published>${d.sent_at.toISOString()}</published>
-    <content type="html">${xml(content(d.papers))}</content>
+    <content type="html">${xml(content(publicUrl, d.papers))}</content>
   </entry>`,
     );
     return reply.type('application/atom+xml; charset=utf-8').send(`<?xml version="1.0" encoding="utf-8"?>
