@@ -183,7 +183,8 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     expect(await day.textContent()).toBe('Monday, 2 March 2026');
     await day.click();
     expect(await heading()).toBe('Trending papers · Monday, 2 March 2026');
-    expect(await page.locator('.card a[href^="https://arxiv.org/"]').count()).toBeGreaterThan(5);
+    // The seed page's papers have no arXiv id: each links to its own page here.
+    expect(await page.locator(`.card a[href^="${base}/papers/"]`).count()).toBeGreaterThan(5);
 
     const digest = await newest();
     const titles = titlesIn(digest);
@@ -238,6 +239,69 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     await page.click('#history a:has-text("read it")');
     expect(page.url()).toBe(linkIn(digest, '/d/'));
     expect(await page.locator('.paper-title a').allTextContents()).toEqual(titlesIn(digest));
+  });
+
+  it('shows the trending papers under the form, page by page and by topic, at phone and desktop widths', async () => {
+    await h.services.papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const [p, scheme] of [
+      [page, 'light'],
+      [darkPage, 'dark'],
+    ] as const) {
+      for (const width of [375, 1024]) {
+        await p.setViewportSize({ width, height: 900 });
+        await p.goto(`${base}/`);
+        expect(await p.locator('form[action="/subscribe"] #email').count()).toBe(1);
+        const cards = p.locator('article.paper');
+        expect(await cards.count()).toBe(20);
+        const l = await looks(p, 'article.paper h2 a');
+        expect(l.scrollWidth, `horizontal scroll at ${width}px, ${scheme}`).toBeLessThanOrEqual(width);
+        const readable = scheme === 'dark' ? dark(l.background) && light(l.text) : light(l.background) && dark(l.text);
+        expect(readable, `${scheme}: behind the title ${l.background}, title ${l.text}`).toBe(true);
+        await p.screenshot({
+          path: path.join(ARTIFACTS, `home-${width}${scheme === 'dark' ? '-dark' : ''}.png`),
+          fullPage: width === 375,
+        });
+      }
+    }
+
+    // A paper from Hugging Face shows every field; its abstract opens without a script.
+    await page.setViewportSize({ width: 375, height: 900 });
+    await page.goto(`${base}/?topics=multimodal`);
+    const circle = page.locator('article.paper', {
+      hasText: 'Large Multimodal Models as General In-Context Classifiers',
+    });
+    expect(await circle.locator('.authors').textContent()).toBe('Marco Garosi, Ana Ruiz');
+    expect(await circle.locator('.org').textContent()).toBe('University of Modena');
+    expect(await circle.locator('.signals').textContent()).toBe('10 upvotes · 1 comment · 9 GitHub stars');
+    expect(await circle.locator('.abstract').isVisible()).toBe(false);
+    await circle.locator('details summary').click();
+    expect(await circle.locator('.abstract').isVisible()).toBe(true);
+    expect(await page.inputValue('#filter-topics')).toBe('multimodal');
+
+    // "More papers" leads to the next page, and back.
+    await page.goto(`${base}/`);
+    const firstTitle = await page.locator('article.paper h2 a').first().textContent();
+    await page.click('a[rel=next]');
+    expect(new URL(page.url()).search).toBe('?page=2');
+    expect(await page.locator('article.paper h2 a').first().textContent()).not.toBe(firstTitle);
+    await page.click('a[rel=prev]');
+    expect(await page.locator('article.paper h2 a').first().textContent()).toBe(firstTitle);
+
+    // A seed paper has no arXiv id: its title opens its own page, with the same fields.
+    const own = page.locator(`article.paper h2 a[href^="${base}/papers/"]`).first();
+    const title = await own.textContent();
+    await own.click();
+    expect(new URL(page.url()).pathname).toMatch(/^\/papers\/\d+$/);
+    expect(await page.locator('article.paper h2').textContent()).toBe(title);
+    expect(await page.locator('article.paper .abstract').isVisible()).toBe(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'paper-375.png'), fullPage: true });
+    await darkPage.setViewportSize({ width: 375, height: 900 });
+    await darkPage.goto(page.url());
+    const l = await looks(darkPage, 'article.paper h2 a');
+    expect(dark(l.background) && light(l.text), JSON.stringify(l)).toBe(true);
+    expect(l.scrollWidth).toBeLessThanOrEqual(375);
+    await darkPage.screenshot({ path: path.join(ARTIFACTS, 'paper-375-dark.png'), fullPage: true });
   });
 
   it('changes preferences, unsubscribes with one button and undoes it', async () => {
