@@ -145,6 +145,7 @@ describe('the home page and the paper pages', () => {
     expect(own.statusCode).toBe(200);
     expect(own.body).toContain(`<a href="http://paperboy.test/papers/${seed.rows[0]?.id}">`);
     expect(own.body).not.toContain('arxiv.org');
+    expect(own.body).not.toContain('>Paper page</a>');
 
     expect((await get('/papers/999999999')).statusCode).toBe(404);
     expect((await get('/papers/999999999')).body).toContain('No such paper');

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PaperCatalog } from '../../papers/catalog.ts';
-import { presentPaper } from '../../papers/presentation.ts';
+import { paperPageUrl, presentPaper } from '../../papers/presentation.ts';
 import { PREFERENCE_DEFAULTS, preferenceForm } from '../../subscribers/preferences.ts';
 import { Topics } from '../../subscribers/schemas.ts';
 import type { Pages } from '../pages.ts';
@@ -82,7 +82,9 @@ export const paperPageRoutes: FastifyPluginAsyncZod<PaperPageDeps> = async (app,
           );
       }
       const view = presentPaper(publicUrl, paper);
-      return reply.type(HTML).send(pages.render('paper', paper.title, { paper: view }));
+      // Its own page links everywhere else, not to itself.
+      const links = view.links.filter((l) => l.href !== paperPageUrl(publicUrl, paper.id));
+      return reply.type(HTML).send(pages.render('paper', paper.title, { paper: { ...view, links } }));
     },
   );
 };
