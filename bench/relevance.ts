@@ -5,7 +5,7 @@
  * in one deterministic run (seeded), over the papers the repository ships: the seed page and the
  * arXiv and Hugging Face fixtures. docs/relevance.md explains the set-up and records the figures.
  *
- *   npx tsx bench/relevance.ts [--days 5] [--seeds 5] [--variants]
+ *   npx tsx bench/relevance.ts [--days 5] [--seeds 10] [--variants] [--only name,name]
  *
  * `--variants` adds the measurements behind the module's defaults: stemming, bigrams, title
  * weight, Rocchio against logistic regression, and how many term weights a reader keeps.
@@ -31,7 +31,7 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const DAYS = arg('days', 5);
-const SEEDS = arg('seeds', 5);
+const SEEDS = arg('seeds', 10);
 const DIGEST = 10;
 const VARIANTS = process.argv.includes('--variants');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.split(',') : undefined;
@@ -484,8 +484,9 @@ if (VARIANTS) {
     ['stemming: plural', { withTopics: true, learns: true, features: { stemming: 'plural' } }],
     ['no hyphen compounds', { withTopics: true, learns: true, features: { compounds: false } }],
     ['bigrams', { withTopics: true, learns: true, features: { bigrams: true } }],
+    ['paper terms 20', { withTopics: true, learns: true, features: { maxTerms: 20 } }],
     ['paper terms 50', { withTopics: true, learns: true, features: { maxTerms: 50 } }],
-    ['paper terms 30', { withTopics: true, learns: true, features: { maxTerms: 30 } }],
+    ['paper terms 100', { withTopics: true, learns: true, features: { maxTerms: 100 } }],
     ['paper terms all', { withTopics: true, learns: true, features: { maxTerms: 100_000 } }],
     ['title weight 1', { withTopics: true, learns: true, features: { titleWeight: 1 } }],
     ['title weight 3', { withTopics: true, learns: true, features: { titleWeight: 3 } }],

@@ -166,6 +166,31 @@ describe('excluded terms', () => {
     expect(pick({ topics: [], maxPapers: 10, excludedTerms: ['retrieval search'] }).map((p) => p.paperId)).toEqual([2]);
     expect(pick({ topics: [], maxPapers: 10, excludedTerms: ['unheard-of'] }).map((p) => p.paperId)).toEqual([1, 2, 3]);
   });
+
+  it('keep out a paper whose words no paper had when the term was first seen', () => {
+    const f = new Featurizer();
+    const first = { id: 1, title: 'Vision transformers', trendScore: 2 };
+    f.fit([first]);
+    const picker = new Picker(f);
+    const candidate = (p: TestPaper): Candidate => ({
+      id: p.id,
+      title: p.title,
+      authors: [],
+      organizations: [],
+      features: f.features(p),
+      trendScore: p.trendScore,
+      trendReason: '',
+      attention: 0,
+    });
+    const reader = { topics: [], maxPapers: 5, excludedTerms: ['quantum'] };
+    const papers = new Map([[1, candidate(first)]]);
+    const list = { ids: [1], matched: [null] };
+    expect(picker.pick({ reader, list, papers, isSent: () => false }).map((p) => p.paperId)).toEqual([1]);
+    // A new planning window brings a paper about it.
+    papers.set(2, candidate({ id: 2, title: 'Quantum annealing', trendScore: 3 }));
+    const later = { ids: [2, 1], matched: [null, null] };
+    expect(picker.pick({ reader, list: later, papers, isSent: () => false }).map((p) => p.paperId)).toEqual([1]);
+  });
 });
 
 describe('follows', () => {

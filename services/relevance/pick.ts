@@ -95,6 +95,9 @@ const attentionScale = (points: number) => Math.min(1, Math.log1p(Math.max(point
  */
 export class Picker {
   private readonly scorer: Scorer;
+  /** Topics and excluded terms compiled, shared by the readers who wrote them alike. */
+  private phrases = new Map<string, Phrase | null>();
+  private phrasesForVocabulary = 0;
 
   constructor(
     private readonly featurizer: Featurizer,
@@ -106,7 +109,7 @@ export class Picker {
   pick(input: PickInput): Pick[] {
     const { reader } = input;
     const model = reader.model && reader.model.votes > 0 ? reader.model : undefined;
-    const excluded = compilePhrases(this.featurizer, reader.excludedTerms ?? []);
+    const excluded = this.compile(reader.excludedTerms ?? []);
     const follows = new Follows(reader);
     const paper = (id: number) => {
       const c = input.papers.get(id);
@@ -150,7 +153,25 @@ export class Picker {
       }));
       return [...followedPicks, ...this.listPicks(rest, paper).map((p) => ({ ...p, place: p.place + first.length }))];
     }
-    return this.learnedPicks(model, compilePhrases(this.featurizer, reader.topics), follows, pool, reader.maxPapers);
+    return this.learnedPicks(model, this.compile(reader.topics), follows, pool, reader.maxPapers);
+  }
+
+  /** compilePhrases, remembered until new papers bring new terms (which can make a phrase match). */
+  private compile(texts: readonly string[]): Phrase[] {
+    if (this.phrasesForVocabulary !== this.featurizer.vocab.size) {
+      this.phrases = new Map();
+      this.phrasesForVocabulary = this.featurizer.vocab.size;
+    }
+    const out: Phrase[] = [];
+    for (const text of texts) {
+      let p = this.phrases.get(text);
+      if (p === undefined) {
+        p = compilePhrases(this.featurizer, [text])[0] ?? null;
+        this.phrases.set(text, p);
+      }
+      if (p) out.push(p);
+    }
+    return out;
   }
 
   private listPicks(picks: ListPick[], paper: (id: number) => Candidate): Pick[] {
