@@ -19,26 +19,14 @@ import { rankedList } from '../services/relevance/order.ts';
 import { type Candidate, Picker } from '../services/relevance/pick.ts';
 import { Scorer } from '../services/relevance/scorer.ts';
 import { tokenize } from '../services/relevance/text.ts';
+import { prng } from './seeded.ts';
+import { arg } from './support.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const READERS = arg('readers', 2000);
 const CANDIDATES = arg('candidates', 400);
 const WINDOW = arg('window', 3000);
 const DIGEST = 10;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(7);
 const pickOne = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
 

@@ -1,17 +1,22 @@
 /**
  * Relevance, measured offline: simulated readers, each with a hidden interest, receive a digest of
  * 10 papers a day from the papers not yet sent to them and vote on what they get as a person
- * would. Precision@10 and NDCG@10 per day for trending only, topics only and the learned model,
- * in one deterministic run (seeded), over the papers the repository ships: the seed page and the
- * arXiv and Hugging Face fixtures. docs/relevance.md explains the set-up and records the figures.
+ * would. Precision@10 and NDCG@10 per day for trending only, topics only (today's order), topics
+ * graded by strength, the learned model and the learned model without topics, in one
+ * deterministic run (seeded), over the papers the repository ships: the seed page and the arXiv
+ * and Hugging Face fixtures. A reader's interest is the papers whose title matches their family's
+ * expression (FAMILIES); their topics are what such a person would type. docs/relevance.md
+ * explains the set-up and records the figures.
  *
  *   npx tsx bench/relevance.ts [--days 5] [--seeds 10] [--variants] [--only name,name]
  *
- * `--variants` adds the measurements behind the module's defaults: stemming, bigrams, title
- * weight, Rocchio against logistic regression, and how many term weights a reader keeps.
+ * `--variants` adds the measurements behind the module's defaults (stemming, terms per paper,
+ * title weight, Rocchio against logistic regression, term weights kept per reader, the blend's
+ * weights); `--only` runs the named ones.
  *
- * The digest source is pluggable (DigestSource): here the offline model; the same readers can
- * drive the real service through its mail links.
+ * The digest source is pluggable (DigestSource): here the module in memory; a source backed by
+ * the service signs the readers up, plans digests day by day, reads them from the SMTP sink and
+ * votes through the mail's links, naming papers by the ids of this corpus (by title key).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,11 +30,9 @@ import { type FeatureOptions, Featurizer, type SparseVector } from '../services/
 import { type ReaderModel, type TrainOptions, trainModel, type Vote } from '../services/relevance/model.ts';
 import { rankedList } from '../services/relevance/order.ts';
 import { attentionPoints, type Blend, type Candidate, DEFAULT_BLEND, Picker } from '../services/relevance/pick.ts';
+import { prng } from './seeded.ts';
+import { arg } from './support.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const DAYS = arg('days', 5);
 const SEEDS = arg('seeds', 10);
 const DIGEST = 10;
@@ -157,18 +160,6 @@ function readers(corpus: readonly BenchPaper[]): SimReader[] {
 /** How a person votes on a digest: likes most of what they care about, dislikes some of the rest. */
 const VOTING = { likeInterest: 0.8, dislikeOther: 0.3, likeOther: 0.03 };
 
-/** mulberry32: a small seeded generator, so every run votes the same. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Where digests come from.
 
@@ -186,6 +177,8 @@ export interface DigestSource {
 interface OfflineOptions {
   withTopics: boolean;
   learns: boolean;
+  /** Without votes, topic strength, attention and trend instead of today's order (Reader.gradedTopics). */
+  graded?: boolean;
   features?: FeatureOptions;
   train?: TrainOptions;
   blend?: Blend;
@@ -266,7 +259,7 @@ class OfflineSource implements DigestSource {
       };
     });
     const picks = this.picker.pick({
-      reader: { topics, maxPapers: DIGEST, model: s.model },
+      reader: { topics, maxPapers: DIGEST, model: s.model, gradedTopics: this.options.graded },
       list: rankedList(listed, topics),
       papers: this.papers,
       extra: this.corpus.map((p) => p.id),
@@ -435,24 +428,26 @@ for (const r of people)
 const arms = [
   await runArm('trending only', corpus, people, { withTopics: false, learns: false }),
   await runArm('topics only', corpus, people, { withTopics: true, learns: false }),
-  await runArm('learned (topics + votes)', corpus, people, { withTopics: true, learns: true }),
-  await runArm('learned (votes, no topics)', corpus, people, { withTopics: false, learns: true }),
+  await runArm('topics, graded', corpus, people, { withTopics: true, learns: false, graded: true }),
+  await runArm('learned', corpus, people, { withTopics: true, learns: true }),
+  await runArm('learned, no topics', corpus, people, { withTopics: false, learns: true }),
 ];
 
-console.log('\nper day, mean over readers and seeds: precision@10 / NDCG@10');
-console.log(`${'day'.padEnd(28)}${arms.map((a) => a.name.padStart(28)).join('')}`);
+console.log('\nper day, mean over readers and seeds: precision@10 / NDCG@10 (day 1: nobody has voted yet)');
+const W = 20;
+console.log(`${'day'.padEnd(28)}${arms.map((a) => a.name.padStart(W)).join('')}`);
 for (let d = 0; d < DAYS; d++) {
   const cells = arms.map((a) => `${f3((a.days[d] as DayScore).precision)} / ${f3((a.days[d] as DayScore).ndcg)}`);
-  console.log(`${String(d + 1).padEnd(28)}${cells.map((c) => c.padStart(28)).join('')}`);
+  console.log(`${String(d + 1).padEnd(28)}${cells.map((c) => c.padStart(W)).join('')}`);
 }
-console.log(`${`interest sent in ${DAYS} days`.padEnd(28)}${arms.map((a) => f3(a.recall).padStart(28)).join('')}`);
+console.log(`${`interest sent in ${DAYS} days`.padEnd(28)}${arms.map((a) => f3(a.recall).padStart(W)).join('')}`);
 
-console.log(`\nday 3 precision@10 per reader${' '.repeat(12)}${arms.map((a) => a.name.padStart(28)).join('')}`);
+console.log(`\n${'day 3 precision@10'.padEnd(48)}${arms.map((a) => a.name.padStart(W)).join('')}`);
 for (const [i, r] of people.entries()) {
-  console.log(`${r.name.padEnd(40)}${arms.map((a) => f3(a.day3[i] as number).padStart(28)).join('')}`);
+  console.log(`${r.name.padEnd(48)}${arms.map((a) => f3(a.day3[i] as number).padStart(W)).join('')}`);
 }
 
-const [trending, topicsOnly, learned] = arms as [ArmResult, ArmResult, ArmResult];
+const [trending, topicsOnly, , learned] = arms as [ArmResult, ArmResult, ArmResult, ArmResult];
 const day3 = (a: ArmResult) => (a.days[2] as DayScore).precision;
 console.log(
   `\nafter two digests with votes (day 3): learned ${f3(day3(learned))} = ${(day3(learned) / day3(trending)).toFixed(2)}× trending only ` +

@@ -286,6 +286,11 @@ describe('a reader with a model', () => {
       'matches: retrieval · trend 1',
       'trend 1',
     ]);
+    // The same order for a reader without votes who asks for graded topics, where today's order
+    // lists the matches by trend alone (ties by id).
+    const graded = pick({ topics: ['retrieval', 'prompt tuning'], maxPapers: 4, gradedTopics: true });
+    expect(graded.map((p) => p.paperId)).toEqual([2, 3, 1, 4]);
+    expect(pick({ topics: ['retrieval', 'prompt tuning'], maxPapers: 4 }).map((p) => p.paperId)).toEqual([1, 2, 3, 4]);
   });
 
   it('ranks real attention above none, other things equal', () => {

@@ -28,7 +28,16 @@ export interface Reader {
   followedAuthors?: readonly string[];
   followedOrganizations?: readonly string[];
   excludedTerms?: readonly string[];
+  /**
+   * Without a model, rank by the Blend's topic strength, attention and trend (as a reader with a
+   * model whose votes taught it nothing) instead of today's order. Off: today's order is the
+   * promise to readers who voted nothing; this is the measured alternative (docs/relevance.md).
+   */
+  gradedTopics?: boolean;
 }
+
+/** A model that lifts nothing, for gradedTopics. */
+const NEUTRAL: ReaderModel = { terms: [], weights: [], liked: [], votes: 0 };
 
 export interface PickInput {
   reader: Reader;
@@ -108,7 +117,7 @@ export class Picker {
 
   pick(input: PickInput): Pick[] {
     const { reader } = input;
-    const model = reader.model && reader.model.votes > 0 ? reader.model : undefined;
+    const model = reader.model && reader.model.votes > 0 ? reader.model : reader.gradedTopics ? NEUTRAL : undefined;
     const excluded = this.compile(reader.excludedTerms ?? []);
     const follows = new Follows(reader);
     const paper = (id: number) => {
