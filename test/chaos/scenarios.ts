@@ -496,6 +496,10 @@ export const scenarios: Record<string, (stack: ChaosStack, o: ScenarioOptions) =
             const deadline = Date.now() + 120_000;
             let waiting = 0;
             while (!waiting && Date.now() < deadline) {
+              // This connection is inside the transaction that holds the lock, and PostgreSQL keeps
+              // the first pg_stat_activity it reads in a transaction until the transaction ends:
+              // without clearing it, a worker that starts waiting after the first look is never seen.
+              await held.query('SELECT pg_stat_clear_snapshot()');
               const { rows } = await held.query<{ n: number }>(
                 `SELECT count(*)::int AS n FROM pg_stat_activity
                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
