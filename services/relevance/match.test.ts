@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Featurizer } from './features.ts';
-import { compilePhrases, topicHits, topicStrength } from './match.ts';
+import { compilePhrases, matchLevel, type Phrase, topicHits, topicStrength } from './match.ts';
 
 const papers = [
   { title: 'In-Context Learning of Retrievers', abstract: 'retrievers learn in context from demonstrations' },
@@ -38,11 +38,12 @@ describe('topic matching', () => {
   it('grades strength: more of the topics, then a title match, above a passing mention', () => {
     const { f, features } = setUp();
     const topics = compilePhrases(f, ['in-context learning', 'retrieval']);
-    const [both, one, none] = features.map((x) => topicStrength(x, topics));
+    const strength = (x: (typeof features)[0], ts: Phrase[]) => topicStrength(ts.map((t) => matchLevel(x, t)));
+    const [both, one, none] = features.map((x) => strength(x, topics));
     expect(both).toBe(1.5);
     expect(one).toBe(0.5);
     expect(none).toBe(0);
-    expect(topicStrength(features[1] as (typeof features)[0], compilePhrases(f, ['vision']))).toBe(1.5);
-    expect(topicStrength(features[0] as (typeof features)[0], [])).toBe(0);
+    expect(strength(features[1] as (typeof features)[0], compilePhrases(f, ['vision']))).toBe(1.5);
+    expect(strength(features[0] as (typeof features)[0], [])).toBe(0);
   });
 });

@@ -1,5 +1,13 @@
 import { type Featurizer, type PaperFeatures, termValue } from './features.ts';
-import { compilePhrases, matchesPhrase, type Phrase, type TopicHit, topicHits, topicStrength } from './match.ts';
+import {
+  compilePhrases,
+  type MatchLevel,
+  matchLevel,
+  type Phrase,
+  type TopicHit,
+  topicHits,
+  topicStrength,
+} from './match.ts';
 import type { ReaderModel } from './model.ts';
 import { byTrend, type ListPick, listReason, type RankedList, walkList } from './order.ts';
 import { Scorer } from './scorer.ts';
@@ -104,8 +112,10 @@ const attentionScale = (points: number) => Math.min(1, Math.log1p(Math.max(point
  */
 export class Picker {
   private readonly scorer: Scorer;
-  /** Topics and excluded terms compiled, shared by the readers who wrote them alike. */
+  /** Topics and excluded terms compiled, shared by every reader who wrote the same text. */
   private phrases = new Map<string, Phrase | null>();
+  /** How each paper matches each compiled phrase, found once per paper and phrase, not per reader. */
+  private levels = new Map<Phrase, WeakMap<PaperFeatures, MatchLevel>>();
   private phrasesForVocabulary = 0;
 
   constructor(
@@ -128,7 +138,7 @@ export class Picker {
     if (!model && excluded.length === 0 && follows.none) {
       return this.listPicks(walkList(input.list, input.isSent, reader.maxPapers), paper);
     }
-    const isExcluded = (c: Candidate) => excluded.some((p) => matchesPhrase(c.features.textTerms, p));
+    const isExcluded = (c: Candidate) => excluded.some((p) => this.level(c, p) > 0);
 
     // The candidates: the list, then anything extra, once each, neither sent nor excluded.
     const pool: Candidate[] = [];
@@ -165,10 +175,25 @@ export class Picker {
     return this.learnedPicks(model, this.compile(reader.topics), follows, pool, reader.maxPapers);
   }
 
+  private level(c: Candidate, p: Phrase): MatchLevel {
+    let byPaper = this.levels.get(p);
+    if (!byPaper) {
+      byPaper = new WeakMap();
+      this.levels.set(p, byPaper);
+    }
+    let level = byPaper.get(c.features);
+    if (level === undefined) {
+      level = matchLevel(c.features, p);
+      byPaper.set(c.features, level);
+    }
+    return level;
+  }
+
   /** compilePhrases, remembered until new papers bring new terms (which can make a phrase match). */
   private compile(texts: readonly string[]): Phrase[] {
     if (this.phrasesForVocabulary !== this.featurizer.vocab.size) {
       this.phrases = new Map();
+      this.levels = new Map();
       this.phrasesForVocabulary = this.featurizer.vocab.size;
     }
     const out: Phrase[] = [];
@@ -202,7 +227,7 @@ export class Picker {
       const c = pool[i] as Candidate;
       lift[i] = this.scorer.score(c.features.vector);
       trend[i] = Math.log(Math.max(c.trendScore, 1e-12));
-      if (topics.length > 0) strength[i] = topicStrength(c.features, topics);
+      if (topics.length > 0) strength[i] = topicStrength(topics.map((t) => this.level(c, t)));
     }
     standardise(lift);
     standardise(trend);
