@@ -218,7 +218,7 @@ class OfflineSource implements DigestSource {
         id: p.id,
         title: p.title,
         authors: p.authors ?? [],
-        organizations: [],
+        organizations: p.organization ? [p.organization] : [],
         features,
         trendScore: p.trendScore,
         trendReason: p.trendReason,
@@ -314,6 +314,7 @@ const text = (p: PaperInput) => ({
   abstract: p.abstract,
   keywords: p.keywords,
   authors: p.authors,
+  organizations: p.organization ? [p.organization] : [],
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -108,7 +108,8 @@ const attentionScale = (points: number) => Math.min(1, Math.log1p(Math.max(point
  * list), with two additions when the reader set them: papers matching an excluded term are never
  * picked, and followed authors' papers come first. With a model, the Blend.
  *
- * One Picker per planning process, reused reader after reader (it keeps one Scorer).
+ * One Picker per planning run, over the run's Featurizer, reused reader after reader: it keeps one
+ * Scorer, and each paper's match with each topic or excluded term once found.
  */
 export class Picker {
   private readonly scorer: Scorer;
