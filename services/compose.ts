@@ -13,6 +13,7 @@ import { createEmailChannel } from './digests/email-channel.ts';
 import { createPlanner } from './digests/planner.ts';
 import { createDigestService } from './digests/service.ts';
 import { createDigestStore } from './digests/store.ts';
+import { createInterestService } from './interests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
@@ -57,6 +58,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     blockedDomains: config.blockedEmailDomains,
   });
   const manage = createManageService({ db, tokens, clock, queues, links });
+  const interests = createInterestService({ db, tokens, authorize: manage.authorize });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({
@@ -121,6 +123,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     limiter,
     signups,
     manage,
+    interests,
     suppressions,
     signupMails,
     counters,

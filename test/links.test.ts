@@ -93,6 +93,8 @@ describe('links and tokens', () => {
         SELECT 'subscriber ' || s::text AS row FROM subscribers s
         UNION ALL SELECT 'delivery ' || d::text FROM deliveries d
         UNION ALL SELECT 'suppression ' || x::text FROM suppressions x
+        UNION ALL SELECT 'vote ' || v::text FROM paper_votes v
+        UNION ALL SELECT 'follow ' || f::text FROM follows f
         ORDER BY 1`)
     ).rows
       .map((r) => r.row)
@@ -157,6 +159,7 @@ describe('links and tokens', () => {
         'manage',
         'papers',
         'u',
+        'vote',
       ]);
       await scanChangesNothing(digest);
       expect((await row(email)).status).toBe('active');

@@ -27,6 +27,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { paperPageRoutes } from './routes/papers.ts';
 import { readerFeedRoutes } from './routes/reader-feed.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
+import { voteRoutes } from './routes/votes.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { API_DOCS_CSP, securityHooks } from './security.ts';
 
@@ -99,8 +100,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(paperPageRoutes, { pages, publicUrl: config.publicUrl, catalog });
   await app.register(subscriptionRoutes, { pages, signups });
   await app.register(linkRoutes, { pages, manage, signups });
-  await app.register(manageApiRoutes, { manage });
-  await app.register(managePageRoutes, { pages, manage, manageTtlDays: services.links.manageTtlDays });
+  await app.register(voteRoutes, { pages, interests: services.interests });
+  await app.register(manageApiRoutes, { manage, interests: services.interests });
+  await app.register(managePageRoutes, {
+    pages,
+    manage,
+    interests: services.interests,
+    manageTtlDays: services.links.manageTtlDays,
+  });
   await app.register(readerFeedRoutes, { manage, publicUrl: config.publicUrl });
   await app.register(webhookRoutes, {
     secret: config.webhookSecret,

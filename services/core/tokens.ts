@@ -1,12 +1,20 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Invalid } from './errors.ts';
 
-export const TOKEN_PURPOSES = ['confirm', 'manage', 'unsubscribe', 'view-digest', 'undo-unsubscribe', 'feed'] as const;
+export const TOKEN_PURPOSES = [
+  'confirm',
+  'manage',
+  'unsubscribe',
+  'view-digest',
+  'undo-unsubscribe',
+  'feed',
+  'vote',
+] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
 /** What a token says once its MAC is checked: whose it is, until when, and from which epoch. */
 export interface OpenedToken {
-  /** A subscriber's id, or for `view-digest` a delivery's (which belongs to one subscriber). */
+  /** A subscriber's id, or for `view-digest` and `vote` a delivery's (which belongs to one subscriber). */
   id: number;
   /** Absent for tokens signed without an expiry. */
   expiresAt?: Date;

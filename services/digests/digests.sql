@@ -33,7 +33,9 @@ SELECT count(*)::integer AS n FROM subscribers WHERE status = 'active' AND next_
 -- name: plan-deliveries
 -- Records a batch's digests from one record $1: `due`, the claimed subscribers as
 -- [{id, day, due}] (local day, due at); `since`, where papers count as news; `runId`, the planning
--- run whose remembered lists paperboy_pick_for may use (null: none); `at` and `maxAgeSeconds`.
+-- run whose remembered lists paperboy_pick_for may use (null: none); `at` and `maxAgeSeconds`;
+-- `personal`, the ids of subscribers the planner picked for itself (services/digests/personal.ts),
+-- and `picks`, their picks as [{subscriber_id, paper_id, place, reason}].
 -- One delivery per (subscriber, local day) with the papers paperboy_pick_for chooses for it. The
 -- papers are chosen first, so each delivery is written once, with its final status and paper count:
 -- - a day already planned is not planned again;
@@ -44,9 +46,16 @@ WITH due AS (
          t.due < ($1::jsonb ->> 'at')::timestamptz - make_interval(secs => ($1::jsonb ->> 'maxAgeSeconds')::float8) AS late
     FROM jsonb_to_recordset($1::jsonb -> 'due') AS t (id bigint, day date, due timestamptz)
 ),
+personal AS (
+  SELECT (x #>> '{}')::bigint AS id FROM jsonb_array_elements($1::jsonb -> 'personal') AS x
+),
 picks AS MATERIALIZED (
-  SELECT * FROM paperboy_pick_for(ARRAY(SELECT id FROM due WHERE NOT late), ($1::jsonb ->> 'since')::timestamptz, 200,
-                                  ($1::jsonb ->> 'runId')::uuid)
+  SELECT * FROM paperboy_pick_for(ARRAY(SELECT id FROM due WHERE NOT late AND id NOT IN (SELECT id FROM personal)),
+                                  ($1::jsonb ->> 'since')::timestamptz, 200, ($1::jsonb ->> 'runId')::uuid)
+  UNION ALL
+  SELECT g.subscriber_id, g.paper_id, g.place, g.reason
+    FROM jsonb_to_recordset($1::jsonb -> 'picks') AS g (subscriber_id bigint, paper_id bigint, place bigint, reason text)
+   WHERE g.subscriber_id IN (SELECT id FROM due WHERE NOT late)
 ),
 counts AS (
   SELECT subscriber_id, count(*)::integer AS n FROM picks GROUP BY subscriber_id

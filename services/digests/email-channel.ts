@@ -32,6 +32,7 @@ export function digestRecipient(d: DigestDelivery, links: Links, now: Date): Dig
     unsubscribeUrl: links.unsubscribe(d.subscriberId),
     manageUrl: links.manage({ id: d.subscriberId, token_epoch: d.tokenEpoch }, now),
     viewUrl: links.viewDigest(d.id, d.tokenEpoch),
+    votesUrl: links.votes(d.id, d.tokenEpoch),
   };
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../core/db.ts';
 import { rankSince } from '../papers/ranking.ts';
 import { createPaperRepository } from '../papers/repository.ts';
+import { createPersonalPlanning } from './personal.ts';
 import { createDigestStore } from './store.ts';
 
 export interface PlannedBatch {
@@ -34,6 +35,7 @@ export interface PlannerOptions {
 }
 
 export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: PlannerOptions) {
+  const personal = createPersonalPlanning();
   /** One batch; `runId` names the planning run whose ranked lists it may reuse and add to. */
   async function planBatch(at: Date, after?: Cursor, runId?: string): Promise<PlannedBatch> {
     return db.tx(async (client) => {
@@ -52,7 +54,13 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
           due.map((r) => r.id),
           since,
         );
-      const planned = await store.recordPlans({ due, since, runId, at, maxAgeSeconds });
+      // Readers who voted, follow someone or exclude a term get their picks from relevance.
+      const picks = await personal.pick(
+        client,
+        due.map((r) => r.id),
+        { since, runId },
+      );
+      const planned = await store.recordPlans({ due, since, runId, at, maxAgeSeconds, personal: picks });
       const queued = planned
         .filter((r) => r.status === 'queued')
         .map((r) => r.id)
@@ -79,6 +87,7 @@ export function createPlanner({ db, batchSize, rankWindowDays, maxAgeSeconds }: 
           await onBatch(b);
         }
       } finally {
+        personal.forget(runId);
         // Dropping a cache must not hide the error that ended the run; old lists are purged anyway.
         await createPaperRepository(db)
           .forgetRankedLists(runId)

@@ -16,6 +16,8 @@ export interface DigestContent {
   papers: DigestPaper[];
   /** The site's address (no trailing slash): a paper without an arXiv id links to its page there. */
   siteUrl: string;
+  /** Where this digest's votes go (Links.votes): set, each paper has "More/Less like this" links. */
+  votesUrl?: string;
 }
 
 /** A digest as mailed: the content, and what belongs to its reader (address, schedule, links). */
@@ -80,6 +82,8 @@ function contentData(c: DigestContent) {
         byline: [view.authors, view.organization].filter(Boolean).join(' · '),
         abstract: summarize(view.abstract),
         links: view.links.map((l) => ({ ...l, href: safeUrl(l.href) })),
+        voteMore: c.votesUrl ? safeUrl(`${c.votesUrl}/${p.id}/more`) : undefined,
+        voteLess: c.votesUrl ? safeUrl(`${c.votesUrl}/${p.id}/less`) : undefined,
       };
     }),
   };

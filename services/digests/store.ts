@@ -141,13 +141,20 @@ export function createDigestStore(db: Queryable) {
       runId?: string;
       at: Date;
       maxAgeSeconds: number;
+      /** Picks made by the planner's personal path, by subscriber: those subscribers get these. */
+      personal?: ReadonlyMap<number, readonly { paperId: number; place: number; reason: string }[]>;
     }): Promise<PlannedDelivery[]> {
+      const personal: NonNullable<typeof plan.personal> = plan.personal ?? new Map();
       const record = {
         due: plan.due.map((d) => ({ id: d.id, day: d.digestDate, due: d.dueAt })),
         since: plan.since,
         runId: plan.runId ?? null,
         at: plan.at,
         maxAgeSeconds: plan.maxAgeSeconds,
+        personal: [...personal.keys()],
+        picks: [...personal].flatMap(([subscriberId, picks]) =>
+          picks.map((p) => ({ subscriber_id: subscriberId, paper_id: p.paperId, place: p.place, reason: p.reason })),
+        ),
       };
       return (await db.query<PlannedDelivery>(sql['plan-deliveries'], [JSON.stringify(record)])).rows;
     },

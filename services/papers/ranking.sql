@@ -78,3 +78,41 @@ SELECT r.place AS position, r.reason, {{fact-columns}}, round(p.trend_score::num
   FROM paperboy_pick_for(ARRAY[$1::bigint], $2) r
   JOIN papers p ON p.id = r.paper_id
  ORDER BY r.place;
+
+-- name: ranked-lists-of
+-- The ranked lists of subscribers $2's topic sets, from papers news since $3: those planning run
+-- $1 remembered, and the others computed now (all of them when $1 is NULL).
+WITH sets AS MATERIALIZED (
+  SELECT DISTINCT s.topics FROM subscribers s WHERE s.id = ANY($2::bigint[])
+),
+remembered AS MATERIALIZED (
+  SELECT r.topics, r.ids, r.matched FROM ranked_lists r
+   WHERE $1::uuid IS NOT NULL AND r.run_id = $1::uuid AND r.topics IN (SELECT topics FROM sets)
+)
+SELECT topics, ids, matched FROM remembered
+UNION ALL
+SELECT l.topics, l.ids, l.matched
+  FROM paperboy_lists_for(
+         ARRAY(SELECT s.id FROM subscribers s
+                WHERE s.id = ANY($2::bigint[])
+                  AND NOT EXISTS (SELECT 1 FROM remembered m WHERE m.topics = s.topics)),
+         $3) l;
+
+-- name: relevance-window
+-- The papers news since $1 that relevance learns word weights from: the $2 most trending.
+SELECT {{relevance-columns}} FROM papers p
+ WHERE p.fresh_at >= $1
+ ORDER BY p.trend_score DESC, p.id
+ LIMIT $2;
+
+-- name: relevance-papers
+-- Papers $1 with what relevance reads of them.
+SELECT {{relevance-columns}} FROM papers p WHERE p.id = ANY($1::bigint[]);
+
+-- name: window-papers-by-names
+-- Papers news since $1 by any of the names $2, given as their letters a–z and digits (see
+-- names-like in interests.sql): a coarse filter whose hits the caller checks by name key.
+SELECT {{relevance-columns}} FROM papers p
+ WHERE p.fresh_at >= $1
+   AND EXISTS (SELECT 1 FROM unnest(p.authors || p.organization) AS n (name)
+                WHERE regexp_replace(lower(normalize(n.name, NFKD)), '[^a-z0-9]', '', 'g') = ANY($2::text[]));

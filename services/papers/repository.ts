@@ -57,6 +57,21 @@ const fragments = {
   'shown-columns': SHOWN_COLUMNS.map((c) => `p.${c}`).join(', '),
 };
 const factColumns = { 'fact-columns': FACT_COLUMNS.map((c) => `p.${c}`).join(', ') };
+/** What relevance reads of a paper (RelevancePaper). */
+const RELEVANCE_COLUMNS = [
+  'id',
+  'title',
+  'abstract',
+  'keywords',
+  'authors',
+  'organization',
+  'trend_score',
+  'trend_reason',
+  'upvotes',
+  'comments',
+  'github_stars',
+] as const;
+const relevanceColumns = { 'relevance-columns': RELEVANCE_COLUMNS.map((c) => `p.${c}`).join(', ') };
 
 const papersSql = loadQueries(
   new URL('./papers.sql', import.meta.url),
@@ -77,9 +92,54 @@ const papersSql = loadQueries(
 
 const rankingSql = loadQueries(
   new URL('./ranking.sql', import.meta.url),
-  ['refresh-trend-scores', 'retire-old-scores', 'remember-ranked-lists', 'forget-ranked-lists', 'preview-picks'],
-  { fragments: factColumns },
+  [
+    'refresh-trend-scores',
+    'retire-old-scores',
+    'remember-ranked-lists',
+    'forget-ranked-lists',
+    'preview-picks',
+    'ranked-lists-of',
+    'relevance-window',
+    'relevance-papers',
+    'window-papers-by-names',
+  ],
+  { fragments: { ...factColumns, ...relevanceColumns } },
 );
+
+/** A paper as relevance reads it: its text, names, trend and live signals. */
+export interface RelevancePaper {
+  id: number;
+  title: string;
+  abstract: string;
+  keywords: string[];
+  authors: string[];
+  organization: string | null;
+  trendScore: number;
+  trendReason: string;
+  upvotes: number | null;
+  comments: number | null;
+  githubStars: number | null;
+}
+
+type RelevanceRecord = Omit<RelevancePaper, 'trendScore' | 'trendReason' | 'githubStars'> & {
+  trend_score: number;
+  trend_reason: string;
+  github_stars: number | null;
+};
+
+const relevancePaper = (r: RelevanceRecord): RelevancePaper => ({
+  id: Number(r.id),
+  title: r.title,
+  abstract: r.abstract,
+  keywords: r.keywords,
+  authors: r.authors,
+  organization: r.organization,
+  trendScore: r.trend_score,
+  trendReason: r.trend_reason,
+  upvotes: r.upvotes,
+  comments: r.comments,
+  githubStars: r.github_stars,
+});
 
 /** A row of the trending list, as the home page and the feeds show it. */
 export type TrendingPaper = ShownPaper;
@@ -216,6 +276,31 @@ export function createPaperRepository(db: Queryable) {
     async forgetRankedLists(runId: string): Promise<void> {
       await db.query(rankingSql['forget-ranked-lists'], [runId]);
     },
+    /** The ranked lists of the subscribers' topic sets: the run's remembered ones, the others computed. */
+    async rankedListsOf(
+      runId: string | undefined,
+      subscriberIds: number[],
+      since: Date,
+    ): Promise<Map<string, { ids: number[]; matched: (string | null)[] }>> {
+      const { rows } = await db.query<{ topics: string[]; ids: string[]; matched: (string | null)[] }>(
+        rankingSql['ranked-lists-of'],
+        [runId ?? null, subscriberIds, since],
+      );
+      return new Map(rows.map((r) => [topicSetKey(r.topics), { ids: r.ids.map(Number), matched: r.matched }]));
+    },
+    /** The `limit` most trending papers news since `since`, for relevance's word weights. */
+    async relevanceWindow(since: Date, limit: number): Promise<RelevancePaper[]> {
+      return (await db.query<RelevanceRecord>(rankingSql['relevance-window'], [since, limit])).rows.map(relevancePaper);
+    },
+    async relevancePapers(ids: number[]): Promise<RelevancePaper[]> {
+      return (await db.query<RelevanceRecord>(rankingSql['relevance-papers'], [ids])).rows.map(relevancePaper);
+    },
+    /** Papers news since `since` possibly by one of the names whose a–z and digits are `letters`. */
+    async windowPapersByNames(since: Date, letters: string[]): Promise<RelevancePaper[]> {
+      return (await db.query<RelevanceRecord>(rankingSql['window-papers-by-names'], [since, letters])).rows.map(
+        relevancePaper,
+      );
+    },
     /** What a subscriber would get next, without recording anything. */
     async previewPicks(subscriberId: number, since: Date): Promise<PreviewPick[]> {
       return (await db.query<PreviewPick>(rankingSql['preview-picks'], [subscriberId, since])).rows;
@@ -224,3 +309,6 @@ export function createPaperRepository(db: Queryable) {
 }
 
 export type PaperRepository = ReturnType<typeof createPaperRepository>;
+
+/** A topic set as a map key: the list as stored (ranked_lists.topics equals subscribers.topics). */
+export const topicSetKey = (topics: readonly string[]) => JSON.stringify(topics);

@@ -90,3 +90,10 @@ export function nameKey(name: string): string {
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
 }
+
+/**
+ * A name key's letters a–z and digits only: what PostgreSQL compares to find the papers a name may
+ * be on (regexp_replace(lower(normalize(name, NFKD)), '[^a-z0-9]', '', 'g'), interests.sql), a
+ * coarse filter whose hits are checked by nameKey. Empty for a name with no Latin letter or digit.
+ */
+export const nameLetters = (name: string) => nameKey(name).replace(/[^a-z0-9]/g, '');

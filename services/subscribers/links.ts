@@ -36,6 +36,13 @@ export function createLinks(publicUrl: string, tokens: Tokens, ttl: { confirmHou
     /** The web version of one digest, signed in its subscriber's link epoch `epoch`. */
     viewDigest: (deliveryId: number, epoch: number) =>
       `${publicUrl}/d/${tokens.sign('view-digest', deliveryId, undefined, epoch)}`,
+    /**
+     * Where the votes under one digest's papers go (`<base>/<paper id>/more` or `/less`): signed
+     * for that delivery in its subscriber's link epoch, so a vote names a paper that reader was
+     * sent, and signing out every link ends them. No expiry: an old digest's votes keep working.
+     */
+    votes: (deliveryId: number, epoch: number) =>
+      `${publicUrl}/vote/${tokens.sign('vote', deliveryId, undefined, epoch)}`,
   };
 }
 

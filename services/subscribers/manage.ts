@@ -3,6 +3,7 @@ import type { Db } from '../core/db.ts';
 import { Conflict, Invalid, NotFound } from '../core/errors.ts';
 import type { Queues } from '../core/queues.ts';
 import { expiredToken, invalidToken, type OpenedToken, type Tokens } from '../core/tokens.ts';
+import { createInterestRepository } from '../interests/repository.ts';
 import { describeDay, type HistoryDay, historyRange } from './history.ts';
 import type { Links } from './links.ts';
 import { mergePreferences, type Preferences, PreferencesInput } from './preferences.ts';
@@ -99,6 +100,7 @@ export function createManageService({
   links: Pick<Links, 'viewDigest' | 'feed'>;
 }) {
   const repo = createSubscriberRepository(db);
+  const interests = createInterestRepository(db);
 
   const find = async (id: number): Promise<Subscriber> => {
     const s = await repo.findById(id);
@@ -195,6 +197,10 @@ export function createManageService({
       },
       pauses: await repo.exportPauses(s.id),
       digests: await repo.exportDeliveries(s.id),
+      votes: await interests.listVotes(s.id),
+      follows: await interests.listFollows(s.id),
+      /** What Paperboy learned from the votes (docs/relevance.md), when they voted. */
+      model: (await interests.modelOf(s.id)) ?? null,
     };
   }
 

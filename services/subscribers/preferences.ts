@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { blank, Timezone, Topics, whole } from './schemas.ts';
+import { blank, ExcludedTerms, Timezone, Topics, whole } from './schemas.ts';
 
 /**
  * One preference: what a request may give for it (JSON, or a form's string) and how it is checked
@@ -40,6 +40,13 @@ export const PREFERENCES = {
     default: [],
     column: 'topics',
     form: (topics) => ({ topics: topics.join(', ') }),
+  }),
+  excludedTerms: preference({
+    input: ExcludedTerms,
+    output: z.array(z.string()),
+    default: [],
+    column: 'excluded_terms',
+    form: (terms) => ({ excludedTerms: terms.join(', ') }),
   }),
   timezone: preference({
     input: Timezone.describe('IANA time zone of the delivery hour'),

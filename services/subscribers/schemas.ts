@@ -79,6 +79,18 @@ export const Topics = z
   )
   .describe('Keywords that favour matching papers; a list, or one comma-separated string');
 
+/** Terms whose papers are never sent: written, split and normalised as topics are. */
+export const ExcludedTerms = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.split(',') : v),
+    z
+      .array(Topic)
+      .max(50, 'at most 20 excluded terms')
+      .transform((ts) => [...new Set(ts.map((t) => t.replace(/\s+/g, ' ').trim().toLowerCase()).filter(Boolean))])
+      .pipe(z.array(z.string()).max(20, 'at most 20 excluded terms')),
+  )
+  .describe('A paper matching any of these (every word, in its title, keywords or abstract) is never sent');
+
 /** An IANA time zone name, kept in the spelling canonicalTimezone gives it. */
 export const Timezone = z.string().transform((tz, ctx) => {
   const name = canonicalTimezone(tz);

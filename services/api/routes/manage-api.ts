@@ -1,11 +1,37 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { FollowInput, type InterestService } from '../../interests/service.ts';
 import type { ManageService } from '../../subscribers/manage.ts';
 import { PreferencesInput } from '../../subscribers/preferences.ts';
 import { errors, SubscriptionBody, TokenParams } from '../schemas.ts';
 
 /** The JSON API behind the preferences link: the token in the path is the subscriber's credential. */
-export const manageApiRoutes: FastifyPluginAsyncZod<{ manage: ManageService }> = async (app, { manage }) => {
+const Taught = z
+  .object({
+    votes: z.array(
+      z.object({
+        paperId: z.number(),
+        vote: z.enum(['more', 'less']),
+        votedAt: z.string(),
+        title: z.string(),
+        arxivId: z.string().nullable(),
+      }),
+    ),
+    follows: z.array(
+      z.object({
+        kind: z.enum(['author', 'organization']),
+        nameKey: z.string(),
+        name: z.string(),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'Interests' });
+
+export const manageApiRoutes: FastifyPluginAsyncZod<{
+  manage: ManageService;
+  interests: Pick<InterestService, 'list' | 'undo' | 'resetVotes' | 'follow' | 'unfollow'>;
+}> = async (app, { manage, interests }) => {
   const base = '/api/subscription/:token';
   const tags = ['subscription'];
   const viewSchema = (summary: string, description?: string) => ({
@@ -57,6 +83,50 @@ export const manageApiRoutes: FastifyPluginAsyncZod<{ manage: ManageService }> =
       await manage.revokeLinks(req.params.token);
       return { status: 'revoked' as const };
     },
+  );
+
+  const taughtSchema = (summary: string, description?: string) => ({
+    summary,
+    description,
+    tags,
+    params: TokenParams,
+    response: { 200: Taught, ...errors(400, 404) },
+  });
+  app.get(
+    `${base}/interests`,
+    { schema: taughtSchema('List votes and follows', 'Votes come from the links under each paper of a digest.') },
+    async (req) => interests.list(req.params.token),
+  );
+  app.delete(
+    `${base}/votes/:paperId`,
+    {
+      schema: {
+        ...taughtSchema('Undo a vote'),
+        params: TokenParams.extend({ paperId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+      },
+    },
+    async (req) => interests.undo(req.params.token, req.params.paperId),
+  );
+  app.delete(`${base}/votes`, { schema: taughtSchema('Forget every vote') }, async (req) =>
+    interests.resetVotes(req.params.token),
+  );
+  app.post(
+    `${base}/follows`,
+    {
+      schema: {
+        ...taughtSchema(
+          'Follow an author or organization',
+          'By name as a paper writes it; a name no paper carries is refused.',
+        ),
+        body: FollowInput,
+      },
+    },
+    async (req) => interests.follow(req.params.token, req.body),
+  );
+  app.delete(
+    `${base}/follows`,
+    { schema: { ...taughtSchema('Stop following an author or organization'), body: FollowInput } },
+    async (req) => interests.unfollow(req.params.token, req.body),
   );
 
   app.get(

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
+import type { InterestService, Interests } from '../../interests/service.ts';
 import { HISTORY_DAYS } from '../../subscribers/history.ts';
 import type { ManageService, SubscriptionView } from '../../subscribers/manage.ts';
 import { PreferencesInput, preferenceForm } from '../../subscribers/preferences.ts';
@@ -25,6 +27,7 @@ const localTime = (iso: string, timeZone: string) =>
 export interface ManagePageDeps {
   pages: Pages;
   manage: ManageService;
+  interests: Pick<InterestService, 'list' | 'undo' | 'resetVotes' | 'follow' | 'unfollow'>;
   /** How long a preferences link works (MANAGE_LINK_TTL_DAYS). */
   manageTtlDays: number;
 }
@@ -32,7 +35,7 @@ export interface ManagePageDeps {
 /** The preferences page behind the link in every mail: plain forms, no JavaScript needed. */
 export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
   app,
-  { pages, manage, manageTtlDays },
+  { pages, manage, interests, manageTtlDays },
 ) => {
   const page = { config: { page: true }, schema: { hide: true, params: TokenParams } };
 
@@ -63,8 +66,9 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       );
   });
 
-  const render = async (token: string, view: SubscriptionView, notice?: string) =>
-    pages.render('manage', 'Your subscription', {
+  const render = async (token: string, view: SubscriptionView, notice?: string, taught?: Interests) => {
+    const { votes, follows } = taught ?? (await interests.list(token));
+    return pages.render('manage', 'Your subscription', {
       token,
       notice,
       email: view.email,
@@ -79,8 +83,11 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       canUnsubscribe: isSubscribed(view.status),
       canResubscribe: view.status === 'unsubscribed',
       manageTtlDays,
+      votes: votes.map((v) => ({ ...v, more: v.vote === 'more' })),
+      follows,
       ...preferenceForm(view.preferences),
     });
+  };
 
   app.get('/manage/:token', page, async (req, reply) =>
     reply.type(HTML).send(await render(req.params.token, await manage.view(req.params.token))),
@@ -109,6 +116,40 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       reply.type(HTML).send(await render(req.params.token, await action.run(req.params.token), action.notice)),
     );
   }
+
+  // What the reader taught Paperboy: undo a vote, forget them all, follow and stop following.
+  const taught = async (token: string, notice: string, change: () => Promise<Interests>) => {
+    const after = await change();
+    return render(token, await manage.view(token), notice, after);
+  };
+  const VoteParams = TokenParams.extend({ paperId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+  app.post(
+    '/manage/:token/votes/:paperId/undo',
+    { ...page, schema: { ...page.schema, params: VoteParams } },
+    async (req, reply) =>
+      reply
+        .type(HTML)
+        .send(
+          await taught(req.params.token, 'Vote undone.', () => interests.undo(req.params.token, req.params.paperId)),
+        ),
+  );
+  app.post('/manage/:token/votes/reset', page, async (req, reply) =>
+    reply
+      .type(HTML)
+      .send(await taught(req.params.token, 'Every vote is forgotten.', () => interests.resetVotes(req.params.token))),
+  );
+  app.post('/manage/:token/follows', page, async (req, reply) =>
+    reply
+      .type(HTML)
+      .send(await taught(req.params.token, 'Followed.', () => interests.follow(req.params.token, req.body))),
+  );
+  app.post('/manage/:token/follows/remove', page, async (req, reply) =>
+    reply
+      .type(HTML)
+      .send(
+        await taught(req.params.token, 'No longer followed.', () => interests.unfollow(req.params.token, req.body)),
+      ),
+  );
 
   app.get('/manage/:token/export', page, async (req, reply) =>
     reply

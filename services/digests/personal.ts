@@ -1,0 +1,187 @@
+import type { Queryable } from '../core/db.ts';
+import { createInterestRepository, type PersonalReader } from '../interests/repository.ts';
+import { createPaperRepository, type RelevancePaper, topicSetKey } from '../papers/repository.ts';
+import { Featurizer, type SparseVector } from '../relevance/features.ts';
+import { trainModel } from '../relevance/model.ts';
+import { attentionPoints, type Candidate, Picker, type Pick as RelevancePick } from '../relevance/pick.ts';
+import { nameLetters } from '../relevance/text.ts';
+
+/**
+ * The planner's personal path (docs/relevance.md, "Planning"): digests for the subscribers who
+ * voted, follow someone or exclude a term, picked in TypeScript by relevance's Picker. Everyone
+ * else keeps the SQL path (paperboy_pick_for), untaxed.
+ *
+ * One Window per planning run: the featurizer fitted on the window's most trending papers (the
+ * word weights), and each paper's features computed once however many readers have it among
+ * their candidates. A reader whose votes or topics changed since their model was trained is
+ * trained again here, and the model stored.
+ */
+
+/** How many of the window's most trending papers the word weights (idf) are learned from. */
+export const WINDOW_SAMPLE = 1000;
+/** How many of them stand for "the rest of the world" when a model is trained. */
+const BACKGROUND = 128;
+
+export interface PersonalPick extends RelevancePick {
+  subscriberId: number;
+}
+
+class Window {
+  readonly featurizer = new Featurizer();
+  readonly picker: Picker;
+  readonly candidates = new Map<number, Candidate>();
+  readonly background: SparseVector[];
+  /** Followed names' papers of the window, by name letters, found once per run. */
+  readonly byName = new Map<string, number[]>();
+
+  constructor(
+    readonly since: Date,
+    sample: RelevancePaper[],
+  ) {
+    this.featurizer.fit(sample.map(paperText));
+    this.picker = new Picker(this.featurizer);
+    for (const p of sample) this.add(p);
+    const step = Math.max(1, Math.floor(sample.length / BACKGROUND));
+    this.background = sample
+      .filter((_, i) => i % step === 0)
+      .slice(0, BACKGROUND)
+      .map((p) => (this.candidates.get(p.id) as Candidate).features.vector);
+  }
+
+  add(p: RelevancePaper): Candidate {
+    let c = this.candidates.get(p.id);
+    if (!c) {
+      c = {
+        id: p.id,
+        title: p.title,
+        authors: p.authors,
+        organizations: p.organization ? [p.organization] : [],
+        features: this.featurizer.features(paperText(p)),
+        trendScore: p.trendScore,
+        trendReason: p.trendReason,
+        attention: attentionPoints(p),
+      };
+      this.candidates.set(p.id, c);
+    }
+    return c;
+  }
+}
+
+const paperText = (p: Pick<RelevancePaper, 'title' | 'abstract' | 'keywords' | 'authors' | 'organization'>) => ({
+  title: p.title,
+  abstract: p.abstract,
+  keywords: p.keywords,
+  authors: p.authors,
+  organizations: p.organization ? [p.organization] : [],
+});
+
+export function createPersonalPlanning() {
+  const windows = new Map<string, Promise<Window>>();
+
+  async function windowFor(db: Queryable, since: Date, runId?: string): Promise<Window> {
+    const build = async () => new Window(since, await createPaperRepository(db).relevanceWindow(since, WINDOW_SAMPLE));
+    if (!runId) return build();
+    let w = windows.get(runId);
+    if (!w) {
+      w = build();
+      windows.set(runId, w);
+      w.catch(() => windows.delete(runId));
+    }
+    return w;
+  }
+
+  /** Makes sure every id has a candidate, reading the papers the window has not seen in one query. */
+  async function load(db: Queryable, w: Window, ids: Iterable<number>): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !w.candidates.has(id));
+    if (missing.length === 0) return;
+    for (const p of await createPaperRepository(db).relevancePapers(missing)) w.add(p);
+  }
+
+  /** The window's papers by any of the followed names. */
+  async function followedPapers(db: Queryable, w: Window, names: string[]): Promise<number[]> {
+    const letters = [...new Set(names.map(nameLetters).filter(Boolean))];
+    const unknown = letters.filter((l) => !w.byName.has(l));
+    if (unknown.length > 0) {
+      for (const l of unknown) w.byName.set(l, []);
+      for (const p of await createPaperRepository(db).windowPapersByNames(w.since, unknown)) {
+        w.add(p);
+        for (const n of [...p.authors, p.organization ?? '']) w.byName.get(nameLetters(n))?.push(p.id);
+      }
+    }
+    return [...new Set(letters.flatMap((l) => w.byName.get(l) ?? []))];
+  }
+
+  /** The reader's model: the stored one if trained on what they have now, else trained (and stored) now. */
+  async function modelOf(db: Queryable, w: Window, r: PersonalReader) {
+    if (r.basis === undefined) return undefined;
+    if (r.model && r.modelBasis === r.basis) return r.model;
+    const interests = createInterestRepository(db);
+    const votes = (await interests.trainingVotes(r.id)).map((v) => ({
+      paperId: v.paperId,
+      value: v.value,
+      title: v.title,
+      vector: w.featurizer.vector(paperText(v)),
+    }));
+    const model = trainModel(w.featurizer, { votes, topics: r.topics, background: w.background });
+    if (model) await interests.saveModel(r.id, model, r.basis);
+    return model;
+  }
+
+  /**
+   * Picks the digests of `subscriberIds`' personal readers; the others get no entry in the
+   * returned map and stay with the SQL path.
+   */
+  async function pick(
+    db: Queryable,
+    subscriberIds: number[],
+    plan: { since: Date; runId?: string },
+  ): Promise<Map<number, PersonalPick[]>> {
+    const picks = new Map<number, PersonalPick[]>();
+    const readers = await createInterestRepository(db).personalReaders(subscriberIds);
+    if (readers.length === 0) return picks;
+    const w = await windowFor(db, plan.since, plan.runId);
+    const lists = await createPaperRepository(db).rankedListsOf(
+      plan.runId,
+      readers.map((r) => r.id),
+      plan.since,
+    );
+    const interests = createInterestRepository(db);
+    for (const r of readers) {
+      const list = lists.get(topicSetKey(r.topics)) ?? { ids: [], matched: [] };
+      const followed = [...r.followedAuthors, ...r.followedOrganizations];
+      const extra = followed.length > 0 ? await followedPapers(db, w, followed) : [];
+      await load(db, w, [...list.ids, ...extra]);
+      const sent = await interests.sentAmong(r.id, [...new Set([...list.ids, ...extra])]);
+      const model = await modelOf(db, w, r);
+      const chosen = w.picker.pick({
+        reader: {
+          topics: r.topics,
+          maxPapers: r.maxPapers,
+          model,
+          followedAuthors: r.followedAuthors,
+          followedOrganizations: r.followedOrganizations,
+          excludedTerms: r.excludedTerms,
+        },
+        list,
+        papers: w.candidates,
+        extra,
+        isSent: (id) => sent.has(id),
+      });
+      picks.set(
+        r.id,
+        chosen.map((p) => ({ ...p, subscriberId: r.id })),
+      );
+    }
+    return picks;
+  }
+
+  return {
+    pick,
+    /** Drops a planning run's window. */
+    forget(runId: string) {
+      windows.delete(runId);
+    },
+  };
+}
+
+export type PersonalPlanning = ReturnType<typeof createPersonalPlanning>;

@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import type { Db } from '../core/db.ts';
+import { Invalid, NotFound } from '../core/errors.ts';
+import type { Tokens } from '../core/tokens.ts';
+import { nameKey, nameLetters } from '../relevance/text.ts';
+import { CONTROL } from '../subscribers/schemas.ts';
+import {
+  createInterestRepository,
+  type DeliveredPaper,
+  FOLLOW_KINDS,
+  type FollowKind,
+  type FollowRow,
+  type VoteRow,
+  type VoteValue,
+} from './repository.ts';
+
+/** "More like this" and "Less like this", as links and forms name them. */
+export const VOTE_DIRECTIONS = { more: 1, less: -1 } as const satisfies Record<string, VoteValue>;
+export type VoteDirection = keyof typeof VOTE_DIRECTIONS;
+export const directionOf = (value: VoteValue): VoteDirection => (value > 0 ? 'more' : 'less');
+
+/** A follow as a request gives it: an author's or organization's name as papers write it. */
+export const FollowInput = z
+  .object({
+    kind: z.enum(FOLLOW_KINDS).describe('author or organization'),
+    name: z
+      .string()
+      .trim()
+      .min(1, 'name is required')
+      .max(200, 'name is at most 200 characters')
+      .refine((s) => !CONTROL.test(s), 'name contains control characters'),
+  })
+  .strict();
+export type FollowInput = z.infer<typeof FollowInput>;
+
+/** A paper a vote link names, as its page shows it. */
+export interface VotedPaper {
+  paperId: number;
+  title: string;
+  /** Its authors and organization, each with whether the reader follows them already. */
+  names: { kind: FollowKind; name: string; followed: boolean }[];
+  vote: VoteDirection | null;
+}
+
+/** What a reader taught Paperboy, as the preferences page and the API list it. */
+export interface Interests {
+  votes: (Omit<VoteRow, 'value'> & { vote: VoteDirection })[];
+  follows: FollowRow[];
+}
+
+/** Names a vote page offers to follow: the first authors, then the organization. */
+const NAMES_OFFERED = 5;
+
+/**
+ * Votes, follows and excluded terms' companions (docs/relevance.md). A vote link is signed for one
+ * digest (`vote` token: the delivery's id, in its subscriber's link epoch) and names a paper of
+ * it, so a vote is only ever on a paper that subscriber was sent; its GET only shows a page, its
+ * POST records. The preferences token lists, undoes and resets votes, and adds and removes
+ * follows, through `authorize` (the manage service's check of that token).
+ */
+export function createInterestService({
+  db,
+  tokens,
+  authorize,
+}: {
+  db: Db;
+  tokens: Pick<Tokens, 'open'>;
+  authorize: (manageToken: string) => Promise<{ id: number }>;
+}) {
+  const repo = createInterestRepository(db);
+
+  /** The paper a vote link names, in the digest it was mailed in. */
+  async function delivered(token: string, paperId: number): Promise<DeliveredPaper> {
+    const t = tokens.open('vote', token);
+    const p = await repo.paperOfDelivery(t.id, paperId);
+    if (!p) throw new NotFound('That paper was not in this digest.', 'paper_not_sent');
+    if (t.epoch !== p.tokenEpoch) {
+      throw new Invalid('This link was signed out by the subscriber it was mailed to.', 'revoked_token');
+    }
+    return p;
+  }
+
+  async function page(p: DeliveredPaper, vote = p.vote): Promise<VotedPaper> {
+    const followed = new Set((await repo.listFollows(p.subscriberId)).map((f) => `${f.kind}:${f.nameKey}`));
+    const names = [
+      ...p.authors.slice(0, NAMES_OFFERED).map((name) => ({ kind: 'author' as const, name })),
+      ...(p.organization ? [{ kind: 'organization' as const, name: p.organization }] : []),
+    ]
+      .filter((n) => nameKey(n.name))
+      .map((n) => ({ ...n, followed: followed.has(`${n.kind}:${nameKey(n.name)}`) }));
+    return { paperId: p.paperId, title: p.title, names, vote: vote === null ? null : directionOf(vote) };
+  }
+
+  /** A name papers carry, as one of them writes it, or a 4xx. */
+  async function knownName(kind: FollowKind, name: string): Promise<string> {
+    const key = nameKey(name);
+    const letters = nameLetters(name);
+    if (!key || !letters) throw new Invalid(`"${name}" is not a name Paperboy can follow.`, 'unknown_name');
+    const found = (await repo.namesLike(kind, letters)).find((n) => nameKey(n) === key);
+    if (!found) {
+      throw new NotFound(
+        `No paper Paperboy knows lists "${name}" as ${kind === 'author' ? 'an author' : 'its organization'}. Follow a name as a paper writes it.`,
+        'unknown_name',
+      );
+    }
+    return found;
+  }
+
+  async function list(subscriberId: number): Promise<Interests> {
+    const [votes, follows] = await Promise.all([repo.listVotes(subscriberId), repo.listFollows(subscriberId)]);
+    return { votes: votes.map(({ value, ...v }) => ({ ...v, vote: directionOf(value) })), follows };
+  }
+
+  return {
+    /** What a vote link's page shows; records nothing. */
+    async votePage(token: string, paperId: number): Promise<VotedPaper> {
+      return page(await delivered(token, paperId));
+    },
+
+    /** Records the vote; a second vote on the same paper replaces the first. */
+    async vote(token: string, paperId: number, direction: VoteDirection): Promise<VotedPaper> {
+      const p = await delivered(token, paperId);
+      const value = VOTE_DIRECTIONS[direction];
+      await repo.recordVote(p.subscriberId, p.paperId, value);
+      return page(p, value);
+    },
+
+    async undoVote(token: string, paperId: number): Promise<VotedPaper> {
+      const p = await delivered(token, paperId);
+      await repo.deleteVote(p.subscriberId, p.paperId);
+      return page(p, null);
+    },
+
+    /** Follows one of the paper's authors or its organization, named as the paper writes it. */
+    async followFromPaper(token: string, paperId: number, raw: unknown): Promise<VotedPaper & { followed: string }> {
+      const input = FollowInput.parse(raw);
+      const p = await delivered(token, paperId);
+      const names = input.kind === 'author' ? p.authors : p.organization ? [p.organization] : [];
+      const name = names.find((n) => nameKey(n) === nameKey(input.name));
+      if (!name) {
+        throw new Invalid(
+          `"${input.name}" is not ${input.kind === 'author' ? 'an author' : 'the organization'} of this paper.`,
+          'unknown_name',
+        );
+      }
+      await repo.addFollow(p.subscriberId, input.kind, nameKey(name), name);
+      return { ...(await page(p)), followed: name };
+    },
+
+    // --- behind the preferences token ------------------------------------------------------------
+
+    list: async (manageToken: string) => list((await authorize(manageToken)).id),
+
+    async undo(manageToken: string, paperId: number): Promise<Interests> {
+      const s = await authorize(manageToken);
+      if (!(await repo.deleteVote(s.id, paperId))) throw new NotFound('There is no vote on that paper.', 'no_vote');
+      return list(s.id);
+    },
+
+    async resetVotes(manageToken: string): Promise<Interests> {
+      const s = await authorize(manageToken);
+      await repo.deleteVotes(s.id);
+      await repo.deleteModel(s.id);
+      return list(s.id);
+    },
+
+    async follow(manageToken: string, raw: unknown): Promise<Interests> {
+      const input = FollowInput.parse(raw);
+      const s = await authorize(manageToken);
+      const name = await knownName(input.kind, input.name);
+      await repo.addFollow(s.id, input.kind, nameKey(name), name);
+      return list(s.id);
+    },
+
+    async unfollow(manageToken: string, raw: unknown): Promise<Interests> {
+      const input = FollowInput.parse(raw);
+      const s = await authorize(manageToken);
+      if (!(await repo.deleteFollow(s.id, input.kind, nameKey(input.name)))) {
+        throw new NotFound(`You do not follow "${input.name}".`, 'not_following');
+      }
+      return list(s.id);
+    },
+  };
+}
+
+export type InterestService = ReturnType<typeof createInterestService>;
