@@ -112,7 +112,7 @@ export function createPersonalPlanning() {
   }
 
   /** The reader's model: the stored one if trained on what they have now, else trained (and stored) now. */
-  async function modelOf(db: Queryable, w: Window, r: PersonalReader) {
+  async function modelOf(db: Queryable, w: Window, r: PersonalReader, store: boolean) {
     if (r.basis === undefined) return undefined;
     if (r.model && r.modelBasis === r.basis) return r.model;
     const interests = createInterestRepository(db);
@@ -123,7 +123,7 @@ export function createPersonalPlanning() {
       vector: w.featurizer.vector(paperText(v)),
     }));
     const model = trainModel(w.featurizer, { votes, topics: r.topics, background: w.background });
-    if (model) await interests.saveModel(r.id, model, r.basis);
+    if (model && store) await interests.saveModel(r.id, model, r.basis);
     return model;
   }
 
@@ -134,7 +134,7 @@ export function createPersonalPlanning() {
   async function pick(
     db: Queryable,
     subscriberIds: number[],
-    plan: { since: Date; runId?: string },
+    plan: { since: Date; runId?: string; dryRun?: boolean },
   ): Promise<Map<number, PersonalPick[]>> {
     const picks = new Map<number, PersonalPick[]>();
     const readers = await createInterestRepository(db).personalReaders(subscriberIds);
@@ -152,7 +152,8 @@ export function createPersonalPlanning() {
       const extra = followed.length > 0 ? await followedPapers(db, w, followed) : [];
       await load(db, w, [...list.ids, ...extra]);
       const sent = await interests.sentAmong(r.id, [...new Set([...list.ids, ...extra])]);
-      const model = await modelOf(db, w, r);
+      // A dry run (what `paperboy rank` shows) trains a stale model without storing it.
+      const model = await modelOf(db, w, r, !plan.dryRun);
       const chosen = w.picker.pick({
         reader: {
           topics: r.topics,
