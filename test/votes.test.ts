@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, linkIn, parse, pathOf } from './support/harness.ts';
+import { createHarness, type Harness, linkIn, parse, pathOf, runCli } from './support/harness.ts';
 
 /** Every vote link of a mail's HTML part, in order, as paths. */
 const voteLinks = (mail: ParsedMail) =>
@@ -221,6 +221,20 @@ describe('votes, follows and excluded terms, from the mail', () => {
       );
     const model = await h.services.db.query('SELECT model FROM reader_models WHERE subscriber_id = $1', [id]);
     expect(model.rows[0]?.model.votes).toBe(3);
+  });
+
+  it('shows with `paperboy rank` what the next digest holds and why, with the score, changing nothing', async () => {
+    const at = '2026-03-05T08:00:05Z';
+    const before = await h.services.db.query('SELECT count(*)::int AS n FROM deliveries');
+    const out = await runCli(['rank', '--email', EMAIL, '--at', at], h.env);
+    expect(out.code).toBe(0);
+    const ranked = [...out.stdout.matchAll(/^ ?\d+\. (.+?)(?: \[arXiv:[^\]]+\])?$/gm)].map(([, t]) => t);
+    expect(ranked).toHaveLength(5);
+    expect(out.stdout).toMatch(/why: .*(you liked|from your votes: ).*; score -?\d+\.\d{3}\)/);
+    expect((await h.services.db.query('SELECT count(*)::int AS n FROM deliveries')).rows).toEqual(before.rows);
+
+    expect(await h.services.digests.runNow(new Date(at))).toMatchObject({ sent: 2 });
+    expect(titlesOf(await lastMail())).toEqual(ranked);
   });
 
   it('exports votes, follows and the model, and erasing removes them', async () => {

@@ -8,6 +8,7 @@ import { createPaperRepository } from '../papers/repository.ts';
 import type { Links } from '../subscribers/links.ts';
 import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
+import { createPersonalPlanning } from './personal.ts';
 import { renderDigest, renderWebVersion } from './renderer.ts';
 import { createDigestStore } from './store.ts';
 
@@ -31,6 +32,12 @@ export function createComposer({
   const subscribers = createSubscriberRepository(db);
   const papers = createPaperRepository(db);
   const store = createDigestStore(db);
+  const personal = createPersonalPlanning();
+  /** What the planner would pick for `s` now: the personal path's picks, or the SQL path's. */
+  const picksFor = async (subscriberId: number, since: Date) => {
+    const mine = (await personal.pick(db, [subscriberId], { since, dryRun: true })).get(subscriberId);
+    return mine ? papers.previewPapers(mine) : papers.previewPicks(subscriberId, since);
+  };
   const find = async (email: string) => {
     const s = await subscribers.findByEmail(Email.parse(email));
     if (!s) throw new NotFound(`no subscriber with the address ${email}`);
@@ -49,7 +56,7 @@ export function createComposer({
       maxPapers: s.max_papers,
       since,
       alreadySent,
-      picks: await papers.previewPicks(s.id, since),
+      picks: await picksFor(s.id, since),
     };
   }
 
@@ -80,7 +87,7 @@ export function createComposer({
      */
     async render(email: string, at: Date) {
       const s = await find(email);
-      const picks = await papers.previewPicks(s.id, rankSince(at, rankWindowDays));
+      const picks = await picksFor(s.id, rankSince(at, rankWindowDays));
       if (picks.length === 0) return undefined;
       return renderDigest(templates, {
         email: s.email,

@@ -79,6 +79,11 @@ SELECT r.place AS position, r.reason, {{fact-columns}}, round(p.trend_score::num
   JOIN papers p ON p.id = r.paper_id
  ORDER BY r.place;
 
+-- name: preview-papers
+-- Papers $1 as a preview shows them, with their trend score.
+SELECT {{fact-columns}}, round(p.trend_score::numeric, 4) AS trend_score
+  FROM papers p WHERE p.id = ANY($1::bigint[]);
+
 -- name: ranked-lists-of
 -- The ranked lists of subscribers $2's topic sets, from papers news since $3: those planning run
 -- $1 remembered, and the others computed now (all of them when $1 is NULL).

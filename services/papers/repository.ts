@@ -98,6 +98,7 @@ const rankingSql = loadQueries(
     'remember-ranked-lists',
     'forget-ranked-lists',
     'preview-picks',
+    'preview-papers',
     'ranked-lists-of',
     'relevance-window',
     'relevance-papers',
@@ -158,6 +159,8 @@ export interface PreviewPick extends PaperFacts {
   position: number;
   reason: string;
   trend_score: string;
+  /** The relevance blend's score, for a reader with a model (services/relevance/pick.ts). */
+  score?: number | null;
 }
 
 /** Signals a source reported for a paper at one moment. */
@@ -300,6 +303,19 @@ export function createPaperRepository(db: Queryable) {
       return (await db.query<RelevanceRecord>(rankingSql['window-papers-by-names'], [since, letters])).rows.map(
         relevancePaper,
       );
+    },
+    /** Picks made elsewhere (the planner's personal path), with their papers as a preview shows them. */
+    async previewPapers(
+      picks: readonly { paperId: number; place: number; reason: string; score: number | null }[],
+    ): Promise<PreviewPick[]> {
+      const { rows } = await db.query<PaperFacts & { id: number; trend_score: string }>(rankingSql['preview-papers'], [
+        picks.map((p) => p.paperId),
+      ]);
+      const byId = new Map(rows.map((r) => [Number(r.id), r]));
+      return picks.flatMap((p) => {
+        const paper = byId.get(p.paperId);
+        return paper ? [{ ...paper, position: p.place, reason: p.reason, score: p.score }] : [];
+      });
     },
     /** What a subscriber would get next, without recording anything. */
     async previewPicks(subscriberId: number, since: Date): Promise<PreviewPick[]> {

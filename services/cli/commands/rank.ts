@@ -23,7 +23,8 @@ export const rank = defineCommand({
       if (!r.picks.length) console.log('Nothing new: no digest would be sent.');
       for (const p of r.picks) {
         console.log(`${String(p.position).padStart(2)}. ${p.title}${p.arxiv_id ? ` [arXiv:${p.arxiv_id}]` : ''}`);
-        console.log(`    why: ${p.reason} (trend score ${p.trend_score})`);
+        const score = typeof p.score === 'number' ? `; score ${p.score.toFixed(3)}` : '';
+        console.log(`    why: ${p.reason} (trend score ${p.trend_score}${score})`);
       }
     });
   },
