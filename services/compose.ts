@@ -133,7 +133,14 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     papers,
     catalog: createPaperCatalog({ db, clock, rankWindowDays: config.rankWindowDays }),
     ops: createOpsService({ db, clock }),
-    ranking: createComposer({ db, rankWindowDays: config.rankWindowDays, tokens, links, templates }),
+    ranking: createComposer({
+      db,
+      rankWindowDays: config.rankWindowDays,
+      tokens,
+      links,
+      templates,
+      authorize: manage.authorize,
+    }),
     retention: createRetention({
       db,
       queues,

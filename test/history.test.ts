@@ -61,12 +61,23 @@ describe('the preferences page shows the last 30 days', () => {
     ]);
     expect(nextDigest(html)).toBe('Sunday 8 March at 08:00 (UTC)');
 
-    // The web version link is the digest's, and shows its papers.
-    const link = /href="(http:\/\/paperboy\.test\/d\/[^"]+)"/.exec(html)?.[1];
-    const mailed = linkIn(await parse(h.sink.to('days@example.org')[0]!), '/d/');
-    expect(link).toBe(mailed);
+    // "read it" opens the digest as mailed, with its vote links: the reader's own copy, behind
+    // this page's token (the shareable web version has no votes).
+    const link = /href="(http:\/\/paperboy\.test\/manage\/[^"]+\/digests\/\d+)"/.exec(html)?.[1];
+    expect(link).toBeDefined();
+    const mail = await parse(h.sink.to('days@example.org')[0]!);
     const web = await h.app.inject({ url: pathOf(link!) });
     expect(web.statusCode).toBe(200);
+    const titles = (s: string) => [...s.matchAll(/class="paper-title">\d+\. <a [^>]*>([^<]+)<\/a>/g)].map((m) => m[1]);
+    expect(titles(web.body)).toEqual(titles(String(mail.html)));
+    const votes = (s: string) => [...s.matchAll(/href="(http:\/\/paperboy\.test\/vote\/[^"]+)"/g)].map((m) => m[1]);
+    expect(votes(web.body)).toEqual(votes(String(mail.html)));
+    expect(votes(web.body).length).toBeGreaterThan(0);
+    // The shareable web version carries none.
+    expect(votes((await h.app.inject({ url: pathOf(linkIn(mail, '/d/')) })).body)).toEqual([]);
+    // Another reader's digest is not this token's to open.
+    const other = pathOf(link!).replace(/\d+$/, '999999');
+    expect((await h.app.inject({ url: other })).statusCode).toBe(404);
   });
 
   it('says “nothing new in the trending list” to a reader without topics, and shows no one else’s days', async () => {

@@ -106,6 +106,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     pages,
     manage,
     interests: services.interests,
+    digests: services.ranking,
     manageTtlDays: services.links.manageTtlDays,
   });
   await app.register(readerFeedRoutes, { manage, publicUrl: config.publicUrl });

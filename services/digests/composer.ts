@@ -22,7 +22,10 @@ export function createComposer({
   tokens,
   links,
   templates,
+  authorize,
 }: {
+  /** The manage service's check of a preferences token. */
+  authorize: (manageToken: string) => Promise<{ id: number }>;
   db: Db;
   rankWindowDays: number;
   tokens: Tokens;
@@ -82,6 +85,27 @@ export function createComposer({
     },
 
     /**
+     * One of the reader's own digests, from their preferences page: the web version with the
+     * vote links of the mail, so they can vote from there too.
+     */
+    async ownWebVersion(manageToken: string, deliveryId: number): Promise<string> {
+      const s = await authorize(manageToken);
+      const [d] = await store.load([deliveryId], true);
+      if (!d || d.subscriberId !== s.id) throw new NotFound('This digest is no longer available.', 'digest_gone');
+      return renderWebVersion(
+        templates,
+        {
+          digestDate: d.digestDate,
+          frequency: d.frequency,
+          papers: d.papers,
+          siteUrl: links.site,
+          votesUrl: links.votes(d.id, d.tokenEpoch),
+        },
+        links.home,
+      );
+    },
+
+    /**
      * The digest a subscriber would be sent at `at`, rendered (subject, HTML, text), or undefined
      * when there is nothing new for them; records nothing.
      */
@@ -104,3 +128,4 @@ export function createComposer({
     },
   };
 }
+export type Composer = ReturnType<typeof createComposer>;

@@ -37,6 +37,11 @@ export function createLinks(publicUrl: string, tokens: Tokens, ttl: { confirmHou
     viewDigest: (deliveryId: number, epoch: number) =>
       `${publicUrl}/d/${tokens.sign('view-digest', deliveryId, undefined, epoch)}`,
     /**
+     * One of the reader's digests as their preferences page links it: the web version with its
+     * vote links, behind their preferences token (the shareable web version has no votes).
+     */
+    ownDigest: (manageToken: string, deliveryId: number) => `${publicUrl}/manage/${manageToken}/digests/${deliveryId}`,
+    /**
      * Where the votes under one digest's papers go (`<base>/<paper id>/more` or `/less`): signed
      * for that delivery in its subscriber's link epoch, so a vote names a paper that reader was
      * sent, and signing out every link ends them. No expiry: an old digest's votes keep working.

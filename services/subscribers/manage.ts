@@ -97,7 +97,7 @@ export function createManageService({
   tokens: Tokens;
   clock: Clock;
   queues: Pick<Queues, 'add'>;
-  links: Pick<Links, 'viewDigest' | 'feed'>;
+  links: Pick<Links, 'viewDigest' | 'feed' | 'ownDigest'>;
 }) {
   const repo = createSubscriberRepository(db);
   const interests = createInterestRepository(db);
@@ -253,7 +253,7 @@ export function createManageService({
       const { from, to } = historyRange(now, s.timezone);
       const ctx = {
         hasTopics: s.topics.length > 0,
-        webVersionUrl: (id: number) => links.viewDigest(id, s.token_epoch),
+        webVersionUrl: (id: number) => links.ownDigest(token, id),
       };
       return (await repo.history(s.id, now, from, to)).map((row) => describeDay(row, ctx));
     },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
+import type { Composer } from '../../digests/composer.ts';
 import type { InterestService, Interests } from '../../interests/service.ts';
 import { HISTORY_DAYS } from '../../subscribers/history.ts';
 import type { ManageService, SubscriptionView } from '../../subscribers/manage.ts';
@@ -8,6 +9,7 @@ import { PreferencesInput, preferenceForm } from '../../subscribers/preferences.
 import { isSubscribed, SUBSCRIBER_STATUSES } from '../../subscribers/status.ts';
 import type { Pages } from '../pages.ts';
 import { TokenParams } from '../schemas.ts';
+import { MAIL_HTML_CSP } from '../security.ts';
 import { linkMailedPage } from './links.ts';
 
 const HTML = 'text/html; charset=utf-8';
@@ -28,6 +30,8 @@ export interface ManagePageDeps {
   pages: Pages;
   manage: ManageService;
   interests: Pick<InterestService, 'list' | 'undo' | 'resetVotes' | 'follow' | 'unfollow'>;
+  /** The reader's own digests, with their vote links. */
+  digests: Pick<Composer, 'ownWebVersion'>;
   /** How long a preferences link works (MANAGE_LINK_TTL_DAYS). */
   manageTtlDays: number;
 }
@@ -35,7 +39,7 @@ export interface ManagePageDeps {
 /** The preferences page behind the link in every mail: plain forms, no JavaScript needed. */
 export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
   app,
-  { pages, manage, interests, manageTtlDays },
+  { pages, manage, interests, digests, manageTtlDays },
 ) => {
   const page = { config: { page: true }, schema: { hide: true, params: TokenParams } };
 
@@ -149,6 +153,18 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       .send(
         await taught(req.params.token, 'No longer followed.', () => interests.unfollow(req.params.token, req.body)),
       ),
+  );
+
+  app.get(
+    '/manage/:token/digests/:deliveryId',
+    {
+      config: { page: true, csp: MAIL_HTML_CSP },
+      schema: {
+        hide: true,
+        params: TokenParams.extend({ deliveryId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+      },
+    },
+    async (req, reply) => reply.type(HTML).send(await digests.ownWebVersion(req.params.token, req.params.deliveryId)),
   );
 
   app.get('/manage/:token/export', page, async (req, reply) =>
