@@ -13,7 +13,7 @@ import { createEmailChannel } from './digests/email-channel.ts';
 import { createPlanner } from './digests/planner.ts';
 import { createDigestService } from './digests/service.ts';
 import { createDigestStore } from './digests/store.ts';
-import { createInterestService } from './interests/service.ts';
+import { createInterestExport, createInterestService } from './interests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
@@ -57,7 +57,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     limits: config.signupLimits,
     blockedDomains: config.blockedEmailDomains,
   });
-  const manage = createManageService({ db, tokens, clock, queues, links });
+  const manage = createManageService({ db, tokens, clock, queues, links, interests: createInterestExport(db) });
   const interests = createInterestService({ db, tokens, authorize: manage.authorize });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);

@@ -184,3 +184,23 @@ export function createInterestService({
 }
 
 export type InterestService = ReturnType<typeof createInterestService>;
+
+/** A subscriber's votes, follows and learned model, as their data export holds them. */
+export function createInterestExport(db: Db) {
+  const repo = createInterestRepository(db);
+  return {
+    async exportOf(subscriberId: number) {
+      const [votes, follows, model] = await Promise.all([
+        repo.listVotes(subscriberId),
+        repo.listFollows(subscriberId),
+        repo.modelOf(subscriberId),
+      ]);
+      return {
+        votes: votes.map(({ value, ...v }) => ({ ...v, vote: directionOf(value) })),
+        follows,
+        /** What Paperboy learned from the votes (docs/relevance.md); null before any vote. */
+        model: model ?? null,
+      };
+    },
+  };
+}

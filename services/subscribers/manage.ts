@@ -3,7 +3,6 @@ import type { Db } from '../core/db.ts';
 import { Conflict, Invalid, NotFound } from '../core/errors.ts';
 import type { Queues } from '../core/queues.ts';
 import { expiredToken, invalidToken, type OpenedToken, type Tokens } from '../core/tokens.ts';
-import { createInterestRepository } from '../interests/repository.ts';
 import { describeDay, type HistoryDay, historyRange } from './history.ts';
 import type { Links } from './links.ts';
 import { mergePreferences, type Preferences, PreferencesInput } from './preferences.ts';
@@ -92,15 +91,17 @@ export function createManageService({
   clock,
   queues,
   links,
+  interests,
 }: {
   db: Db;
   tokens: Tokens;
   clock: Clock;
   queues: Pick<Queues, 'add'>;
   links: Pick<Links, 'viewDigest' | 'feed' | 'ownDigest'>;
+  /** What the reader taught Paperboy, for their data export (the interests domain's). */
+  interests: { exportOf(subscriberId: number): Promise<Record<string, unknown>> };
 }) {
   const repo = createSubscriberRepository(db);
-  const interests = createInterestRepository(db);
 
   const find = async (id: number): Promise<Subscriber> => {
     const s = await repo.findById(id);
@@ -197,10 +198,8 @@ export function createManageService({
       },
       pauses: await repo.exportPauses(s.id),
       digests: await repo.exportDeliveries(s.id),
-      votes: await interests.listVotes(s.id),
-      follows: await interests.listFollows(s.id),
-      /** What Paperboy learned from the votes (docs/relevance.md), when they voted. */
-      model: (await interests.modelOf(s.id)) ?? null,
+      // Votes, follows and the model learned from the votes (services/interests/).
+      ...(await interests.exportOf(s.id)),
     };
   }
 
