@@ -242,6 +242,52 @@ describe.skipIf(!haveBrowser)('pages in a browser without JavaScript', () => {
     expect(await page.locator('.paper-title a').allTextContents()).toEqual(titlesIn(digest));
   });
 
+  it('votes from the mail: the link’s page, its one button, and the vote on the preferences page, phone-wide, light and dark', async () => {
+    const digest = await newest();
+    const titles = titlesIn(digest);
+    await page.setViewportSize({ width: 375, height: 900 });
+    await page.goto('about:blank');
+    await page.setContent(digest.html as string);
+    await page.click('.paper-votes >> nth=0 >> a:has-text("More like this")');
+    expect(await page.locator('h1').textContent()).toBe('More papers like this?');
+    expect(await page.locator('button').first().textContent()).toBe('Yes, more like this');
+    const votes = async () =>
+      (await h.services.db.query<{ value: number }>('SELECT value FROM paper_votes')).rows.map((r) => r.value);
+    expect(await votes()).toEqual([]);
+    await page.click('button:has-text("Yes, more like this")');
+    expect(await page.locator('h1').textContent()).toBe('Thanks, noted');
+    expect(await votes()).toEqual([1]);
+
+    const manage = `${base}${pathOf(linkIn(digest, '/manage/'))}`;
+    mkdirSync(ARTIFACTS, { recursive: true });
+    for (const [p, scheme] of [
+      [page, 'light'],
+      [darkPage, 'dark'],
+    ] as const) {
+      await p.setViewportSize({ width: 375, height: 900 });
+      await p.goto(manage);
+      expect(await p.locator('#votes tbody tr').allInnerTexts()).toEqual([
+        expect.stringMatching(
+          new RegExp(`^More like this\\s+${titles[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+Undo$`),
+        ),
+      ]);
+      const l = await looks(p, '#votes td');
+      expect(l.scrollWidth, 'horizontal scroll at 375px').toBeLessThanOrEqual(375);
+      const readable = scheme === 'dark' ? dark(l.background) && light(l.text) : light(l.background) && dark(l.text);
+      expect(readable, `${scheme}: ${JSON.stringify(l)}`).toBe(true);
+      await p
+        .locator('#votes')
+        .screenshot({ path: path.join(ARTIFACTS, `votes-375${scheme === 'dark' ? '-dark' : ''}.png`) });
+      await p
+        .locator('#follows')
+        .screenshot({ path: path.join(ARTIFACTS, `follows-375${scheme === 'dark' ? '-dark' : ''}.png`) });
+    }
+    await page.click('#votes button:has-text("Undo")');
+    expect(await page.textContent('.notice')).toContain('Vote undone.');
+    expect(await votes()).toEqual([]);
+    await page.setViewportSize({ width: 1024, height: 900 });
+  });
+
   it('shows the trending papers under the form, page by page and by topic, at phone and desktop widths', async () => {
     await h.services.papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
     mkdirSync(ARTIFACTS, { recursive: true });
