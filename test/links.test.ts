@@ -209,6 +209,13 @@ describe('links and tokens', () => {
 
     it('mails a fresh preferences link to the address on record, at most once in a while', async () => {
       const before = mailCount(email);
+      const linkMails = async () =>
+        Number(
+          /^paperboy_mails\{kind="preferences-link",status="sent"\} (\d+)$/m.exec(
+            (await h.app.inject({ url: '/metrics' })).body,
+          )?.[1],
+        );
+      const countedBefore = await linkMails();
       const asked = await post(`${u}/manage-link`);
       expect(asked.statusCode).toBe(200);
       expect(asked.body).not.toContain('/manage/');
@@ -226,6 +233,9 @@ describe('links and tokens', () => {
       h.clock.set(new Date(h.clock.now().getTime() + 16 * 60_000).toISOString());
       expect((await post(`${u}/manage-link`)).statusCode).toBe(200);
       await eventually(async () => expect(mailCount(email)).toBe(before + 2));
+      // Counted in /metrics, once the job that sent it has ended.
+      await settled(h, 'mail');
+      expect(await linkMails()).toBe(countedBefore + 2);
     });
 
     it('unsubscribes with RFC 8058 one-click and can be undone from its page for a day, not later', async () => {

@@ -194,6 +194,10 @@ export function createSignupMailer(deps: {
       manageTtlText: durationText(deps.links.manageTtlDays * 24),
     });
     const sent = await deliver(s.email, 'Your link to your Paperboy preferences', html, text);
+    // Counting must not fail a job whose mail went out: its retry would send it again.
+    await deps.counters
+      .add(sent.outcome === 'sent' ? 'link_mails_sent' : 'link_mails_failed', 1)
+      .catch((err) => deps.log.warn({ err }, 'preferences-link mail not counted'));
     return sent.outcome === 'sent' ? 'manage-link' : sent.outcome;
   }
 

@@ -119,6 +119,8 @@ const metrics: FastifyPluginAsync<MetricsDeps> = async (app, { ops, counters, br
     const counted = await counters.read();
     mails.set({ kind: 'signup', status: 'sent' }, counted.signup_mails_sent ?? 0);
     mails.set({ kind: 'signup', status: 'failed' }, counted.signup_mails_failed ?? 0);
+    mails.set({ kind: 'preferences-link', status: 'sent' }, counted.link_mails_sent ?? 0);
+    mails.set({ kind: 'preferences-link', status: 'failed' }, counted.link_mails_failed ?? 0);
     const relay = await breaker.state();
     relayRefusing.set(relay.status === 'refusing' ? 1 : 0);
     relayRefusingSince.reset();
