@@ -63,33 +63,33 @@ export const Email = z
   .pipe(z.email('email is not a valid address').max(254, 'email is too long'))
   .describe('Email address; case, surrounding spaces and international domain spellings are normalised');
 
-const Topic = z
-  .string()
-  .max(60, 'each topic is at most 60 characters')
-  .refine((s) => !CONTROL.test(s), 'topics contain control characters');
-
-export const Topics = z
-  .preprocess(
+/**
+ * A list of short phrases, a list or one comma-separated string: each trimmed, its spaces
+ * collapsed and lower-cased, repeats and blanks dropped, at most 20 of at most 60 characters.
+ */
+const phraseList = (one: string, many: string) =>
+  z.preprocess(
     (v) => (typeof v === 'string' ? v.split(',') : v),
     z
-      .array(Topic)
-      .max(50, 'at most 20 topics')
+      .array(
+        z
+          .string()
+          .max(60, `each ${one} is at most 60 characters`)
+          .refine((s) => !CONTROL.test(s), `${many} contain control characters`),
+      )
+      .max(50, `at most 20 ${many}`)
       .transform((ts) => [...new Set(ts.map((t) => t.replace(/\s+/g, ' ').trim().toLowerCase()).filter(Boolean))])
-      .pipe(z.array(z.string()).max(20, 'at most 20 topics')),
-  )
-  .describe('Keywords that favour matching papers; a list, or one comma-separated string');
+      .pipe(z.array(z.string()).max(20, `at most 20 ${many}`)),
+  );
+
+export const Topics = phraseList('topic', 'topics').describe(
+  'Keywords that favour matching papers; a list, or one comma-separated string',
+);
 
 /** Terms whose papers are never sent: written, split and normalised as topics are. */
-export const ExcludedTerms = z
-  .preprocess(
-    (v) => (typeof v === 'string' ? v.split(',') : v),
-    z
-      .array(Topic)
-      .max(50, 'at most 20 excluded terms')
-      .transform((ts) => [...new Set(ts.map((t) => t.replace(/\s+/g, ' ').trim().toLowerCase()).filter(Boolean))])
-      .pipe(z.array(z.string()).max(20, 'at most 20 excluded terms')),
-  )
-  .describe('A paper matching any of these (every word, in its title, keywords or abstract) is never sent');
+export const ExcludedTerms = phraseList('excluded term', 'excluded terms').describe(
+  'A paper matching any of these (every word, in its title, keywords or abstract) is never sent',
+);
 
 /** An IANA time zone name, kept in the spelling canonicalTimezone gives it. */
 export const Timezone = z.string().transform((tz, ctx) => {
