@@ -27,21 +27,19 @@ export const voteRoutes: FastifyPluginAsyncZod<{ pages: Pages; interests: Intere
   const page = { config: { page: true }, schema: { hide: true } };
   const base = (token: string, paperId: number) => `/vote/${token}/${paperId}`;
 
+  /** A button per author and for the organization not followed yet, the first saying what following does. */
   const followForms = (token: string, p: VotedPaper): ButtonForm[] =>
     p.names
       .filter((n) => !n.followed)
-      .map((n) => ({
+      .map((n, i) => ({
         action: `${base(token, p.paperId)}/follow`,
         hidden: [
           { name: 'kind', value: n.kind },
           { name: 'name', value: n.name },
         ],
         button: `Follow ${n.name}`,
+        intro: i === 0 ? 'Their new papers come first in your digests:' : undefined,
       }));
-  const followIntro = (forms: ButtonForm[]) =>
-    forms.length
-      ? [{ ...forms[0], intro: 'Their new papers come first in your digests:' } as ButtonForm, ...forms.slice(1)]
-      : [];
 
   app.get(
     '/vote/:token/:paperId/:direction',
@@ -59,7 +57,7 @@ export const voteRoutes: FastifyPluginAsyncZod<{ pages: Pages; interests: Intere
         ],
         forms: [
           { action: `${base(token, paperId)}/${direction}`, button: button[direction] },
-          ...followIntro(followForms(token, p)),
+          ...followForms(token, p),
         ],
       };
       return reply.type(HTML).send(pages.render('message', asked[direction], body));
@@ -78,10 +76,7 @@ export const voteRoutes: FastifyPluginAsyncZod<{ pages: Pages; interests: Intere
           `Your digests will bring ${done[direction]} "${p.title}".`,
           'Your votes are listed on your preferences page, where you can undo any of them.',
         ],
-        forms: [
-          { action: `${base(token, paperId)}/undo`, button: 'Undo this vote' },
-          ...followIntro(followForms(token, p)),
-        ],
+        forms: [{ action: `${base(token, paperId)}/undo`, button: 'Undo this vote' }, ...followForms(token, p)],
       };
       return reply.type(HTML).send(pages.render('message', 'Vote recorded', body));
     },
