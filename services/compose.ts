@@ -12,7 +12,7 @@ import { createComposer } from './digests/composer.ts';
 import { createEmailChannel } from './digests/email-channel.ts';
 import { createPlanner } from './digests/planner.ts';
 import { createDigestService } from './digests/service.ts';
-import { createDigestStore } from './digests/store.ts';
+import { createDigestStore, feedOnly } from './digests/store.ts';
 import { createInterestExport, createInterestService } from './interests/service.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
@@ -94,6 +94,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     retry: config.retry,
     maxAgeSeconds: config.digestMaxAgeSeconds,
     leaseSeconds: config.leaseSeconds,
+    withoutChannel: feedOnly,
   });
   const digests = createDigestService({
     db,

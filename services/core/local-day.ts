@@ -5,3 +5,15 @@ export const localDay = (at: Date, timeZone: string) =>
 /** The calendar day `days` after (or before, when negative) `day` (YYYY-MM-DD). */
 export const addDays = (day: string, days: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** An instant as a reader reads it: "Thursday 3 December at 08:00 (Europe/Berlin)". */
+export const localTime = (at: Date | string, timeZone: string) =>
+  `${new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(at))} (${timeZone})`;

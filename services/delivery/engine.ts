@@ -20,7 +20,7 @@ export interface DeliveryStore<M extends { id: number }> {
   claim(ids: number[], leaseSeconds: number, token: string): Promise<Map<number, number>>;
   /** Claimed deliveries not sent after all go back to the queue, as if never taken. */
   release(ids: number[], token: string): Promise<void>;
-  /** Accepted messages, recorded together. */
+  /** Accepted messages (and those owed no message, `messageId` null), recorded together. */
   markSent(sent: SentRecord[]): Promise<void>;
   /** The address does not work: the delivery is bounced and the address suppressed. */
   markBounced(id: number, reply: string, token: string): Promise<void>;
@@ -34,13 +34,16 @@ export interface DeliveryStore<M extends { id: number }> {
 
 export interface SentRecord {
   id: number;
-  messageId: string;
-  reply: string;
+  /** Null for a delivery settled without the channel. */
+  messageId: string | null;
+  reply: string | null;
   token: string;
 }
 
 export interface SendReport {
   sent: number;
+  /** Delivered without the channel (a digest read only in its reader's feed): recorded, no message sent. */
+  published: number;
   /** Temporary failures left queued for a later attempt. */
   deferred: number[];
   /** Temporary failures that used their last attempt. */
@@ -81,6 +84,11 @@ export interface EngineDeps<M extends { id: number }> {
   leaseSeconds: number;
   /** Messages in flight at once, each claimed just before it goes. */
   concurrency?: number;
+  /**
+   * Deliveries owed no message (a digest its reader reads only in their feed): claimed and
+   * recorded as delivered without the channel, whatever state the channel is in.
+   */
+  withoutChannel?: (message: M) => boolean;
 }
 
 /** A delivery this batch has claimed, with its attempts so far (this one included). */
@@ -217,6 +225,22 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
     }
   }
 
+  /**
+   * Settles deliveries owed no message: claimed like any other (so a batch run twice records each
+   * once), then recorded as delivered, with no message id. Returns how many this batch recorded.
+   */
+  async function publish(messages: M[]): Promise<number> {
+    const token = randomUUID();
+    const claimed = await store.claim(
+      messages.map((m) => m.id),
+      deps.leaseSeconds,
+      token,
+    );
+    const ids = [...claimed.keys()];
+    if (ids.length) await store.markSent(ids.map((id) => ({ id, messageId: null, reply: null, token })));
+    return ids.length;
+  }
+
   return {
     /**
      * Sends what is still owed of `ids`. `now` is the planner's clock (for the maximum age and the
@@ -228,6 +252,7 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
     ): Promise<SendReport> {
       const report: SendReport = {
         sent: 0,
+        published: 0,
         deferred: [],
         failed: 0,
         bounced: 0,
@@ -239,12 +264,18 @@ export function createDeliveryEngine<M extends { id: number }>(deps: EngineDeps<
         unrecorded: 0,
       };
       report.stale = await store.skipStale(ids, deps.maxAgeSeconds, opts.now);
-      const owed = await store.loadOwed(ids);
+      let owed = await store.loadOwed(ids);
       if (owed.length + report.stale < ids.length) {
         // Some are owed to a recipient who has left since: settled now, not left owed to nobody.
         await store.settleLeft(ids, deps.leaseSeconds);
       }
       report.notOwed += ids.length - owed.length - report.stale;
+      const quiet = deps.withoutChannel;
+      if (quiet && owed.some(quiet)) {
+        report.published = await publish(owed.filter(quiet));
+        report.notOwed += owed.filter(quiet).length - report.published;
+        owed = owed.filter((m) => !quiet(m));
+      }
       if (!owed.length) return report;
       const gate = await deps.breaker.gate();
       if (gate.kind === 'wait') {

@@ -40,11 +40,18 @@ SELECT count(*)::integer AS n FROM subscribers WHERE status = 'active' AND next_
 -- papers are chosen first, so each delivery is written once, with its final status and paper count:
 -- - a day already planned is not planned again;
 -- - one due longer ago than the maximum age (`maxAgeSeconds` before `at`) is skipped, not sent late;
--- - one with no new papers is skipped, not mailed empty.
+-- - one with no new papers is skipped, not mailed empty; unless its reader asked to be told
+--   (nothing_new_note), reads by mail, and was not told in the 6 days before: then it is queued
+--   as a note (kind 'nothing_new'), sent by the same engine as a digest.
 WITH due AS (
   SELECT t.id, t.day, t.due,
-         t.due < ($1::jsonb ->> 'at')::timestamptz - make_interval(secs => ($1::jsonb ->> 'maxAgeSeconds')::float8) AS late
+         t.due < ($1::jsonb ->> 'at')::timestamptz - make_interval(secs => ($1::jsonb ->> 'maxAgeSeconds')::float8) AS late,
+         s.nothing_new_note AND s.delivery <> 'feed'
+           AND NOT EXISTS (SELECT 1 FROM deliveries n
+                            WHERE n.subscriber_id = t.id AND n.kind = 'nothing_new'
+                              AND n.status IN ('queued', 'sending', 'sent') AND n.digest_date > t.day - 7) AS tell
     FROM jsonb_to_recordset($1::jsonb -> 'due') AS t (id bigint, day date, due timestamptz)
+    JOIN subscribers s ON s.id = t.id
 ),
 personal AS (
   SELECT (x #>> '{}')::bigint AS id FROM jsonb_array_elements($1::jsonb -> 'personal') AS x
@@ -61,10 +68,11 @@ counts AS (
   SELECT subscriber_id, count(*)::integer AS n FROM picks GROUP BY subscriber_id
 ),
 planned AS (
-  INSERT INTO deliveries (subscriber_id, digest_date, due_at, paper_count, status, last_error)
+  INSERT INTO deliveries (subscriber_id, digest_date, due_at, paper_count, status, last_error, kind)
   SELECT d.id, d.day, d.due, coalesce(c.n, 0),
-         CASE WHEN d.late OR c.n IS NULL THEN 'skipped' ELSE 'queued' END,
-         CASE WHEN d.late THEN 'too late: due at ' || d.due WHEN c.n IS NULL THEN 'no new papers' END
+         CASE WHEN d.late OR (c.n IS NULL AND NOT d.tell) THEN 'skipped' ELSE 'queued' END,
+         CASE WHEN d.late THEN 'too late: due at ' || d.due WHEN c.n IS NULL THEN 'no new papers' END,
+         CASE WHEN NOT d.late AND c.n IS NULL AND d.tell THEN 'nothing_new' ELSE 'digest' END
     FROM due d LEFT JOIN counts c ON c.subscriber_id = d.id
   ON CONFLICT (subscriber_id, digest_date) DO NOTHING
   RETURNING id, subscriber_id, status
@@ -78,20 +86,24 @@ recorded AS (
 SELECT id, status FROM planned;
 
 -- name: load-deliveries
--- What rendering needs for each delivery of $1: recipient, preferences, and its papers as ids
--- and reasons in order; only those still owed to an active subscriber, unless $2 (a digest's web
--- version, whatever its state). The papers themselves come from load-papers, once per batch: a
--- batch's digests share a few hundred papers between them.
-SELECT d.id, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
-       s.send_weekday, s.timezone, s.token_epoch,
-       array_agg(dp.paper_id ORDER BY dp.position) AS paper_ids,
-       array_agg(dp.position ORDER BY dp.position) AS positions,
-       array_agg(dp.reason ORDER BY dp.position) AS reasons
+-- What rendering needs for each delivery of $1: what it is (a digest, or a note that there was
+-- nothing new, which has no papers), recipient, preferences, and its papers as ids and reasons in
+-- order; only those still owed to an active subscriber, unless $2 (a digest's web version,
+-- whatever its state). The papers themselves come from load-papers, once per batch: a batch's
+-- digests share a few hundred papers between them.
+SELECT d.id, d.kind, d.digest_date, d.attempts, s.id AS subscriber_id, s.email, s.frequency, s.send_hour,
+       s.send_weekday, s.timezone, s.token_epoch, s.delivery, s.next_send_at,
+       cardinality(s.topics) > 0 AS has_topics,
+       coalesce(array_agg(dp.paper_id ORDER BY dp.position) FILTER (WHERE dp.paper_id IS NOT NULL), '{}') AS paper_ids,
+       coalesce(array_agg(dp.position ORDER BY dp.position) FILTER (WHERE dp.paper_id IS NOT NULL), '{}') AS positions,
+       coalesce(array_agg(dp.reason ORDER BY dp.position) FILTER (WHERE dp.paper_id IS NOT NULL), '{}') AS reasons
   FROM deliveries d
   JOIN subscribers s ON s.id = d.subscriber_id
-  JOIN delivery_papers dp ON dp.delivery_id = d.id
+  LEFT JOIN delivery_papers dp ON dp.delivery_id = d.id
  WHERE d.id = ANY($1::bigint[]) AND ($2 OR (d.status IN ('queued', 'sending') AND s.status = 'active'))
  GROUP BY d.id, s.id
+-- A digest whose papers are all gone (deleted since) has nothing left to send or show.
+HAVING d.kind = 'nothing_new' OR count(dp.paper_id) > 0
  ORDER BY d.id;
 
 -- name: load-papers
@@ -153,7 +165,8 @@ SELECT id FROM deliveries
 -- name: mark-sent
 -- The SMTP server accepted these messages: $1 lists them as [{id, message_id, response,
 -- claim_token}], each with the claim that sent it. Sends finishing together are recorded in one
--- statement, one commit.
+-- statement, one commit. A digest read only in its reader's feed is recorded here too, with no
+-- message id or response: it was delivered without a mail.
 UPDATE deliveries d
    SET status = 'sent', sent_at = now(), message_id = t.message_id, smtp_response = t.response, last_error = NULL
   FROM jsonb_to_recordset($1::jsonb) AS t (id bigint, message_id text, response text, claim_token uuid)

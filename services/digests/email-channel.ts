@@ -3,8 +3,8 @@ import { addressOf, type Mailer } from '../mail/mailer.ts';
 import { createMimeWriter, formatAddress } from '../mail/mime.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
 import type { Links } from '../subscribers/links.ts';
-import { type DigestRecipient, renderDigest } from './renderer.ts';
-import type { DigestDelivery } from './store.ts';
+import { type DigestRecipient, renderDigest, renderNothingNew } from './renderer.ts';
+import type { DeliveryKind, DigestDelivery } from './store.ts';
 
 export interface EmailChannelOptions {
   mailer: Mailer;
@@ -37,13 +37,13 @@ export function digestRecipient(d: DigestDelivery, links: Links, now: Date): Dig
 }
 
 /** Message-ID fixed per (subscriber, digest day): a resend after a crash carries the same id. */
-export const digestMessageId = (subscriberId: number, digestDate: string, domain: string) =>
-  `<digest.${digestDate}.${subscriberId}@${domain}>`;
+export const digestMessageId = (subscriberId: number, digestDate: string, domain: string, kind: DeliveryKind = 'digest') =>
+  `<${kind === 'digest' ? 'digest' : 'nothing-new'}.${digestDate}.${subscriberId}@${domain}>`;
 
 export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'localhost';
 
 /**
- * The email channel for digests: renders each one (templates compiled once, filled per reader),
+ * The email channel for digests (and for the note of a day with nothing new): renders each one (templates compiled once, filled per reader),
  * writes its MIME message around the headers every digest shares, and sends it through the SMTP
  * transport (services/mail/), whose reply comes back as the outcome the delivery engine settles.
  */
@@ -63,8 +63,12 @@ export function createEmailChannel(o: EmailChannelOptions): Channel<DigestDelive
   return {
     async send(d, at) {
       const recipient = digestRecipient(d, o.links, at);
-      const { subject, html, text } = await renderDigest(o.templates, recipient);
-      const messageId = digestMessageId(d.subscriberId, d.digestDate, domain);
+      // A day with nothing new, for a reader who asked to be told: the one-line note, same headers.
+      const { subject, html, text } =
+        d.kind === 'nothing_new'
+          ? await renderNothingNew(o.templates, { ...recipient, hasTopics: d.hasTopics, nextDigestAt: d.nextSendAt })
+          : await renderDigest(o.templates, recipient);
+      const messageId = digestMessageId(d.subscriberId, d.digestDate, domain, d.kind);
       const raw = writeMessage({
         to: d.email,
         subject,

@@ -1,5 +1,6 @@
 import type { EmailTemplates, RenderedEmail } from '../mail/templates.ts';
 import { safeUrl } from '../mail/templates.ts';
+import { localTime } from '../core/local-day.ts';
 import { type PaperFacts, presentPaper } from '../papers/presentation.ts';
 import { describeSchedule } from '../subscribers/preferences.ts';
 
@@ -58,6 +59,10 @@ function summarize(abstract: string, max = ABSTRACT_CHARS): string {
   return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), max - 40))}…`;
 }
 
+/** When a reader's digests arrive, in words. */
+const scheduleOf = (r: Pick<DigestRecipient, 'frequency' | 'sendHour' | 'sendWeekday' | 'timezone'>) =>
+  describeSchedule({ frequency: r.frequency, hour: r.sendHour, weekday: r.sendWeekday, timezone: r.timezone });
+
 export function digestSubject(r: Pick<DigestRecipient, 'papers' | 'digestDate' | 'frequency'>): string {
   const n = r.papers.length;
   const when = formatDigestDate(r.digestDate).replace(/ \d{4}$/, '');
@@ -99,17 +104,45 @@ export async function renderDigest(
     web: false,
     homeUrl: undefined,
     email: r.email,
-    scheduleText: describeSchedule({
-      frequency: r.frequency,
-      hour: r.sendHour,
-      weekday: r.sendWeekday,
-      timezone: r.timezone,
-    }),
+    scheduleText: scheduleOf(r),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
     manageUrl: safeUrl(r.manageUrl),
     viewUrl: r.viewUrl ? safeUrl(r.viewUrl) : undefined,
   });
   return { ...rendered, subject: content.subject };
+}
+
+/** What the note of a day with nothing new says, in one line. */
+export function nothingNewLine(r: {
+  frequency: DigestContent['frequency'];
+  hasTopics: boolean;
+  timezone: string;
+  nextDigestAt: Date | null;
+}): string {
+  const when = r.frequency === 'weekly' ? 'this week' : 'today';
+  const what = r.hasTopics ? `Nothing new matched your topics ${when}` : `Nothing new in the trending list ${when}`;
+  return r.nextDigestAt ? `${what}; your next digest is at ${localTime(r.nextDigestAt, r.timezone)}.` : `${what}.`;
+}
+
+/**
+ * The note a reader who asked for it gets instead of silence on a day with nothing new: one line,
+ * with the links and headers every digest has.
+ */
+export async function renderNothingNew(
+  templates: EmailTemplates,
+  r: Omit<DigestRecipient, 'papers' | 'siteUrl'> & { hasTopics: boolean; nextDigestAt: Date | null },
+): Promise<RenderedEmail & { subject: string }> {
+  const subject = `Nothing new ${r.frequency === 'weekly' ? 'this week' : 'today'} · ${formatDigestDate(r.digestDate).replace(/ \d{4}$/, '')}`;
+  const rendered = await templates.render('nothing-new', {
+    subject,
+    line: nothingNewLine(r),
+    dateText: formatDigestDate(r.digestDate),
+    email: r.email,
+    scheduleText: scheduleOf(r),
+    unsubscribeUrl: safeUrl(r.unsubscribeUrl),
+    manageUrl: safeUrl(r.manageUrl),
+  });
+  return { ...rendered, subject };
 }
 
 /**

@@ -11,6 +11,8 @@ import { createDigestStore } from './store.ts';
 export interface DigestRunSummary {
   due: number;
   sent: number;
+  /** Delivered to feed-only readers: recorded, no mail sent. */
+  published: number;
   skipped: number;
   deferred: number;
   failed: number;
@@ -123,6 +125,7 @@ export function createDigestService(deps: DigestServiceDeps) {
       const s: DigestRunSummary = {
         due: 0,
         sent: 0,
+        published: 0,
         skipped: 0,
         deferred: 0,
         failed: 0,
@@ -140,6 +143,7 @@ export function createDigestService(deps: DigestServiceDeps) {
         if (!b.queued.length) return;
         const r = await sender.sendBatch(b.queued, { now: at });
         s.sent += r.sent;
+        s.published += r.published;
         s.failed += r.failed;
         s.bounced += r.bounced;
         s.refused += r.refused;

@@ -32,6 +32,8 @@ const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
 /** A planned digest as it is sent: its reader, their schedule and link epoch, and its papers in order. */
 export interface DigestDelivery {
   id: number;
+  /** A digest of papers, or the note that there was nothing new for its reader (no papers). */
+  kind: DeliveryKind;
   digestDate: string;
   subscriberId: number;
   email: string;
@@ -41,8 +43,19 @@ export interface DigestDelivery {
   timezone: string;
   /** The subscriber's link epoch: the digest's preferences and web-version links are signed in it. */
   tokenEpoch: number;
+  /** How the reader reads their digests: a feed-only one is delivered without a mail. */
+  delivery: 'email' | 'feed' | 'both';
+  /** When their next digest is due (the note says so). */
+  nextSendAt: Date | null;
+  /** Whether the reader chose topics (the note says "your topics" or "the trending list"). */
+  hasTopics: boolean;
   papers: DigestPaper[];
 }
+
+export type DeliveryKind = 'digest' | 'nothing_new';
+
+/** A delivery owed no mail: a digest its reader reads only in their feed. */
+export const feedOnly = (d: Pick<DigestDelivery, 'kind' | 'delivery'>) => d.kind === 'digest' && d.delivery === 'feed';
 
 /** A subscriber whose digest the planner claimed. */
 export interface DueSubscriber {
@@ -63,6 +76,7 @@ export interface PlannedDelivery {
 
 interface DeliveryRecord {
   id: number;
+  kind: DeliveryKind;
   digest_date: string;
   subscriber_id: number;
   email: string;
@@ -71,6 +85,9 @@ interface DeliveryRecord {
   send_weekday: number;
   timezone: string;
   token_epoch: number;
+  delivery: DigestDelivery['delivery'];
+  next_send_at: Date | null;
+  has_topics: boolean;
   paper_ids: string[];
   positions: number[];
   reasons: string[];
@@ -95,6 +112,7 @@ export function createDigestStore(db: Queryable) {
     const papers = new Map(rows.map(({ key, ...p }) => [key, p]));
     return records.map((r) => ({
       id: r.id,
+      kind: r.kind,
       digestDate: r.digest_date,
       subscriberId: r.subscriber_id,
       email: r.email,
@@ -103,6 +121,9 @@ export function createDigestStore(db: Queryable) {
       sendWeekday: r.send_weekday,
       timezone: r.timezone,
       tokenEpoch: r.token_epoch,
+      delivery: r.delivery,
+      nextSendAt: r.next_send_at,
+      hasTopics: r.has_topics,
       papers: r.paper_ids.flatMap((id, i) => {
         const p = papers.get(id);
         return p ? [{ ...p, position: r.positions[i] ?? i + 1, reason: r.reasons[i] ?? '' }] : [];

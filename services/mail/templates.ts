@@ -3,7 +3,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { paths } from '../core/paths.ts';
 
-export type EmailTemplateName = 'confirm' | 'already-subscribed' | 'manage-link' | 'digest';
+export type EmailTemplateName = 'confirm' | 'already-subscribed' | 'manage-link' | 'digest' | 'nothing-new';
 
 export interface RenderedEmail {
   html: string;

@@ -8,7 +8,8 @@ export const HISTORY_DAYS = 30;
 export interface HistoryDay {
   /** The local day (YYYY-MM-DD). */
   day: string;
-  kind: 'sent' | 'skipped' | 'paused' | 'pending' | 'failed';
+  /** `told`: nothing new, and the reader was told so by mail, as they asked. */
+  kind: 'sent' | 'told' | 'skipped' | 'paused' | 'pending' | 'failed';
   /** One line: what happened, and why when nothing was sent. */
   text: string;
   /** The web version of a digest that was sent. */
@@ -36,16 +37,18 @@ export function describeDay(
   const day = row.day;
   switch (row.status) {
     case 'sent':
+      if (row.kind === 'nothing_new') return { day, kind: 'told', text: 'Nothing new: we told you so by mail' };
       return {
         day,
         kind: 'sent',
-        text: `Sent: ${papers(row.paper_count)}`,
+        text: `${row.unmailed ? 'In your feed' : 'Sent'}: ${papers(row.paper_count)}`,
         webVersionUrl: row.id === null ? undefined : ctx.webVersionUrl(row.id),
       };
     case 'paused':
       return { day, kind: 'paused', text: 'Not sent: your digests were paused' };
     case 'queued':
     case 'sending':
+      if (row.kind === 'nothing_new') return { day, kind: 'pending', text: 'Nothing new: a note is on its way' };
       return { day, kind: 'pending', text: `On its way: ${papers(row.paper_count)}` };
     case 'failed':
       return { day, kind: 'failed', text: 'Not delivered: your mail server refused it' };

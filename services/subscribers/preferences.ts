@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { blank, ExcludedTerms, Timezone, Topics, whole } from './schemas.ts';
+import { blank, ExcludedTerms, flag, Timezone, Topics, whole } from './schemas.ts';
 
 /**
  * One preference: what a request may give for it (JSON, or a form's string) and how it is checked
@@ -90,6 +90,33 @@ export const PREFERENCES = {
     default: 10,
     column: 'max_papers',
     form: (maxPapers) => ({ maxPapers }),
+  }),
+  delivery: preference({
+    input: z
+      .enum(['email', 'feed', 'both'])
+      .describe('email: mailed; feed: only in the private Atom feed, no mail; both: mailed and in the feed'),
+    output: z.enum(['email', 'feed', 'both']),
+    default: 'email',
+    column: 'delivery',
+    form: (delivery) => ({
+      deliveries: [
+        { value: 'email', label: 'By email', selected: delivery === 'email' },
+        { value: 'feed', label: 'Only in my feed (no mail)', selected: delivery === 'feed' },
+        { value: 'both', label: 'By email and in my feed', selected: delivery === 'both' },
+      ],
+    }),
+  }),
+  nothingNew: preference({
+    input: flag().describe('On a day with nothing new, mail a one-line note instead (at most once a week)'),
+    output: z.boolean(),
+    default: false,
+    column: 'nothing_new_note',
+    form: (nothingNew) => ({
+      nothingNewChoices: [
+        { value: 'false', label: 'Say nothing', selected: !nothingNew },
+        { value: 'true', label: 'Mail me a one-line note (at most once a week)', selected: nothingNew },
+      ],
+    }),
   }),
 };
 

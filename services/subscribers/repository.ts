@@ -43,6 +43,10 @@ export interface HistoryRow {
   last_error: string | null;
   due_at: Date;
   sent_at: Date | null;
+  /** A digest, or the note that there was nothing new. */
+  kind: 'digest' | 'nothing_new';
+  /** Delivered without a mail (the reader reads their digests in their feed only). */
+  unmailed: boolean;
 }
 
 /** A digest sent to a subscriber, as their private feed shows it. */

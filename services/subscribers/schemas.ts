@@ -111,6 +111,13 @@ export const whole = (min: number, max: number) =>
     z.number({ error: 'expected a whole number' }).int().min(min).max(max),
   );
 
+/** Yes or no, from JSON (true, false) or from a form's string ("true", "false"); nothing else. */
+export const flag = () =>
+  z.preprocess(
+    (v) => (v === 'true' ? true : v === 'false' ? false : v),
+    z.boolean({ error: 'expected true or false' }),
+  );
+
 /** Domains whose mailboxes ignore dots in the local part, under the name they share. */
 const DOTLESS_DOMAINS: Record<string, string> = { 'gmail.com': 'gmail.com', 'googlemail.com': 'gmail.com' };
 

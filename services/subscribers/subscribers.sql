@@ -181,8 +181,8 @@ UPDATE deliveries SET status = 'skipped', last_error = $2
  WHERE subscriber_id = $1 AND status = 'queued';
 
 -- name: export-deliveries
--- Every digest planned for a subscriber, with its papers, for their data export.
-SELECT d.digest_date, d.status, d.sent_at, d.message_id,
+-- Every digest (or note that there was nothing new) planned for a subscriber, with its papers, for their data export.
+SELECT d.digest_date, d.kind, d.status, d.sent_at, d.message_id,
        coalesce(json_agg(json_build_object('position', dp.position, 'title', p.title, 'reason', dp.reason)
                          ORDER BY dp.position) FILTER (WHERE dp.paper_id IS NOT NULL), '[]') AS papers
   FROM deliveries d
@@ -211,20 +211,23 @@ SELECT d.id, d.digest_date, d.sent_at,
 
 -- name: history
 -- The subscriber $1's digest days from local day $3 to local day $4 (their time zone), newest
--- first: every delivery planned for one, with its web version's id, and the days their schedule
+-- first: every delivery planned for one (a digest, or a note that there was nothing new; `unmailed`:
+-- delivered to a feed-only reader without a mail), with its web version's id, and the days their schedule
 -- fell inside a pause (which the planner does not plan), as status 'paused'. $2: now, which ends
 -- a pause still running. Paused days are reckoned with the subscriber's current schedule.
 WITH s AS (
   SELECT id, timezone, send_hour, frequency, send_weekday FROM subscribers WHERE id = $1
 ),
 planned AS (
-  SELECT d.id, d.digest_date AS day, d.status, d.paper_count, d.last_error, d.due_at, d.sent_at
+  SELECT d.id, d.digest_date AS day, d.status, d.paper_count, d.last_error, d.due_at, d.sent_at, d.kind,
+         d.status = 'sent' AND d.message_id IS NULL AS unmailed
     FROM deliveries d
    WHERE d.subscriber_id = $1 AND d.digest_date BETWEEN $3::date AND $4::date
 ),
 paused AS (
   SELECT NULL::bigint AS id, g.day, 'paused' AS status, 0 AS paper_count, NULL::text AS last_error,
-         (g.day + make_interval(hours => s.send_hour)) AT TIME ZONE s.timezone AS due_at, NULL::timestamptz AS sent_at
+         (g.day + make_interval(hours => s.send_hour)) AT TIME ZONE s.timezone AS due_at, NULL::timestamptz AS sent_at,
+         'digest' AS kind, false AS unmailed
     FROM s
    CROSS JOIN LATERAL (SELECT d::date AS day FROM generate_series($3::date, $4::date, interval '1 day') d) g
    WHERE CASE s.frequency

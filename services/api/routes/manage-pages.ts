@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
+import { localTime } from '../../core/local-day.ts';
 import type { Composer } from '../../digests/composer.ts';
 import type { InterestService, Interests } from '../../interests/service.ts';
 import { HISTORY_DAYS } from '../../subscribers/history.ts';
@@ -13,18 +14,6 @@ import { MAIL_HTML_CSP } from '../security.ts';
 import { linkMailedPage } from './links.ts';
 
 const HTML = 'text/html; charset=utf-8';
-
-/** An instant as the reader reads it: "Thursday 3 December at 08:00 (Europe/Berlin)". */
-const localTime = (iso: string, timeZone: string) =>
-  `${new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(new Date(iso))} (${timeZone})`;
 
 export interface ManagePageDeps {
   pages: Pages;

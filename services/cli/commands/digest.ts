@@ -68,7 +68,8 @@ async function run({ config, log, options }: CommandContext<Options>) {
       progress.end();
       console.log(
         `Digest run at ${at.toISOString()}: ${r.due} due, ${r.sent} sent, ${r.skipped} skipped (nothing new), ` +
-          `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced, ${r.refused} refused`,
+          `${r.deferred} deferred, ${r.failed} failed, ${r.bounced} bounced, ${r.refused} refused` +
+          (r.published ? `, ${r.published} in feeds only (no mail)` : ''),
       );
       // What every process knows of the relay, whether or not this run met it.
       const refusal = relayRefusal(await services.breaker.state());
