@@ -74,7 +74,7 @@ export function createComposer({
       const t = tokens.open('view-digest', token);
       const [d] = await store.load([t.id], true);
       // A note that there was nothing new has no web version (none is linked).
-      if (!d || d.kind !== 'digest') throw new NotFound('This digest is no longer available.', 'digest_gone');
+      if (d?.kind !== 'digest') throw new NotFound('This digest is no longer available.', 'digest_gone');
       if (t.epoch !== d.tokenEpoch) {
         throw new Invalid('This link was signed out by the subscriber it was mailed to.', 'revoked_token');
       }

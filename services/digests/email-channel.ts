@@ -37,8 +37,12 @@ export function digestRecipient(d: DigestDelivery, links: Links, now: Date): Dig
 }
 
 /** Message-ID fixed per (subscriber, digest day): a resend after a crash carries the same id. */
-export const digestMessageId = (subscriberId: number, digestDate: string, domain: string, kind: DeliveryKind = 'digest') =>
-  `<${kind === 'digest' ? 'digest' : 'nothing-new'}.${digestDate}.${subscriberId}@${domain}>`;
+export const digestMessageId = (
+  subscriberId: number,
+  digestDate: string,
+  domain: string,
+  kind: DeliveryKind = 'digest',
+) => `<${kind === 'digest' ? 'digest' : 'nothing-new'}.${digestDate}.${subscriberId}@${domain}>`;
 
 export const mailDomain = (from: string) => addressOf(from).split('@')[1] ?? 'localhost';
 

@@ -1,6 +1,6 @@
+import { localTime } from '../core/local-day.ts';
 import type { EmailTemplates, RenderedEmail } from '../mail/templates.ts';
 import { safeUrl } from '../mail/templates.ts';
-import { localTime } from '../core/local-day.ts';
 import { type PaperFacts, presentPaper } from '../papers/presentation.ts';
 import { describeSchedule } from '../subscribers/preferences.ts';
 
