@@ -3,6 +3,8 @@ import { Invalid, NotFound } from '../core/errors.ts';
 import { localDay } from '../core/local-day.ts';
 import type { Tokens } from '../core/tokens.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
+import { toBibtex } from '../papers/bibtex.ts';
+import { paperUrl } from '../papers/presentation.ts';
 import { rankSince } from '../papers/ranking.ts';
 import { createPaperRepository } from '../papers/repository.ts';
 import type { Links } from '../subscribers/links.ts';
@@ -63,6 +65,18 @@ export function createComposer({
     };
   }
 
+  /** The digest behind a web version's token, while its link works. */
+  async function openDigest(token: string) {
+    const t = tokens.open('view-digest', token);
+    const [d] = await store.load([t.id], true);
+    // A note that there was nothing new has no web version (none is linked).
+    if (d?.kind !== 'digest') throw new NotFound('This digest is no longer available.', 'digest_gone');
+    if (t.epoch !== d.tokenEpoch) {
+      throw new Invalid('This link was signed out by the subscriber it was mailed to.', 'revoked_token');
+    }
+    return d;
+  }
+
   return {
     preview,
 
@@ -71,18 +85,31 @@ export function createComposer({
      * link stops working when its subscriber signs out every link, or is erased.
      */
     async webVersion(token: string): Promise<string> {
-      const t = tokens.open('view-digest', token);
-      const [d] = await store.load([t.id], true);
-      // A note that there was nothing new has no web version (none is linked).
-      if (d?.kind !== 'digest') throw new NotFound('This digest is no longer available.', 'digest_gone');
-      if (t.epoch !== d.tokenEpoch) {
-        throw new Invalid('This link was signed out by the subscriber it was mailed to.', 'revoked_token');
-      }
+      const d = await openDigest(token);
       return renderWebVersion(
         templates,
         { digestDate: d.digestDate, frequency: d.frequency, papers: d.papers, siteUrl: links.site },
-        links.home,
+        { homeUrl: links.home, bibtexUrl: links.digestBibtex(d.id, d.tokenEpoch) },
       );
+    },
+
+    /** The BibTeX of a digest's papers, behind the token of its web version, and a file name for it. */
+    async bibtex(token: string): Promise<{ filename: string; text: string }> {
+      const d = await openDigest(token);
+      const papers = await store.loadCitations(d.id);
+      return {
+        filename: `paperboy-${d.digestDate}.bib`,
+        text: toBibtex(
+          papers.map((p) => ({
+            title: p.title,
+            authors: p.authors,
+            arxivId: p.arxiv_id,
+            categories: p.categories,
+            year: p.year,
+            url: paperUrl(links.site, p),
+          })),
+        ),
+      };
     },
 
     /**
@@ -92,7 +119,9 @@ export function createComposer({
     async ownWebVersion(manageToken: string, deliveryId: number): Promise<string> {
       const s = await authorize(manageToken);
       const [d] = await store.load([deliveryId], true);
-      if (!d || d.subscriberId !== s.id) throw new NotFound('This digest is no longer available.', 'digest_gone');
+      if (d?.kind !== 'digest' || d.subscriberId !== s.id) {
+        throw new NotFound('This digest is no longer available.', 'digest_gone');
+      }
       return renderWebVersion(
         templates,
         {
@@ -102,7 +131,7 @@ export function createComposer({
           siteUrl: links.site,
           votesUrl: links.votes(d.id, d.tokenEpoch),
         },
-        links.home,
+        { homeUrl: links.home, bibtexUrl: links.digestBibtex(d.id, d.tokenEpoch) },
       );
     },
 

@@ -113,6 +113,15 @@ SELECT id::text AS key, id, title, abstract, arxiv_id, authors, organization, ai
        upvotes, comments, github_stars, github_repo, project_page
   FROM papers WHERE id = ANY($1::bigint[]);
 
+-- name: load-citations
+-- The papers of delivery $1, in the digest's order, as a citation needs them (its BibTeX): the
+-- year is that of publication, or of when Paperboy first saw the paper.
+SELECT p.id, p.title, p.authors, p.arxiv_id, p.categories,
+       extract(year FROM coalesce(p.published_at, p.first_seen_at))::integer AS year
+  FROM delivery_papers dp JOIN papers p ON p.id = dp.paper_id
+ WHERE dp.delivery_id = $1
+ ORDER BY dp.position;
+
 -- name: claim-deliveries
 -- Takes a few deliveries of $1 for sending, right before their messages go out: those queued, or
 -- left in `sending` longer than the lease ($2 seconds) by a worker that died; only while their

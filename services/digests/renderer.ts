@@ -103,6 +103,7 @@ export async function renderDigest(
     ...content,
     web: false,
     homeUrl: undefined,
+    bibtexUrl: undefined,
     email: r.email,
     scheduleText: scheduleOf(r),
     unsubscribeUrl: safeUrl(r.unsubscribeUrl),
@@ -146,15 +147,20 @@ export async function renderNothingNew(
 }
 
 /**
- * A digest's web version: the link people share, so it shows the papers only. No address, no
- * schedule, no preferences or unsubscribe link: whoever it is shared with gets no hold on the
- * subscription.
+ * A digest's web version: the link people share, so it shows the papers only (and a link to their
+ * BibTeX). No address, no schedule, no preferences or unsubscribe link: whoever it is shared with
+ * gets no hold on the subscription.
  */
-export async function renderWebVersion(templates: EmailTemplates, c: DigestContent, homeUrl: string): Promise<string> {
+export async function renderWebVersion(
+  templates: EmailTemplates,
+  c: DigestContent,
+  urls: { homeUrl: string; bibtexUrl: string },
+): Promise<string> {
   const { html } = await templates.render('digest', {
     ...contentData(c),
     web: true,
-    homeUrl: safeUrl(homeUrl),
+    homeUrl: safeUrl(urls.homeUrl),
+    bibtexUrl: safeUrl(urls.bibtexUrl),
     email: undefined,
     scheduleText: undefined,
     unsubscribeUrl: undefined,

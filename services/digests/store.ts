@@ -16,6 +16,7 @@ const sql = loadQueries(new URL('./digests.sql', import.meta.url), [
   'plan-deliveries',
   'load-deliveries',
   'load-papers',
+  'load-citations',
   'claim-deliveries',
   'release-deliveries',
   'skip-stale-deliveries',
@@ -91,6 +92,16 @@ interface DeliveryRecord {
   paper_ids: string[];
   positions: number[];
   reasons: string[];
+}
+
+/** A paper of a digest as its BibTeX cites it. */
+export interface CitationRecord {
+  id: number;
+  title: string;
+  authors: string[];
+  arxiv_id: string | null;
+  categories: string[];
+  year: number | null;
 }
 
 /** A paper as load-papers reads it: what a digest shows, and its id as text (`key`), as the delivery rows hold it. */
@@ -237,6 +248,11 @@ export function createDigestStore(db: Queryable) {
     },
 
     // --- reading ----------------------------------------------------------------------------------
+
+    /** The papers of delivery `id`, in order, as its BibTeX cites them (arXiv id, categories, year). */
+    async loadCitations(id: number): Promise<CitationRecord[]> {
+      return (await db.query<CitationRecord>(sql['load-citations'], [id])).rows;
+    },
 
     /** How many papers a subscriber has been sent, ever. */
     async countSentPapers(subscriberId: number): Promise<number> {

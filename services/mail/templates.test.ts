@@ -54,9 +54,15 @@ describe('email templates', () => {
   });
 
   it('writes the web version without the reader: no address, schedule or personal link', async () => {
-    const html = await renderWebVersion(templates, recipient, 'https://paperboy.example/');
+    const html = await renderWebVersion(templates, recipient, {
+      homeUrl: 'https://paperboy.example/',
+      bibtexUrl: 'https://paperboy.example/d/xyz/bibtex',
+    });
     expect(html).toContain('A &amp; B &lt;i&gt;study&lt;/i&gt;');
     expect(html).toContain('href="https://paperboy.example/"');
+    expect(html).toMatch(/<a href="https:\/\/paperboy\.example\/d\/xyz\/bibtex"[^>]*>BibTeX<\/a>/);
+    // The mail itself has no BibTeX link: it stays small, and the web version has it.
+    expect((await renderDigest(templates, recipient)).html).not.toContain('BibTeX');
     for (const personal of ['reader@example.org', 'Europe/Berlin', '/u/abc', '/manage/abc']) {
       expect(html).not.toContain(personal);
     }

@@ -36,6 +36,9 @@ export function createLinks(publicUrl: string, tokens: Tokens, ttl: { confirmHou
     /** The web version of one digest, signed in its subscriber's link epoch `epoch`. */
     viewDigest: (deliveryId: number, epoch: number) =>
       `${publicUrl}/d/${tokens.sign('view-digest', deliveryId, undefined, epoch)}`,
+    /** The BibTeX of that digest's papers, behind the same token. */
+    digestBibtex: (deliveryId: number, epoch: number) =>
+      `${publicUrl}/d/${tokens.sign('view-digest', deliveryId, undefined, epoch)}/bibtex`,
     /**
      * One of the reader's digests as their preferences page links it: the web version with its
      * vote links, behind their preferences token (the shareable web version has no votes).

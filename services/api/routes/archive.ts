@@ -15,7 +15,10 @@ export interface ArchiveDeps {
   publicUrl: string;
   catalog: Pick<PaperCatalog, 'archiveDays' | 'archiveDay'>;
   /** A mailed digest's web version, behind the token of its link. */
-  digests: { webVersion(token: string): Promise<string> };
+  digests: {
+    webVersion(token: string): Promise<string>;
+    bibtex(token: string): Promise<{ filename: string; text: string }>;
+  };
 }
 
 /** The readers' side on the web: the archive of past days, and each digest's web version. */
@@ -55,5 +58,18 @@ export const archiveRoutes: FastifyPluginAsyncZod<ArchiveDeps> = async (
     '/d/:token',
     { config: { page: true, csp: MAIL_HTML_CSP }, schema: { hide: true, params: TokenParams } },
     async (req, reply) => reply.type(HTML).send(await digests.webVersion(req.params.token)),
+  );
+
+  // The web version's papers as BibTeX, a file to save (behind the same token).
+  app.get(
+    '/d/:token/bibtex',
+    { config: { page: true }, schema: { hide: true, params: TokenParams } },
+    async (req, reply) => {
+      const { filename, text } = await digests.bibtex(req.params.token);
+      return reply
+        .type('text/x-bibtex; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${filename}"`)
+        .send(text);
+    },
   );
 };
