@@ -390,10 +390,11 @@ describe('work per request', () => {
     const { rows } = await h.services.db.query<{ id: number }>('SELECT min(id)::int AS id FROM subscribers');
     const first = rows[0]?.id as number;
     await h.services.db.query(
-      `INSERT INTO deliveries (subscriber_id, digest_date, status, due_at, claimed_at, sent_at)
+      `INSERT INTO deliveries (subscriber_id, digest_date, status, due_at, claimed_at, sent_at, message_id)
        SELECT $1::bigint + i % 5000, date '2020-01-01' + i / 5000,
               CASE WHEN i <= 37 THEN 'queued' WHEN i % 10 = 0 THEN 'skipped' ELSE 'sent' END,
-              now(), now() - interval '3 seconds', now() - interval '1 second'
+              now(), now() - interval '3 seconds', now() - interval '1 second',
+              CASE WHEN i > 37 AND i % 10 <> 0 THEN '<digest.' || i || '@paperboy.test>' END
          FROM generate_series(1, 120000) AS i`,
       [first],
     );
