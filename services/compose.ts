@@ -58,7 +58,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     blockedDomains: config.blockedEmailDomains,
   });
   const manage = createManageService({ db, tokens, clock, queues, links, interests: createInterestExport(db) });
-  const interests = createInterestService({ db, tokens, authorize: manage.authorize });
+  const interests = createInterestService({ db, tokens, authorize: manage.authorize, siteUrl: config.publicUrl });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({

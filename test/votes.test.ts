@@ -237,6 +237,25 @@ describe('votes, follows and excluded terms, from the mail', () => {
     expect(titlesOf(await lastMail())).toEqual(ranked);
   });
 
+  it('gives the papers the reader liked as BibTeX, from the preferences page', async () => {
+    const manage = await manageOf();
+    expect((await h.app.inject({ url: manage })).body).toContain(`href="${manage}/liked.bib"`);
+    const res = await h.app.inject({ url: `${manage}/liked.bib` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/x-bibtex; charset=utf-8');
+    expect(res.headers['content-disposition']).toBe('attachment; filename="paperboy-liked.bib"');
+    const { rows } = await h.services.db.query<{ title: string }>(
+      `SELECT p.title FROM paper_votes v JOIN papers p ON p.id = v.paper_id
+        WHERE v.value = 1 ORDER BY v.voted_at, v.paper_id`,
+    );
+    expect(rows).toHaveLength(2);
+    expect(res.body.match(/^@misc\{/gm)).toHaveLength(2);
+    const titles = [...res.body.matchAll(/^ {2}title = \{(.*)\},$/gm)].map((m) => m[1]);
+    expect(titles).toHaveLength(2);
+    // The paper disliked is not among them; a token of another link gets nothing.
+    expect((await h.app.inject({ url: `/manage/${'x'.repeat(30)}/liked.bib` })).statusCode).toBe(400);
+  });
+
   it('exports votes, follows and the model, and erasing removes them', async () => {
     const id = await idOf(EMAIL);
     const manage = await manageOf();

@@ -34,6 +34,14 @@ SELECT v.paper_id, v.value, v.voted_at, p.title, p.arxiv_id
  WHERE v.subscriber_id = $1
  ORDER BY v.voted_at DESC, v.paper_id;
 
+-- name: liked-citations
+-- The papers subscriber $1 voted "more like this" on, oldest vote first, as a citation needs them.
+SELECT p.id, p.title, p.authors, p.arxiv_id, p.categories,
+       extract(year FROM coalesce(p.published_at, p.first_seen_at))::integer AS year
+  FROM paper_votes v JOIN papers p ON p.id = v.paper_id
+ WHERE v.subscriber_id = $1 AND v.value = 1
+ ORDER BY v.voted_at, v.paper_id;
+
 -- name: add-follow
 INSERT INTO follows (subscriber_id, kind, name_key, name)
 VALUES ($1, $2, $3, $4)

@@ -12,6 +12,7 @@ const sql = loadQueries(new URL('./interests.sql', import.meta.url), [
   'delete-vote',
   'delete-votes',
   'list-votes',
+  'liked-citations',
   'add-follow',
   'delete-follow',
   'list-follows',
@@ -47,6 +48,16 @@ export interface VoteRow {
   votedAt: string;
   title: string;
   arxivId: string | null;
+}
+
+/** A liked paper as a citation needs it. */
+export interface LikedCitation {
+  id: number;
+  title: string;
+  authors: string[];
+  arxiv_id: string | null;
+  categories: string[];
+  year: number | null;
 }
 
 export interface FollowRow {
@@ -133,6 +144,11 @@ export function createInterestRepository(db: Queryable) {
         title: r.title,
         arxivId: r.arxiv_id,
       }));
+    },
+    /** The papers the subscriber liked, as their BibTeX cites them. */
+    async likedCitations(subscriberId: number): Promise<LikedCitation[]> {
+      const { rows } = await db.query<LikedCitation>(sql['liked-citations'], [subscriberId]);
+      return rows.map((r) => ({ ...r, id: Number(r.id) }));
     },
     async addFollow(subscriberId: number, kind: FollowKind, nameKey: string, name: string): Promise<void> {
       await db.query(sql['add-follow'], [subscriberId, kind, nameKey, name]);

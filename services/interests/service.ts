@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Db } from '../core/db.ts';
 import { Invalid, NotFound } from '../core/errors.ts';
 import type { Tokens } from '../core/tokens.ts';
+import { toBibtex } from '../papers/bibtex.ts';
+import { paperUrl } from '../papers/presentation.ts';
 import { nameKey, nameLetters } from '../relevance/text.ts';
 import { CONTROL } from '../subscribers/schemas.ts';
 import {
@@ -62,8 +64,11 @@ export function createInterestService({
   db,
   tokens,
   authorize,
+  siteUrl,
 }: {
   db: Db;
+  /** The site's address, where a paper without an arXiv id has its page. */
+  siteUrl: string;
   tokens: Pick<Tokens, 'open'>;
   authorize: (manageToken: string) => Promise<{ id: number }>;
 }) {
@@ -155,6 +160,25 @@ export function createInterestService({
       const s = await authorize(manageToken);
       if (!(await repo.deleteVote(s.id, paperId))) throw new NotFound('There is no vote on that paper.', 'no_vote');
       return list(s.id);
+    },
+
+    /** BibTeX of the papers the reader liked ("more like this"), oldest vote first. */
+    async likedBibtex(manageToken: string): Promise<{ filename: string; text: string }> {
+      const s = await authorize(manageToken);
+      const liked = await repo.likedCitations(s.id);
+      return {
+        filename: 'paperboy-liked.bib',
+        text: toBibtex(
+          liked.map((p) => ({
+            title: p.title,
+            authors: p.authors,
+            arxivId: p.arxiv_id,
+            categories: p.categories,
+            year: p.year,
+            url: paperUrl(siteUrl, p),
+          })),
+        ),
+      };
     },
 
     async resetVotes(manageToken: string): Promise<Interests> {

@@ -18,7 +18,7 @@ const HTML = 'text/html; charset=utf-8';
 export interface ManagePageDeps {
   pages: Pages;
   manage: ManageService;
-  interests: Pick<InterestService, 'list' | 'undo' | 'resetVotes' | 'follow' | 'unfollow'>;
+  interests: Pick<InterestService, 'list' | 'undo' | 'resetVotes' | 'follow' | 'unfollow' | 'likedBibtex'>;
   /** The reader's own digests, with their vote links. */
   digests: Pick<Composer, 'ownWebVersion'>;
   /** How long a preferences link works (MANAGE_LINK_TTL_DAYS). */
@@ -77,6 +77,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       canResubscribe: view.status === 'unsubscribed',
       manageTtlDays,
       votes: votes.map((v) => ({ ...v, more: v.vote === 'more' })),
+      liked: votes.some((v) => v.vote === 'more'),
       follows,
       ...preferenceForm(view.preferences),
     });
@@ -155,6 +156,14 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
     },
     async (req, reply) => reply.type(HTML).send(await digests.ownWebVersion(req.params.token, req.params.deliveryId)),
   );
+
+  app.get('/manage/:token/liked.bib', page, async (req, reply) => {
+    const { filename, text } = await interests.likedBibtex(req.params.token);
+    return reply
+      .type('text/x-bibtex; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${filename}"`)
+      .send(text);
+  });
 
   app.get('/manage/:token/export', page, async (req, reply) =>
     reply
