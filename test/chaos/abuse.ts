@@ -53,7 +53,9 @@ async function stateRows(db: { query: (q: string) => Promise<{ rows: { row: stri
   const { rows } = await db.query(`
     SELECT 'subscriber ' || s::text AS row FROM subscribers s
     UNION ALL SELECT 'delivery ' || d::text FROM deliveries d
-    UNION ALL SELECT 'suppression ' || x::text FROM suppressions x`);
+    UNION ALL SELECT 'suppression ' || x::text FROM suppressions x
+    UNION ALL SELECT 'vote ' || v::text FROM paper_votes v
+    UNION ALL SELECT 'follow ' || f::text FROM follows f`);
   return new Set(rows.map((r) => r.row));
 }
 
