@@ -14,6 +14,7 @@ import { createPlanner } from './digests/planner.ts';
 import { createDigestService } from './digests/service.ts';
 import { createDigestStore, feedOnly } from './digests/store.ts';
 import { createInterestExport, createInterestService } from './interests/service.ts';
+import { createTrainer } from './interests/trainer.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRelayBreaker } from './mail/relay-breaker.ts';
 import { createEmailTemplates } from './mail/templates.ts';
@@ -58,7 +59,13 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     blockedDomains: config.blockedEmailDomains,
   });
   const manage = createManageService({ db, tokens, clock, queues, links, interests: createInterestExport(db) });
-  const interests = createInterestService({ db, tokens, authorize: manage.authorize, siteUrl: config.publicUrl });
+  const interests = createInterestService({
+    db,
+    tokens,
+    authorize: manage.authorize,
+    siteUrl: config.publicUrl,
+    training: { queues, clock, log, delaySeconds: config.trainDelaySeconds },
+  });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);
   const signupMails = createSignupMailer({
@@ -125,6 +132,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     signups,
     manage,
     interests,
+    trainer: createTrainer({ db, clock, rankWindowDays: config.rankWindowDays }),
     suppressions,
     signupMails,
     counters,

@@ -225,7 +225,7 @@ describe('admin pages', () => {
     expect(api.statusCode).toBe(200);
     expect(api.headers['content-type']).toMatch(/^application\/json/);
     const names = (api.json() as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['digest', 'ingest', 'mail', 'maintenance']);
+    expect(names).toEqual(['digest', 'ingest', 'mail', 'maintenance', 'relevance']);
 
     // Its static files sit behind the same password.
     const asset = `/admin/queues/${ui.body.match(/src="(static\/js\/main\.[^"]+)"/)?.[1]}`;

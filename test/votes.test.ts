@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness, linkIn, parse, pathOf, runCli } from './support/harness.ts';
+import { createHarness, eventually, type Harness, linkIn, parse, pathOf, runCli } from './support/harness.ts';
 
 /** Every vote link of a mail's HTML part, in order, as paths. */
 const voteLinks = (mail: ParsedMail) =>
@@ -45,7 +45,8 @@ describe('votes, follows and excluded terms, from the mail', () => {
   const paperIdOf = (link: string) => Number(/\/vote\/[^/]+\/(\d+)\//.exec(link)?.[1]);
 
   beforeAll(async () => {
-    h = await createHarness();
+    // Models are trained by a worker as soon as a vote is in, rather than 30 seconds later.
+    h = await createHarness({ env: { RELEVANCE_TRAIN_DELAY_SECONDS: '0' } });
     h.clock.set('2026-03-02T12:00:00Z');
     await h.services.papers.ingest(
       hfPaper(h, '2603.10001', 'Kernel Tricks for Sparse Attention', 400, '2026-03-02T10:00:00Z'),
@@ -256,12 +257,33 @@ describe('votes, follows and excluded terms, from the mail', () => {
     expect((await h.app.inject({ url: `/manage/${'x'.repeat(30)}/liked.bib` })).statusCode).toBe(400);
   });
 
+  it('trains the reader’s model in a worker soon after a vote, so planning finds it ready', async () => {
+    const id = await idOf(EMAIL);
+    const model = async () =>
+      (
+        await h.services.db.query<{ model: { votes: number }; trained_at: Date }>(
+          'SELECT model, trained_at FROM reader_models WHERE subscriber_id = $1',
+          [id],
+        )
+      ).rows[0];
+    const votesBefore = (await model())?.model.votes ?? 0;
+    h.startWorkers();
+    const links = voteLinks(await lastMail());
+    expect((await h.app.inject({ method: 'POST', url: links[4]! })).statusCode).toBe(200);
+    await eventually(async () => expect((await model())?.model.votes).toBe(votesBefore + 1));
+    const trained = (await model())?.trained_at;
+    // The next planning uses it as it is.
+    await h.stopWorkers();
+    expect(await h.services.digests.runNow(new Date('2026-03-06T08:00:05Z'))).toMatchObject({ sent: 2 });
+    expect((await model())?.trained_at).toEqual(trained);
+  });
+
   it('exports votes, follows and the model, and erasing removes them', async () => {
     const id = await idOf(EMAIL);
     const manage = await manageOf();
     const exported = JSON.parse((await h.app.inject({ url: `${manage}/export` })).body);
-    expect(exported.votes).toHaveLength(3);
-    expect(exported.model.model.votes).toBe(3);
+    expect(exported.votes).toHaveLength(4);
+    expect(exported.model.model.votes).toBe(4);
     expect(Array.isArray(exported.follows)).toBe(true);
     await h.app.inject({ method: 'POST', url: `${manage}/erase` });
     for (const table of ['paper_votes', 'follows', 'reader_models']) {

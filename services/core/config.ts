@@ -135,6 +135,8 @@ export const EnvSchema = z.object({
   ...sourceLocationSettings(),
   INGEST_EVERY_MINUTES: int(60, 1, 24 * 60),
   RANK_WINDOW_DAYS: int(14, 1, 365),
+  // A reader's model is trained this long after a vote, once for a burst of votes.
+  RELEVANCE_TRAIN_DELAY_SECONDS: int(30, 0, 3600),
   // What Redis keeps of finished jobs, and what PostgreSQL keeps of what stops mattering (README,
   // Retention). The trend score reads one day back, so observations are kept for at least two.
   JOBS_KEEP_COMPLETED: int(1000, 1, 10_000_000),
@@ -291,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     }),
     ingestEveryMinutes: e.INGEST_EVERY_MINUTES,
     rankWindowDays: e.RANK_WINDOW_DAYS,
+    trainDelaySeconds: e.RELEVANCE_TRAIN_DELAY_SECONDS,
     /**
      * Finished jobs each queue keeps (BullMQ's `removeOnComplete` / `removeOnFail`), at most
      * `count` and none older than `age` seconds. Completed jobs stay at least a sweep window

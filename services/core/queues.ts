@@ -31,6 +31,10 @@ export const queueRegistry = {
     sweep: z.object({}),
     send: z.object({ deliveryIds: ids }),
   },
+  relevance: {
+    /** Trains a reader's model after they voted (services/interests/trainer.ts). */
+    train: z.object({ subscriberId: z.number().int().positive() }),
+  },
   maintenance: {
     /** Deletes what PostgreSQL and Redis no longer need (services/ops/retention.ts). */
     retention: z.object({}),

@@ -1,79 +1,25 @@
 import type { Queryable } from '../core/db.ts';
 import { createInterestRepository, type PersonalReader } from '../interests/repository.ts';
-import { createPaperRepository, type RelevancePaper, topicSetKey } from '../papers/repository.ts';
-import { Featurizer, type SparseVector } from '../relevance/features.ts';
-import { trainModel } from '../relevance/model.ts';
-import { attentionPoints, type Candidate, Picker, type Pick as RelevancePick } from '../relevance/pick.ts';
+import { createPaperRepository, topicSetKey } from '../papers/repository.ts';
+import type { Pick as RelevancePick } from '../relevance/pick.ts';
 import { nameLetters } from '../relevance/text.ts';
+import { WINDOW_SAMPLE, RelevanceWindow as Window } from '../relevance/window.ts';
 
 /**
  * The planner's personal path (docs/relevance.md, "Planning"): digests for the subscribers who
  * voted, follow someone or exclude a term, picked in TypeScript by relevance's Picker. Everyone
  * else keeps the SQL path (paperboy_pick_for), untaxed.
  *
- * One Window per planning run: the featurizer fitted on the window's most trending papers (the
- * word weights), and each paper's features computed once however many readers have it among
- * their candidates. A reader whose votes or topics changed since their model was trained is
- * trained again here, and the model stored.
+ * One RelevanceWindow per planning run: the featurizer fitted on the window's most trending papers
+ * (the word weights), and each paper's features computed once however many readers have it among
+ * their candidates. Models are trained after votes by the worker (services/interests/trainer.ts);
+ * a reader whose votes or topics changed since their stored model was trained (a training job not
+ * run yet, or lost) is trained here, and the model stored.
  */
-
-/** How many of the window's most trending papers the word weights (idf) are learned from. */
-export const WINDOW_SAMPLE = 1000;
-/** How many of them stand for "the rest of the world" when a model is trained. */
-const BACKGROUND = 128;
 
 export interface PersonalPick extends RelevancePick {
   subscriberId: number;
 }
-
-class Window {
-  readonly featurizer = new Featurizer();
-  readonly picker: Picker;
-  readonly candidates = new Map<number, Candidate>();
-  readonly background: SparseVector[];
-  /** Followed names' papers of the window, by name letters, found once per run. */
-  readonly byName = new Map<string, number[]>();
-
-  constructor(
-    readonly since: Date,
-    sample: RelevancePaper[],
-  ) {
-    this.featurizer.fit(sample.map(paperText));
-    this.picker = new Picker(this.featurizer);
-    for (const p of sample) this.add(p);
-    const step = Math.max(1, Math.floor(sample.length / BACKGROUND));
-    this.background = sample
-      .filter((_, i) => i % step === 0)
-      .slice(0, BACKGROUND)
-      .map((p) => (this.candidates.get(p.id) as Candidate).features.vector);
-  }
-
-  add(p: RelevancePaper): Candidate {
-    let c = this.candidates.get(p.id);
-    if (!c) {
-      c = {
-        id: p.id,
-        title: p.title,
-        authors: p.authors,
-        organizations: p.organization ? [p.organization] : [],
-        features: this.featurizer.features(paperText(p)),
-        trendScore: p.trendScore,
-        trendReason: p.trendReason,
-        attention: attentionPoints(p),
-      };
-      this.candidates.set(p.id, c);
-    }
-    return c;
-  }
-}
-
-const paperText = (p: Pick<RelevancePaper, 'title' | 'abstract' | 'keywords' | 'authors' | 'organization'>) => ({
-  title: p.title,
-  abstract: p.abstract,
-  keywords: p.keywords,
-  authors: p.authors,
-  organizations: p.organization ? [p.organization] : [],
-});
 
 export function createPersonalPlanning() {
   const windows = new Map<string, Promise<Window>>();
@@ -116,13 +62,7 @@ export function createPersonalPlanning() {
     if (r.basis === undefined) return undefined;
     if (r.model && r.modelBasis === r.basis) return r.model;
     const interests = createInterestRepository(db);
-    const votes = (await interests.trainingVotes(r.id)).map((v) => ({
-      paperId: v.paperId,
-      value: v.value,
-      title: v.title,
-      vector: w.featurizer.vector(paperText(v)),
-    }));
-    const model = trainModel(w.featurizer, { votes, topics: r.topics, background: w.background });
+    const model = w.train(await interests.trainingVotes(r.id), r.topics);
     if (model && store) await interests.saveModel(r.id, model, r.basis);
     return model;
   }

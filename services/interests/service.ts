@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db.ts';
 import { Invalid, NotFound } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Queues } from '../core/queues.ts';
 import type { Tokens } from '../core/tokens.ts';
 import { toBibtex } from '../papers/bibtex.ts';
 import { paperUrl } from '../papers/presentation.ts';
@@ -65,14 +68,30 @@ export function createInterestService({
   tokens,
   authorize,
   siteUrl,
+  training,
 }: {
   db: Db;
+  /** Where a vote asks for the reader's model to be trained again (the `relevance` queue). */
+  training: { queues: Pick<Queues, 'add'>; clock: Clock; log: Logger; delaySeconds: number };
   /** The site's address, where a paper without an arXiv id has its page. */
   siteUrl: string;
   tokens: Pick<Tokens, 'open'>;
   authorize: (manageToken: string) => Promise<{ id: number }>;
 }) {
   const repo = createInterestRepository(db);
+
+  /**
+   * Asks a worker to train the reader's model `delaySeconds` from now, once for a burst of votes
+   * (one job id per reader and period). The vote is recorded whatever Redis says: a model not
+   * trained after it is trained by the planner.
+   */
+  async function scheduleTraining(subscriberId: number): Promise<void> {
+    const periodMs = Math.max(1, training.delaySeconds) * 1000;
+    const jobId = `train_${subscriberId}_${Math.floor(training.clock.now().getTime() / periodMs)}`;
+    await training.queues
+      .add('relevance', 'train', { subscriberId }, { jobId, delay: training.delaySeconds * 1000 })
+      .catch((err) => training.log.warn({ err, subscriberId }, 'model training not queued; planning will train it'));
+  }
 
   /** The paper a vote link names, in the digest it was mailed in. */
   async function delivered(token: string, paperId: number): Promise<DeliveredPaper> {
@@ -127,12 +146,14 @@ export function createInterestService({
       const p = await delivered(token, paperId);
       const value = VOTE_DIRECTIONS[direction];
       await repo.recordVote(p.subscriberId, p.paperId, value);
+      await scheduleTraining(p.subscriberId);
       return page(p, value);
     },
 
     async undoVote(token: string, paperId: number): Promise<VotedPaper> {
       const p = await delivered(token, paperId);
       await repo.deleteVote(p.subscriberId, p.paperId);
+      await scheduleTraining(p.subscriberId);
       return page(p, null);
     },
 
@@ -159,6 +180,7 @@ export function createInterestService({
     async undo(manageToken: string, paperId: number): Promise<Interests> {
       const s = await authorize(manageToken);
       if (!(await repo.deleteVote(s.id, paperId))) throw new NotFound('There is no vote on that paper.', 'no_vote');
+      await scheduleTraining(s.id);
       return list(s.id);
     },
 

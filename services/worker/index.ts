@@ -33,6 +33,13 @@ export function startWorkers(s: Services): { close(): Promise<void> } {
       keep,
     ),
     createWorker('ingest', redisUrl, prefix, { sources: async () => s.papers.runConfigured() }, keep),
+    createWorker(
+      'relevance',
+      redisUrl,
+      prefix,
+      { train: async ({ subscriberId }) => s.trainer.train(subscriberId) },
+      keep,
+    ),
     createWorker('maintenance', redisUrl, prefix, { retention: async () => s.retention.run(s.clock.now()) }, keep),
     createWorker(
       'digest',
