@@ -26,6 +26,9 @@ const sql = loadQueries(new URL('./interests.sql', import.meta.url), [
 ]);
 
 export type VoteValue = 1 | -1;
+
+/** A model learns from a reader's newest votes, this many at most. */
+export const TRAINING_VOTES = 500;
 export const FOLLOW_KINDS = ['author', 'organization'] as const;
 export type FollowKind = (typeof FOLLOW_KINDS)[number];
 
@@ -196,6 +199,7 @@ export function createInterestRepository(db: Queryable) {
         basis: r.basis ?? undefined,
       }));
     },
+    /** The newest TRAINING_VOTES votes, oldest first, with their papers' text. */
     async trainingVotes(subscriberId: number): Promise<TrainingVote[]> {
       const { rows } = await db.query<{
         paper_id: number;
@@ -205,7 +209,7 @@ export function createInterestRepository(db: Queryable) {
         keywords: string[];
         authors: string[];
         organization: string | null;
-      }>(sql['training-votes'], [subscriberId]);
+      }>(sql['training-votes'], [subscriberId, TRAINING_VOTES]);
       return rows.map((r) => ({
         paperId: Number(r.paper_id),
         value: Number(r.value) as VoteValue,
