@@ -65,6 +65,7 @@ export function composeServices(config: Config, endpoints: Endpoints, log: Logge
     authorize: manage.authorize,
     siteUrl: config.publicUrl,
     training: { queues, clock, log, delaySeconds: config.trainDelaySeconds },
+    limiter,
   });
   const suppressions = createSuppressionService({ db, clock });
   const counters = createCounters(queues.redis, config.queuePrefix);

@@ -184,6 +184,20 @@ describe('votes, follows and excluded terms, from the mail', () => {
     expect(off.json().follows.map((f: { name: string }) => f.name)).not.toContain(name);
   });
 
+  it('looks up at most 30 names an hour for one subscriber, then answers 429 with Retry-After', async () => {
+    const api = `/api/subscription/${(await manageOf()).replace('/manage/', '')}/follows`;
+    const answers: number[] = [];
+    // Two lookups so far in this hour (the test above); 28 more are allowed.
+    for (let i = 0; i < 29; i++) {
+      const res = await h.app.inject({ method: 'POST', url: api, payload: { kind: 'author', name: `Nobody ${i}` } });
+      answers.push(res.statusCode);
+      if (res.statusCode === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(answers).toEqual([...Array(28).fill(404), 429]);
+    const { rows } = await h.services.db.query("SELECT count(*)::int AS n FROM follows WHERE name LIKE 'Nobody%'");
+    expect(rows[0]?.n).toBe(0);
+  });
+
   it('learns from votes: the next digest says what the reader taught it, and never sends an excluded term', async () => {
     const id = await idOf(EMAIL);
     const mail = await lastMail();

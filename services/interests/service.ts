@@ -4,6 +4,7 @@ import type { Db } from '../core/db.ts';
 import { Invalid, NotFound } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
+import type { RateLimiter, Rule } from '../core/rate-limit.ts';
 import type { Tokens } from '../core/tokens.ts';
 import { toBibtex } from '../papers/bibtex.ts';
 import { paperUrl } from '../papers/presentation.ts';
@@ -53,6 +54,16 @@ export interface Interests {
   follows: FollowRow[];
 }
 
+/**
+ * Follows by name a subscriber may ask for in an hour: each looks the name up among every paper's
+ * authors (a scan), so a preferences link cannot be used to keep the database busy.
+ */
+export const NAME_LOOKUPS: Rule = {
+  scope: 'follow-by-name',
+  limit: { max: 30, windowSeconds: 3600 },
+  message: 'Too many names looked up in an hour. Try again later, or follow from a paper’s page.',
+};
+
 /** Names a vote page offers to follow: the first authors, then the organization. */
 const NAMES_OFFERED = 5;
 
@@ -69,8 +80,11 @@ export function createInterestService({
   authorize,
   siteUrl,
   training,
+  limiter,
 }: {
   db: Db;
+  /** Bounds the name lookups a follow by name costs (each reads the names papers carry). */
+  limiter: Pick<RateLimiter, 'hitEach'>;
   /** Where a vote asks for the reader's model to be trained again (the `relevance` queue). */
   training: { queues: Pick<Queues, 'add'>; clock: Clock; log: Logger; delaySeconds: number };
   /** The site's address, where a paper without an arXiv id has its page. */
@@ -213,6 +227,8 @@ export function createInterestService({
     async follow(manageToken: string, raw: unknown): Promise<Interests> {
       const input = FollowInput.parse(raw);
       const s = await authorize(manageToken);
+      const [refused] = await limiter.hitEach([NAME_LOOKUPS], [[String(s.id)]]);
+      if (refused) throw refused;
       const name = await knownName(input.kind, input.name);
       await repo.addFollow(s.id, input.kind, nameKey(name), name);
       return list(s.id);
