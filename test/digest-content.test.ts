@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../services/core/paths.ts';
-import { createHarness, type Harness, parse, subscribeAndConfirm } from './support/harness.ts';
+import { createHarness, type Harness, ingestHf, parse, subscribeAndConfirm } from './support/harness.ts';
 
 /** Gmail clips a message whose HTML passes 102 KB, hiding the rest behind a link. */
 const GMAIL_CLIP_BYTES = 102 * 1024;
@@ -18,29 +17,24 @@ describe('a digest item worth opening', () => {
     h = await createHarness();
     h.clock.set('2026-03-06T12:00:00Z');
     await h.services.papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
-    const file = path.join(h.config.dataDir, 'hostile.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        {
-          paper: {
-            id: '2603.77777',
-            title: hostile,
-            summary: 'Robots everywhere.',
-            authors: ['<b>Ada</b>', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'].map((name) => ({ name })),
-            organization: { fullname: 'Lab <img src="https://tracker.example/x.png">' },
-            ai_summary: 'Robots, in <i>one</i> line.',
-            githubRepo: 'https://github.com/ada/robots',
-            githubStars: 1234,
-            projectPage: 'https://robots.example/',
-            upvotes: 5000,
-            submittedOnDailyAt: '2026-03-06T10:00:00Z',
-          },
-          numComments: 7,
+    await ingestHf(h, 'hostile', [
+      {
+        paper: {
+          id: '2603.77777',
+          title: hostile,
+          summary: 'Robots everywhere.',
+          authors: ['<b>Ada</b>', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'].map((name) => ({ name })),
+          organization: { fullname: 'Lab <img src="https://tracker.example/x.png">' },
+          ai_summary: 'Robots, in <i>one</i> line.',
+          githubRepo: 'https://github.com/ada/robots',
+          githubStars: 1234,
+          projectPage: 'https://robots.example/',
+          upvotes: 5000,
+          submittedOnDailyAt: '2026-03-06T10:00:00Z',
         },
-      ]),
-    );
-    await h.services.papers.ingest(file, 'hf');
+        numComments: 7,
+      },
+    ]);
     h.startWorkers();
     for (const n of [10, 25]) await subscribeAndConfirm(h, `reader${n}@example.org`, { maxPapers: n });
     await h.services.digests.runNow(new Date('2026-03-07T09:00:00Z'));

@@ -1,9 +1,8 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../services/core/paths.ts';
-import { createHarness, type Harness } from './support/harness.ts';
+import { createHarness, type Harness, ingestHf } from './support/harness.ts';
 
 describe('feeds', () => {
   let h: Harness;
@@ -12,22 +11,17 @@ describe('feeds', () => {
     h = await createHarness();
     h.clock.set('2026-03-06T12:00:00Z');
     await h.services.papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
-    const file = path.join(h.config.dataDir, 'hostile.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        {
-          paper: {
-            id: '2603.77777',
-            title: hostile,
-            summary: 'Robots \u0001 everywhere.',
-            upvotes: 5000,
-            submittedOnDailyAt: '2026-03-06T10:00:00Z',
-          },
+    await ingestHf(h, 'hostile', [
+      {
+        paper: {
+          id: '2603.77777',
+          title: hostile,
+          summary: 'Robots \u0001 everywhere.',
+          upvotes: 5000,
+          submittedOnDailyAt: '2026-03-06T10:00:00Z',
         },
-      ]),
-    );
-    await h.services.papers.ingest(file, 'hf');
+      },
+    ]);
   });
   afterAll(async () => h?.close());
 

@@ -1,7 +1,15 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, type Harness, header, linkIn, parse, pathOf, settled } from './support/harness.ts';
+import {
+  createHarness,
+  eventually,
+  type Harness,
+  header,
+  ingestHf,
+  linkIn,
+  parse,
+  pathOf,
+  settled,
+} from './support/harness.ts';
 
 /** The whole loop on real PostgreSQL, Redis and SMTP: sign up, confirm, digests, unsubscribe. */
 describe('subscription and digest loop', () => {
@@ -287,7 +295,7 @@ describe('subscription and digest loop', () => {
   it('escapes hostile paper text in the digest', async () => {
     // Through ingestion, as a hostile source would deliver it, and trending enough to be picked.
     h.clock.set('2026-03-11T09:00:00Z');
-    const hostile = JSON.stringify([
+    await ingestHf(h, 'hostile', [
       {
         paper: {
           id: '2603.99999',
@@ -299,9 +307,6 @@ describe('subscription and digest loop', () => {
         },
       },
     ]);
-    const file = path.join(h.config.dataDir, 'hostile.json');
-    writeFileSync(file, hostile);
-    await h.services.papers.ingest(file, 'hf');
     await h.app.inject({ method: 'POST', url: '/api/subscriptions', payload: { email: 'xss@example.org' } });
     const confirm = await parse(await h.sink.waitFor((m) => m.to.includes('xss@example.org')));
     h.clock.set('2026-03-11T10:00:00Z');

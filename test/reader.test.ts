@@ -1,8 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../services/core/paths.ts';
-import { createHarness, type Harness } from './support/harness.ts';
+import { createHarness, type Harness, ingestHf } from './support/harness.ts';
 
 /** The papers' cards of a page: each article's HTML. */
 const cards = (html: string) => html.match(/<article class="card paper">[\s\S]*?<\/article>/g) ?? [];
@@ -15,27 +14,22 @@ describe('the home page and the paper pages', () => {
     h = await createHarness();
     h.clock.set('2026-03-06T12:00:00Z');
     await h.services.papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
-    const file = path.join(h.config.dataDir, 'hostile.json');
-    writeFileSync(
-      file,
-      JSON.stringify([
-        {
-          paper: {
-            id: '2603.77777',
-            title: hostile,
-            summary: 'Robots everywhere.',
-            authors: ['<b>Ada</b>', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'].map((name) => ({ name })),
-            organization: { name: 'evil', fullname: '<img src=x onerror=alert(1)>' },
-            ai_summary: 'A "summary" with <i>markup</i>.',
-            githubRepo: 'javascript:alert(1)',
-            upvotes: 5000,
-            submittedOnDailyAt: '2026-03-06T10:00:00Z',
-          },
-          numComments: 7,
+    await ingestHf(h, 'hostile', [
+      {
+        paper: {
+          id: '2603.77777',
+          title: hostile,
+          summary: 'Robots everywhere.',
+          authors: ['<b>Ada</b>', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'].map((name) => ({ name })),
+          organization: { name: 'evil', fullname: '<img src=x onerror=alert(1)>' },
+          ai_summary: 'A "summary" with <i>markup</i>.',
+          githubRepo: 'javascript:alert(1)',
+          upvotes: 5000,
+          submittedOnDailyAt: '2026-03-06T10:00:00Z',
         },
-      ]),
-    );
-    await h.services.papers.ingest(file, 'hf');
+        numComments: 7,
+      },
+    ]);
   });
   afterAll(async () => h?.close());
 

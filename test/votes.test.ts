@@ -1,8 +1,6 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, eventually, type Harness, linkIn, parse, pathOf, runCli } from './support/harness.ts';
+import { createHarness, eventually, type Harness, ingestHf, linkIn, parse, pathOf, runCli } from './support/harness.ts';
 
 /** Every vote link of a mail's HTML part, in order, as paths. */
 const voteLinks = (mail: ParsedMail) =>
@@ -12,10 +10,9 @@ const textVoteLinks = (mail: ParsedMail) =>
 const titlesOf = (mail: ParsedMail) => [...(mail.text ?? '').matchAll(/^\d+\. (.+)$/gm)].map(([, t]) => t as string);
 const whyOf = (mail: ParsedMail) => [...(mail.text ?? '').matchAll(/^ {3}Why: (.+)$/gm)].map(([, t]) => t as string);
 
-/** A Hugging Face daily-papers file of one paper by Ana Ruíz and Bo Chen, of Modena Lab. */
-function hfPaper(h: Harness, id: string, title: string, upvotes: number, at: string): string {
-  const file = path.join(h.config.dataDir, `${id}.json`);
-  const paper = {
+/** One Hugging Face daily paper by Ana Ruíz and Bo Chen, of Modena Lab. */
+const byAnaAndBo = (id: string, title: string, upvotes: number, at: string) => ({
+  paper: {
     id,
     title,
     summary: 'Sparse kernels for attention over long inputs, measured on retrieval benchmarks.',
@@ -23,10 +20,9 @@ function hfPaper(h: Harness, id: string, title: string, upvotes: number, at: str
     organization: { fullname: 'Modena Lab' },
     upvotes,
     submittedOnDailyAt: at,
-  };
-  writeFileSync(file, JSON.stringify([{ paper, numComments: 0 }]));
-  return file;
-}
+  },
+  numComments: 0,
+});
 
 describe('votes, follows and excluded terms, from the mail', () => {
   let h: Harness;
@@ -48,10 +44,9 @@ describe('votes, follows and excluded terms, from the mail', () => {
     // Models are trained by a worker as soon as a vote is in, rather than 30 seconds later.
     h = await createHarness({ env: { RELEVANCE_TRAIN_DELAY_SECONDS: '0' } });
     h.clock.set('2026-03-02T12:00:00Z');
-    await h.services.papers.ingest(
-      hfPaper(h, '2603.10001', 'Kernel Tricks for Sparse Attention', 400, '2026-03-02T10:00:00Z'),
-      'hf',
-    );
+    await ingestHf(h, 'first', [
+      byAnaAndBo('2603.10001', 'Kernel Tricks for Sparse Attention', 400, '2026-03-02T10:00:00Z'),
+    ]);
     await h.services.db.query(
       `INSERT INTO subscribers (email, status, send_hour, next_send_at, max_papers, confirmed_at)
        VALUES ($1, 'active', 8, '2026-03-03T08:00Z', 5, '2026-03-01T00:00Z'),
@@ -212,7 +207,7 @@ describe('votes, follows and excluded terms, from the mail', () => {
     expect(rows[0]?.excluded_terms).toEqual(['language model']);
     // A new paper by the author followed above, with little attention yet.
     h.clock.set('2026-03-04T07:00:00Z');
-    await h.services.papers.ingest(hfPaper(h, '2603.10002', FOLLOWED_LATER, 1, '2026-03-04T06:00:00Z'), 'hf');
+    await ingestHf(h, 'later', [byAnaAndBo('2603.10002', FOLLOWED_LATER, 1, '2026-03-04T06:00:00Z')]);
 
     expect(await h.services.digests.runNow(new Date('2026-03-04T08:00:05Z'))).toMatchObject({ sent: 2 });
     const next = await lastMail();

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -141,6 +141,16 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
 }
 
 export const parse = (m: CaughtMail): Promise<ParsedMail> => simpleParser(m.raw);
+
+/**
+ * Ingests Hugging Face daily-papers entries (`{ paper, numComments? }`, as its API lists them)
+ * through the real source: written to `<name>.json` in the data directory, read as `hf`.
+ */
+export async function ingestHf(h: Harness, name: string, entries: readonly object[]) {
+  const file = path.join(h.config.dataDir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(entries));
+  return h.services.papers.ingest(file, 'hf');
+}
 
 /** The first link in a mail's plain-text part whose path starts with `prefix`. */
 export function linkIn(mail: ParsedMail, prefix: string): string {
