@@ -14,165 +14,38 @@
  * title weight, Rocchio against logistic regression, term weights kept per reader, the blend's
  * weights); `--only` runs the named ones.
  *
- * The digest source is pluggable (DigestSource): here the module in memory; a source backed by
- * the service signs the readers up, plans digests day by day, reads them from the SMTP sink and
- * votes through the mail's links, naming papers by the ids of this corpus (by title key).
+ * The corpus, the readers, the simulation and the scores are bench/relevance-sim.ts's; the digest
+ * source here is the module in memory. bench/relevance-live.ts runs the same readers through the
+ * service: sign-up, planning, the mail, the vote links.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { ROOT } from '../services/core/paths.ts';
 import type { PaperInput } from '../services/papers/model.ts';
-import { titleKey } from '../services/papers/normalize.ts';
-import { parseArxivAtom } from '../services/papers/sources/arxiv-atom.ts';
-import { parseHfDaily } from '../services/papers/sources/hf-daily.ts';
-import { parseSeedPage } from '../services/papers/sources/seed-page.ts';
 import { type FeatureOptions, Featurizer, type SparseVector } from '../services/relevance/features.ts';
 import { type ReaderModel, type TrainOptions, trainModel, type Vote } from '../services/relevance/model.ts';
 import { rankedList } from '../services/relevance/order.ts';
 import { attentionPoints, type Blend, type Candidate, DEFAULT_BLEND, Picker } from '../services/relevance/pick.ts';
-import { prng } from './seeded.ts';
+import {
+  type ArmSummary,
+  type BenchPaper,
+  DIGEST,
+  type DigestSource,
+  f3,
+  loadCorpus,
+  mean,
+  median,
+  printArms,
+  printSetUp,
+  readers,
+  type SimReader,
+  simulate,
+  summarize,
+  text,
+} from './relevance-sim.ts';
 import { arg } from './support.ts';
 
 const DAYS = arg('days', 5);
 const SEEDS = arg('seeds', 10);
-const DIGEST = 10;
 const VARIANTS = process.argv.includes('--variants');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.split(',') : undefined;
-
-// ---------------------------------------------------------------------------------------------
-// The corpus: what `paperboy seed` and the two fixtures ingest, one paper per arXiv id or title.
-
-export interface BenchPaper extends PaperInput {
-  id: number;
-  trendScore: number;
-  trendReason: string;
-}
-
-function loadCorpus(): BenchPaper[] {
-  const read = (p: string) => readFileSync(path.join(ROOT, p), 'utf8');
-  const inputs = [
-    ...parseSeedPage(read('seeds/000_beef877ba1362dc4.txt')).papers,
-    ...parseArxivAtom(read('test/fixtures/arxiv-cs-lg.atom')).papers,
-    ...parseHfDaily(read('test/fixtures/hf-daily-papers.json')).papers,
-  ];
-  const byKey = new Map<string, PaperInput>();
-  for (const p of inputs) {
-    const key = p.arxivId ?? titleKey(p.title);
-    const same = byKey.get(key) ?? byKey.get(titleKey(p.title));
-    if (same) Object.assign(same, Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined)));
-    else byKey.set(key, { ...p });
-  }
-  return [...byKey.values()].map((p, i) => ({ ...p, id: i + 1, ...trendAtDayZero(p) }));
-}
-
-/**
- * ranking.sql's trend score for papers that all became news at the start of the run: age 0, and
- * every point gained within the day (gain = points), so score = (1 + 4·points + 100/seed position) / 2^1.5.
- */
-function trendAtDayZero(p: PaperInput): { trendScore: number; trendReason: string } {
-  const points = attentionPoints(p);
-  const seed = p.seedPosition ? 100 / p.seedPosition : 0;
-  const reason = [
-    p.upvotes ? `+${p.upvotes} upvotes today` : undefined,
-    p.githubStars ? `+${p.githubStars} GitHub stars today` : undefined,
-    p.comments ? `${p.comments} comment${p.comments === 1 ? '' : 's'}` : undefined,
-    p.seedPosition ? `#${p.seedPosition} on the trending page` : undefined,
-  ]
-    .filter(Boolean)
-    .join(', ');
-  return {
-    trendScore: (1 + points + 3 * points + seed) / 2 ** 1.5,
-    trendReason: reason || `new${p.categories?.[0] ? ` in ${p.categories[0]}` : ''}`,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Readers. Each has a hidden interest: the papers whose title names the family (a person
-// subscribes for what papers are about, not for every abstract that mentions a word), and the
-// topics they would type, which approximate it. One reader per family.
-
-export interface SimReader {
-  name: string;
-  topics: readonly string[];
-  interest: ReadonlySet<number>;
-}
-
-const FAMILIES = {
-  peft: {
-    name: 'parameter-efficient tuning',
-    title: /\blora|low[- ]rank|\badapters?\b|parameter[- ]efficient|\bpeft\b/i,
-    topic: 'lora',
-  },
-  retrieval: { name: 'retrieval', title: /retriev|\brag\b|search|rerank|passage/i, topic: 'retrieval' },
-  icl: { name: 'in-context learning', title: /in[- ]context|exemplar|demonstration/i, topic: 'in-context learning' },
-  continual: {
-    name: 'continual learning',
-    title: /continual|lifelong|forgetting|incremental/i,
-    topic: 'continual learning',
-  },
-  attention: {
-    name: 'attention and mechanisms',
-    title: /attention|\bheads?\b|circuit|mechanis/i,
-    topic: 'attention heads',
-  },
-  instruction: { name: 'instruction tuning', title: /instruction/i, topic: 'instruction tuning' },
-  prompting: { name: 'prompting', title: /prompt/i, topic: 'prompt tuning' },
-  vision: {
-    name: 'vision and multimodal',
-    title: /vision|visual|image|video|multimodal|multi-modal|\bvits?\b/i,
-    topic: 'multimodal',
-  },
-  multitask: {
-    name: 'multi-task transfer',
-    title: /multi-?task|cross-task|task vector|task arith|intermediate task|source task/i,
-    topic: 'multi-task learning',
-  },
-} as const;
-
-type Family = keyof typeof FAMILIES;
-
-/** One reader per family, and two whose interest is two families (with a topic for each). */
-const READERS: Family[][] = [
-  ['peft'],
-  ['retrieval'],
-  ['icl'],
-  ['continual'],
-  ['attention'],
-  ['instruction'],
-  ['prompting'],
-  ['vision'],
-  ['multitask'],
-  ['retrieval', 'icl'],
-  ['peft', 'continual'],
-];
-
-function readers(corpus: readonly BenchPaper[]): SimReader[] {
-  return READERS.map((families) => {
-    const fs = families.map((f) => FAMILIES[f]);
-    return {
-      name: fs.map((f) => f.name).join(' + '),
-      topics: fs.map((f) => f.topic),
-      interest: new Set(corpus.filter((p) => fs.some((f) => f.title.test(p.title))).map((p) => p.id)),
-    };
-  });
-}
-
-/** How a person votes on a digest: likes most of what they care about, dislikes some of the rest. */
-const VOTING = { likeInterest: 0.8, dislikeOther: 0.3, likeOther: 0.03 };
-
-// ---------------------------------------------------------------------------------------------
-// Where digests come from.
-
-/** What the benchmark asks of a digest source: the offline model here, the real service later. */
-export interface DigestSource {
-  readonly name: string;
-  /** The reader signs up (with their topics, or none). */
-  subscribe(reader: SimReader): Promise<void>;
-  /** The reader's next digest, best first: paper ids. */
-  digest(reader: SimReader): Promise<number[]>;
-  /** The reader clicks "More like this" (+1) or "Less like this" (−1) under a paper of their digest. */
-  vote(reader: SimReader, paperId: number, value: 1 | -1): Promise<void>;
-}
 
 interface OfflineOptions {
   withTopics: boolean;
@@ -309,82 +182,7 @@ class OfflineSource implements DigestSource {
   }
 }
 
-const text = (p: PaperInput) => ({
-  title: p.title,
-  abstract: p.abstract,
-  keywords: p.keywords,
-  authors: p.authors,
-  organizations: p.organization ? [p.organization] : [],
-});
-
-// ---------------------------------------------------------------------------------------------
-// The run.
-
-interface DayScore {
-  precision: number;
-  ndcg: number;
-}
-
-/** precision@10 and NDCG@10 (binary gain; the ideal puts the interest not yet sent first). */
-function scoreDigest(ids: readonly number[], interest: ReadonlySet<number>, remaining: number): DayScore {
-  let dcg = 0;
-  let hits = 0;
-  ids.forEach((id, i) => {
-    if (interest.has(id)) {
-      hits++;
-      dcg += 1 / Math.log2(i + 2);
-    }
-  });
-  let ideal = 0;
-  for (let i = 0; i < Math.min(DIGEST, remaining); i++) ideal += 1 / Math.log2(i + 2);
-  return { precision: hits / DIGEST, ndcg: ideal > 0 ? dcg / ideal : 0 };
-}
-
-/** Every reader of `readers` through `days` digests from `source`, voting after each: scores per day. */
-export async function simulate(
-  source: DigestSource,
-  people: readonly SimReader[],
-  days: number,
-  seed: number,
-): Promise<DayScore[][]> {
-  const perReader: DayScore[][] = [];
-  for (const [i, reader] of people.entries()) {
-    const random = prng(seed * 1000 + i + 1);
-    await source.subscribe(reader);
-    const sent = new Set<number>();
-    const scores: DayScore[] = [];
-    for (let day = 0; day < days; day++) {
-      const digest = await source.digest(reader);
-      const remaining = [...reader.interest].filter((id) => !sent.has(id)).length;
-      scores.push(scoreDigest(digest, reader.interest, remaining));
-      for (const id of digest) {
-        sent.add(id);
-        const liked = reader.interest.has(id);
-        const r = random();
-        if (liked ? r < VOTING.likeInterest : r < VOTING.likeOther) await source.vote(reader, id, 1);
-        else if (!liked && r > 1 - VOTING.dislikeOther) await source.vote(reader, id, -1);
-      }
-    }
-    perReader.push(scores);
-  }
-  return perReader;
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[Math.floor((s.length - 1) / 2)] as number) : 0;
-};
-const f3 = (x: number) => x.toFixed(3);
-
-interface ArmResult {
-  name: string;
-  /** [day] → mean over readers and seeds */
-  days: DayScore[];
-  /** [reader] → mean precision on day 3 */
-  day3: number[];
-  /** Mean share of each reader's interest sent over the whole run. */
-  recall: number;
+interface ArmResult extends ArmSummary {
   source: OfflineSource[];
 }
 
@@ -394,37 +192,19 @@ async function runArm(
   people: readonly SimReader[],
   options: OfflineOptions,
 ): Promise<ArmResult> {
-  const all: DayScore[][][] = [];
+  const all = [];
   const sources: OfflineSource[] = [];
   for (let seed = 1; seed <= SEEDS; seed++) {
     const source = new OfflineSource(name, corpus, options);
     sources.push(source);
-    all.push(await simulate(source, people, DAYS, seed));
+    all.push(...(await simulate([source], people, DAYS, seed)));
   }
-  const days = Array.from({ length: DAYS }, (_, d) => ({
-    precision: mean(all.flatMap((s) => s.map((r) => (r[d] as DayScore).precision))),
-    ndcg: mean(all.flatMap((s) => s.map((r) => (r[d] as DayScore).ndcg))),
-  }));
-  const day3 = people.map((_, i) => mean(all.map((s) => ((s[i] as DayScore[])[2] as DayScore).precision)));
-  const recall = mean(
-    all.flatMap((s) =>
-      s.map((r, i) => r.reduce((sum, d) => sum + d.precision * DIGEST, 0) / (people[i] as SimReader).interest.size),
-    ),
-  );
-  return { name, days, day3, recall, source: sources };
+  return { ...summarize(name, all, people, DAYS), source: sources };
 }
 
 const corpus = loadCorpus();
 const people = readers(corpus);
-console.log(
-  `${corpus.length} papers (seed page and fixtures); ${people.length} readers, ${DAYS} daily digests of ${DIGEST}, ` +
-    `${SEEDS} seeds of voting (like ${VOTING.likeInterest} of their interest, dislike ${VOTING.dislikeOther} of the rest, ` +
-    `like ${VOTING.likeOther} of the rest by mistake)`,
-);
-for (const r of people)
-  console.log(
-    `  ${r.name.padEnd(28)} interest ${String(r.interest.size).padStart(3)} papers, topics: ${r.topics.join(', ')}`,
-  );
+printSetUp(corpus, people, DAYS, SEEDS);
 
 const arms = [
   await runArm('trending only', corpus, people, { withTopics: false, learns: false }),
@@ -433,27 +213,9 @@ const arms = [
   await runArm('learned', corpus, people, { withTopics: true, learns: true }),
   await runArm('learned, no topics', corpus, people, { withTopics: false, learns: true }),
 ];
+printArms(arms, people, DAYS);
 
-console.log('\nper day, mean over readers and seeds: precision@10 / NDCG@10 (day 1: nobody has voted yet)');
-const W = 20;
-console.log(`${'day'.padEnd(28)}${arms.map((a) => a.name.padStart(W)).join('')}`);
-for (let d = 0; d < DAYS; d++) {
-  const cells = arms.map((a) => `${f3((a.days[d] as DayScore).precision)} / ${f3((a.days[d] as DayScore).ndcg)}`);
-  console.log(`${String(d + 1).padEnd(28)}${cells.map((c) => c.padStart(W)).join('')}`);
-}
-console.log(`${`interest sent in ${DAYS} days`.padEnd(28)}${arms.map((a) => f3(a.recall).padStart(W)).join('')}`);
-
-console.log(`\n${'day 3 precision@10'.padEnd(48)}${arms.map((a) => a.name.padStart(W)).join('')}`);
-for (const [i, r] of people.entries()) {
-  console.log(`${r.name.padEnd(48)}${arms.map((a) => f3(a.day3[i] as number).padStart(W)).join('')}`);
-}
-
-const [trending, topicsOnly, , learned] = arms as [ArmResult, ArmResult, ArmResult, ArmResult];
-const day3 = (a: ArmResult) => (a.days[2] as DayScore).precision;
-console.log(
-  `\nafter two digests with votes (day 3): learned ${f3(day3(learned))} = ${(day3(learned) / day3(trending)).toFixed(2)}× trending only ` +
-    `(${f3(day3(trending))}; aim ≥ 3×), topics only ${f3(day3(topicsOnly))} (aim: learned higher)`,
-);
+const learned = arms[3] as ArmResult;
 const learnedSources = learned.source;
 console.log(
   `CPU: training median ${median(learnedSources.flatMap((s) => s.trainMs)).toFixed(2)} ms, ` +
