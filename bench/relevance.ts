@@ -18,7 +18,6 @@
  * source here is the module in memory. bench/relevance-live.ts runs the same readers through the
  * service: sign-up, planning, the mail, the vote links.
  */
-import type { PaperInput } from '../services/papers/model.ts';
 import { type FeatureOptions, Featurizer, type SparseVector } from '../services/relevance/features.ts';
 import { type ReaderModel, type TrainOptions, trainModel, type Vote } from '../services/relevance/model.ts';
 import { rankedList } from '../services/relevance/order.ts';
