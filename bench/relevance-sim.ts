@@ -199,17 +199,22 @@ export async function simulate(
   seed: number,
 ): Promise<DayScore[][][]> {
   const runs = sources.map((source) =>
-    people.map((reader, i) => ({ source, reader, random: prng(seed * 1000 + i + 1), sent: new Set<number>() })),
+    people.map((reader, i) => ({
+      source,
+      reader,
+      random: prng(seed * 1000 + i + 1),
+      sent: new Set<number>(),
+      scores: [] as DayScore[],
+    })),
   );
-  const scores: DayScore[][][] = sources.map(() => people.map(() => []));
   for (const run of runs.flat()) await run.source.subscribe(run.reader);
   for (let day = 0; day < days; day++) {
     for (const source of sources) await source.beginDay?.(day);
-    for (const [a, arm] of runs.entries()) {
-      for (const [i, { source, reader, random, sent }] of arm.entries()) {
+    for (const arm of runs) {
+      for (const { source, reader, random, sent, scores } of arm) {
         const digest = await source.digest(reader);
         const remaining = [...reader.interest].filter((id) => !sent.has(id)).length;
-        (scores[a]?.[i] as DayScore[]).push(scoreDigest(digest, reader.interest, remaining));
+        scores.push(scoreDigest(digest, reader.interest, remaining));
         for (const id of digest) {
           sent.add(id);
           const liked = reader.interest.has(id);
@@ -220,7 +225,7 @@ export async function simulate(
       }
     }
   }
-  return scores;
+  return runs.map((arm) => arm.map((r) => r.scores));
 }
 
 export const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
