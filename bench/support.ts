@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { composeServices, type Services } from '../services/compose.ts';
-import { systemClock } from '../services/core/clock.ts';
+import { type Clock, systemClock } from '../services/core/clock.ts';
 import { loadConfig } from '../services/core/config.ts';
 import { createLogger } from '../services/core/logger.ts';
 import { ROOT } from '../services/core/paths.ts';
@@ -17,15 +17,23 @@ export { explainNested } from '../test/support/servers.ts';
 /**
  * Real servers for a benchmark: BENCH_DATABASE_URL / BENCH_REDIS_URL when set, otherwise a
  * throwaway embedded PostgreSQL and a redis-server child, as the tests use. Each run gets a fresh
- * database and queue prefix.
+ * database and queue prefix. `clock` is the services' clock (the system's by default); with
+ * `keepMail`, the sink is the tests' and keeps every message (`caught`), for a benchmark that reads
+ * its mail.
  */
-export async function benchServices(env: Record<string, string> = {}) {
+export async function benchServices(
+  env: Record<string, string> = {},
+  options: { clock?: Clock; keepMail?: boolean } = {},
+) {
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', 'bench');
   const servers = await startScratchServers(
     { databaseUrl: process.env.BENCH_DATABASE_URL, redisUrl: process.env.BENCH_REDIS_URL },
     log,
   );
-  const sink = await startSink();
+  const caught = options.keepMail ? await SmtpSink.start({ keepMessages: true }) : undefined;
+  const sink: Sink = caught
+    ? { url: caught.url, port: caught.port, kind: 'test SMTP sink (keeping)', stop: () => caught.stop() }
+    : await startSink();
   const database = await createScratchDatabase(servers.adminUrl, 'paperboy_bench');
   const { redisUrl } = servers;
   const url = new URL(database.url);
@@ -49,12 +57,14 @@ export async function benchServices(env: Record<string, string> = {}) {
     config,
     { databaseUrl: url.toString(), redisUrl, smtpUrl: sink.url },
     log,
-    systemClock,
+    options.clock ?? systemClock,
   );
   await prepareDatabase(services);
   return {
     services,
     config,
+    /** The messages caught, with `keepMail`. */
+    caught,
     /** The settings behind `config`, for starting Paperboy processes on the same servers. */
     settings,
     sink,
