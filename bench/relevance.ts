@@ -54,6 +54,12 @@ interface OfflineOptions {
   features?: FeatureOptions;
   train?: TrainOptions;
   blend?: Blend;
+  /**
+   * As the planner's personal path has it (services/digests/personal.ts): the candidates are the
+   * ranked list only (the topic matches, then the 200 most trending of the rest), not every paper;
+   * the background is 128 papers spread over the window in trend order, not every fourth paper.
+   */
+  asPlanned?: { candidates?: boolean; background?: boolean };
 }
 
 interface ReaderState {
@@ -99,7 +105,14 @@ class OfflineSource implements DigestSource {
     }
     this.picker = new Picker(this.featurizer, options.blend ?? DEFAULT_BLEND);
     // The rest of the world for training: every fourth paper.
-    this.background = corpus.filter((p) => p.id % 4 === 0).map((p) => this.vectors.get(p.id) as SparseVector);
+    if (options.asPlanned?.background) {
+      const byTrend = [...corpus].sort((a, b) => b.trendScore - a.trendScore || a.id - b.id);
+      const step = Math.max(1, Math.floor(byTrend.length / 128));
+      this.background = byTrend
+        .filter((_, i) => i % step === 0)
+        .slice(0, 128)
+        .map((p) => this.vectors.get(p.id) as SparseVector);
+    } else this.background = corpus.filter((p) => p.id % 4 === 0).map((p) => this.vectors.get(p.id) as SparseVector);
   }
 
   async subscribe(reader: SimReader) {
@@ -134,7 +147,7 @@ class OfflineSource implements DigestSource {
       reader: { topics, maxPapers: DIGEST, model: s.model, gradedTopics: this.options.graded },
       list: rankedList(listed, topics),
       papers: this.papers,
-      extra: this.corpus.map((p) => p.id),
+      extra: this.options.asPlanned?.candidates ? [] : this.corpus.map((p) => p.id),
       isSent: (id) => s.sent.has(id),
     });
     const used = process.cpuUsage(start);
@@ -261,6 +274,9 @@ if (VARIANTS) {
     ['logistic: l2 0.2', { withTopics: true, learns: true, train: { logistic: { l2: 0.2 } } }],
     ['logistic: background 0', { withTopics: true, learns: true, train: { logistic: { background: 0 } } }],
     ['logistic: background 4', { withTopics: true, learns: true, train: { logistic: { background: 4 } } }],
+    ['as planned: ranked list only', { withTopics: true, learns: true, asPlanned: { candidates: true } }],
+    ['as planned: background by trend', { withTopics: true, learns: true, asPlanned: { background: true } }],
+    ['as planned: both', { withTopics: true, learns: true, asPlanned: { candidates: true, background: true } }],
     ['logistic: 50 iterations', { withTopics: true, learns: true, train: { logistic: { iterations: 50 } } }],
   ];
   console.log(
