@@ -10,7 +10,9 @@
  * its button's POST. Three arms in one run, on one service: trending only (no topics, no votes),
  * topics only (topics, no votes) and learned (topics and votes).
  *
- *   npx tsx bench/relevance-live.ts [--days 5] [--seed 1]
+ *   npx tsx bench/relevance-live.ts [--days 5] [--seeds 10]
+ *
+ * Each seed (how the readers vote, as bench/relevance.ts's seeds) runs on a service of its own.
  *
  * Servers: BENCH_DATABASE_URL / BENCH_REDIS_URL, else TEST_DATABASE_URL / TEST_REDIS_URL, else a
  * throwaway PostgreSQL and Redis (bench/support.ts). The database is created for the run and dropped.
@@ -25,9 +27,11 @@ import { titleKey } from '../services/papers/normalize.ts';
 import { startWorkers } from '../services/worker/index.ts';
 import {
   type BenchPaper,
+  type DayScore,
   type DigestSource,
   f3,
   loadCorpus,
+  mean,
   printArms,
   printSetUp,
   readers,
@@ -41,7 +45,7 @@ process.env.BENCH_DATABASE_URL ??= process.env.TEST_DATABASE_URL;
 process.env.BENCH_REDIS_URL ??= process.env.TEST_REDIS_URL;
 
 const DAYS = arg('days', 5);
-const SEED = arg('seed', 1);
+const SEEDS = arg('seeds', 10);
 /** The day before the first digest: after the fixtures' dates, so every paper is news of the last days. */
 const START = new Date('2026-03-06T12:00:00Z');
 const DAY_MS = 86_400_000;
@@ -53,49 +57,71 @@ class MovingClock implements Clock {
   }
 }
 
-const clock = new MovingClock(START);
-const bench = await benchServices(
-  {
-    PUBLIC_URL: 'http://paperboy.bench',
-    SIGNUP_LIMIT_PER_IP: '1000000',
-    SIGNUP_LIMIT_PER_ADDRESS: '1000000',
-    SIGNUP_LIMIT_GLOBAL: '1000000',
-  },
-  { clock, keepMail: true },
-);
-const { services } = bench;
-const sink = bench.caught as NonNullable<typeof bench.caught>;
-const app = await buildApp(services);
-// The workers send the confirmation mail; digests are sent by runNow itself.
-const workers = startWorkers(services);
-
 /** The path and query of a link, for app.inject. */
 const pathOf = (u: string) => {
   const url = new URL(u);
   return url.pathname + url.search;
 };
 
-/** The service on one moving clock, shared by the arms: one planning run a day sends everyone's digest. */
+/**
+ * Paperboy on its own database, queue prefix and keeping sink, on one moving clock, shared by the
+ * arms: one planning run a day sends everyone's digest.
+ */
 class LiveService {
   private day = -1;
   /** The service's paper ids → this corpus's ids (by arXiv id, else title key). */
   readonly corpusId = new Map<number, number>();
-  readonly runs: { day: number; sent: number; skipped: number; seconds: number }[] = [];
+  readonly runs: { day: number; sent: number; skipped: number; seconds: number; trendAgreement: number }[] = [];
 
-  async load(corpus: readonly BenchPaper[]) {
-    await services.papers.loadSeeds();
-    await services.papers.ingest(path.join(ROOT, 'test/fixtures/arxiv-cs-lg.atom'), 'arxiv');
-    await services.papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
-    const byArxiv = new Map(corpus.filter((p) => p.arxivId).map((p) => [p.arxivId as string, p.id]));
-    const byTitle = new Map(corpus.map((p) => [titleKey(p.title), p.id]));
-    const { rows } = await services.db.query<{ id: string; arxiv_id: string | null; title_key: string }>(
+  private constructor(
+    private readonly clock: MovingClock,
+    private readonly bench: Awaited<ReturnType<typeof benchServices>>,
+    readonly app: Awaited<ReturnType<typeof buildApp>>,
+    private readonly workers: { close(): Promise<void> },
+    private readonly corpus: readonly BenchPaper[],
+  ) {}
+
+  static async start(corpus: readonly BenchPaper[]) {
+    const clock = new MovingClock(START);
+    const bench = await benchServices(
+      {
+        PUBLIC_URL: 'http://paperboy.bench',
+        SIGNUP_LIMIT_PER_IP: '1000000',
+        SIGNUP_LIMIT_PER_ADDRESS: '1000000',
+        SIGNUP_LIMIT_GLOBAL: '1000000',
+      },
+      { clock, keepMail: true },
+    );
+    const app = await buildApp(bench.services);
+    // The workers send the confirmation mail; digests are sent by runNow itself.
+    const workers = startWorkers(bench.services);
+    const service = new LiveService(clock, bench, app, workers, corpus);
+    await service.load();
+    return service;
+  }
+
+  get services() {
+    return this.bench.services;
+  }
+  get sink() {
+    return this.bench.caught as NonNullable<typeof this.bench.caught>;
+  }
+
+  /** The corpus as Paperboy ingests it: the seed page as `paperboy seed` loads it, the fixtures as `paperboy ingest` reads them. */
+  private async load() {
+    const { papers, db } = this.services;
+    await papers.loadSeeds();
+    await papers.ingest(path.join(ROOT, 'test/fixtures/arxiv-cs-lg.atom'), 'arxiv');
+    await papers.ingest(path.join(ROOT, 'test/fixtures/hf-daily-papers.json'), 'hf');
+    const byArxiv = new Map(this.corpus.filter((p) => p.arxivId).map((p) => [p.arxivId as string, p.id]));
+    const byTitle = new Map(this.corpus.map((p) => [titleKey(p.title), p.id]));
+    const { rows } = await db.query<{ id: string; arxiv_id: string | null; title_key: string }>(
       'SELECT id, arxiv_id, title_key FROM papers',
     );
     for (const r of rows) {
       const id = (r.arxiv_id && byArxiv.get(r.arxiv_id)) || byTitle.get(r.title_key);
       if (id) this.corpusId.set(Number(r.id), id);
     }
-    return rows.length;
   }
 
   /** Day `day`'s digests, once for every arm: 08:00 UTC, trends refreshed, everyone due planned and sent. */
@@ -104,13 +130,65 @@ class LiveService {
     this.day = day;
     const at = new Date(START.getTime() + (day + 1) * DAY_MS);
     at.setUTCHours(8, 0, 5, 0);
-    clock.at = at;
+    this.clock.at = at;
     const t0 = performance.now();
-    await services.papers.refreshTrends(at);
-    const summary = await services.digests.runNow(at);
-    this.runs.push({ day: day + 1, ...summary, seconds: (performance.now() - t0) / 1000 });
+    await this.services.papers.refreshTrends(at);
+    const summary = await this.services.digests.runNow(at);
+    const seconds = (performance.now() - t0) / 1000;
+    this.runs.push({ day: day + 1, ...summary, seconds, trendAgreement: await this.trendAgreement() });
     // Votes are cast during the day, after the digest came.
-    clock.at = new Date(at.getTime() + 3_600_000);
+    this.clock.at = new Date(at.getTime() + 3_600_000);
+  }
+
+  /**
+   * Spearman's rank correlation between the service's trend scores now and the offline bench's
+   * (every paper news at the same moment): how alike the two trend orders are.
+   */
+  private async trendAgreement(): Promise<number> {
+    const { rows } = await this.services.db.query<{ id: string; trend_score: number }>(
+      'SELECT id, trend_score FROM papers',
+    );
+    const offline = new Map(this.corpus.map((p) => [p.id, p.trendScore]));
+    const pairs = rows.flatMap((r) => {
+      const id = this.corpusId.get(Number(r.id));
+      return id ? [[Number(r.trend_score), offline.get(id) ?? 0] as const] : [];
+    });
+    const ranks = (xs: number[]) => {
+      const order = xs.map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0]);
+      const r = new Array<number>(xs.length);
+      for (let i = 0; i < order.length; ) {
+        let j = i;
+        while (j + 1 < order.length && order[j + 1]?.[0] === order[i]?.[0]) j++;
+        for (let k = i; k <= j; k++) r[(order[k] as readonly [number, number])[1]] = (i + j) / 2;
+        i = j + 1;
+      }
+      return r;
+    };
+    const a = ranks(pairs.map((p) => p[0]));
+    const b = ranks(pairs.map((p) => p[1]));
+    const m = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+    const [ma, mb] = [m(a), m(b)];
+    let cov = 0;
+    let va = 0;
+    let vb = 0;
+    a.forEach((x, i) => {
+      const y = b[i] as number;
+      cov += (x - ma) * (y - mb);
+      va += (x - ma) ** 2;
+      vb += (y - mb) ** 2;
+    });
+    return cov / Math.sqrt(va * vb);
+  }
+
+  async close() {
+    await this.app.close();
+    await this.workers.close();
+    for (const q of QUEUE_NAMES)
+      await this.services.queues
+        .get(q)
+        .obliterate({ force: true })
+        .catch(() => {});
+    await this.bench.close();
   }
 }
 
@@ -142,20 +220,20 @@ class LiveSource implements DigestSource {
   async subscribe(r: SimReader) {
     const email = `${this.name.replace(/\W+/g, '-')}.${this.emails.size + 1}@example.org`;
     this.emails.set(r.name, email);
-    const res = await app.inject({
+    const res = await this.service.app.inject({
       method: 'POST',
       url: '/api/subscriptions',
       payload: { email, topics: this.options.withTopics ? r.topics : [] },
     });
     if (res.statusCode !== 202) throw new Error(`signup refused: ${res.statusCode} ${res.body}`);
-    const mail = await simpleParser((await sink.waitFor((m) => m.to.includes(email))).raw);
+    const mail = await simpleParser((await this.service.sink.waitFor((m) => m.to.includes(email))).raw);
     const confirm = (mail.text ?? '')
       .match(/https?:\/\/\S+/g)
       ?.find((u) => new URL(u).pathname.startsWith('/confirm/'));
     if (!confirm) throw new Error(`no confirmation link for ${email}`);
-    const confirmed = await app.inject({ method: 'POST', url: pathOf(confirm) });
+    const confirmed = await this.service.app.inject({ method: 'POST', url: pathOf(confirm) });
     if (!confirmed.body.includes('You are subscribed')) throw new Error(`confirmation failed for ${email}`);
-    this.seen.set(email, sink.to(email).length);
+    this.seen.set(email, this.service.sink.to(email).length);
   }
 
   beginDay(day: number) {
@@ -165,7 +243,7 @@ class LiveSource implements DigestSource {
   /** The day's digest as the mail has it: each paper's vote links, in the mail's order. */
   async digest(r: SimReader): Promise<number[]> {
     const email = this.email(r);
-    const mails = sink.to(email);
+    const mails = this.service.sink.to(email);
     const before = this.seen.get(email) ?? 0;
     this.seen.set(email, mails.length);
     if (mails.length === before) {
@@ -194,46 +272,46 @@ class LiveSource implements DigestSource {
     const link = this.links.get(r.name)?.get(paperId);
     if (!link) throw new Error(`paper ${paperId} was not in ${r.name}'s digest`);
     const url = value === 1 ? link.more : link.less;
-    const page = await app.inject({ url });
+    const page = await this.service.app.inject({ url });
     if (page.statusCode !== 200 || !page.body.includes(`action="${url}"`))
       throw new Error(`vote page ${url}: ${page.statusCode}`);
-    const posted = await app.inject({ method: 'POST', url });
+    const posted = await this.service.app.inject({ method: 'POST', url });
     if (posted.statusCode !== 200) throw new Error(`vote ${url}: ${posted.statusCode} ${posted.body}`);
     this.votes++;
   }
 }
 
-try {
-  const corpus = loadCorpus();
-  const people = readers(corpus);
-  const service = new LiveService();
-  const stored = await service.load(corpus);
-  console.log(
-    `relevance through the service: ${stored} papers stored by ingest, ${service.corpusId.size} of them named in the corpus`,
-  );
-  printSetUp(corpus, people, DAYS, 1);
-  const arms = [
-    new LiveSource('trending only', service, { withTopics: false, votes: false }),
-    new LiveSource('topics only', service, { withTopics: true, votes: false }),
-    new LiveSource('learned', service, { withTopics: true, votes: true }),
-  ];
-  const scores = await simulate(arms, people, DAYS, SEED);
-  const summaries = arms.map((a, i) => summarize(a.name, [scores[i] as (typeof scores)[number]], people, DAYS));
-  for (const r of service.runs)
-    console.log(`day ${r.day}: ${r.sent} digests sent, ${r.skipped} skipped, ${r.seconds.toFixed(1)} s`);
-  const { rows } = await services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reader_models');
-  console.log(`votes cast through the mail's links: ${arms[2]?.votes}; reader models stored: ${rows[0]?.n}`);
-  printArms(summaries, people, DAYS);
-  const learned = summaries[2];
-  if (learned) console.log(`learned NDCG@10 on day 3: ${f3(learned.days[2]?.ndcg ?? 0)}`);
-} finally {
-  await app.close();
-  await workers.close();
-  for (const q of QUEUE_NAMES)
-    await services.queues
-      .get(q)
-      .obliterate({ force: true })
-      .catch(() => {});
-  await bench.close();
+const corpus = loadCorpus();
+const people = readers(corpus);
+printSetUp(corpus, people, DAYS, SEEDS);
+const names = ['trending only', 'topics only', 'learned'] as const;
+const all: DayScore[][][][] = names.map(() => []);
+for (let seed = 1; seed <= SEEDS; seed++) {
+  const service = await LiveService.start(corpus);
+  try {
+    const arms = [
+      new LiveSource('trending only', service, { withTopics: false, votes: false }),
+      new LiveSource('topics only', service, { withTopics: true, votes: false }),
+      new LiveSource('learned', service, { withTopics: true, votes: true }),
+    ];
+    const scores = await simulate(arms, people, DAYS, seed);
+    for (const [i, s] of scores.entries()) all[i]?.push(s);
+    const { rows } = await service.services.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reader_models');
+    console.log(
+      `seed ${seed}: ${service.corpusId.size} papers ingested and named in the corpus; ` +
+        service.runs
+          .map(
+            (r) =>
+              `day ${r.day} ${r.sent} sent in ${r.seconds.toFixed(1)} s (trend order ρ ${r.trendAgreement.toFixed(2)})`,
+          )
+          .join(', ') +
+        `; ${arms[2]?.votes} votes through the mail's links, ${rows[0]?.n} reader models stored; ` +
+        `learned day 3 precision@10 ${f3(mean(scores[2]?.map((r) => r[2]?.precision ?? 0) ?? []))}`,
+    );
+  } finally {
+    await service.close();
+  }
 }
+const summaries = names.map((n, i) => summarize(n, all[i] as DayScore[][][], people, DAYS));
+printArms(summaries, people, DAYS);
 process.exit(0);
