@@ -15,10 +15,31 @@ import { WINDOW_SAMPLE, RelevanceWindow as Window } from '../relevance/window.ts
  * their candidates. Models are trained after votes by the worker (services/interests/trainer.ts);
  * a reader whose votes or topics changed since their stored model was trained (a training job not
  * run yet, or lost) is trained here, and the model stored.
+ *
+ * A batch costs the same few statements however many of its subscribers are personal: who they
+ * are (with their models), their topic sets' lists, the followed names' papers and the papers the
+ * window has not seen yet (each once per run), and what each was sent among their candidates.
+ * Only a stale model costs statements of its own (its votes, its upsert).
  */
 
 export interface PersonalPick extends RelevancePick {
   subscriberId: number;
+}
+
+/**
+ * The smallest id among a window's papers, computed once per window (from the papers it holds
+ * when first asked): what a reader was sent from
+ * it up is read in one range scan, candidates below it (papers featured again) probed one by one.
+ */
+const firstIds = new WeakMap<Window, number>();
+function firstId(w: Window): number {
+  let id = firstIds.get(w);
+  if (id === undefined) {
+    id = Number.MAX_SAFE_INTEGER;
+    for (const c of w.candidates.keys()) id = Math.min(id, c);
+    firstIds.set(w, id);
+  }
+  return id;
 }
 
 export function createPersonalPlanning() {
@@ -43,19 +64,21 @@ export function createPersonalPlanning() {
     for (const p of await createPaperRepository(db).relevancePapers(missing)) w.add(p);
   }
 
-  /** The window's papers by any of the followed names. */
-  async function followedPapers(db: Queryable, w: Window, names: string[]): Promise<number[]> {
-    const letters = [...new Set(names.map(nameLetters).filter(Boolean))];
-    const unknown = letters.filter((l) => !w.byName.has(l));
-    if (unknown.length > 0) {
-      for (const l of unknown) w.byName.set(l, []);
-      for (const p of await createPaperRepository(db).windowPapersByNames(w.since, unknown)) {
-        w.add(p);
-        for (const n of [...p.authors, p.organization ?? '']) w.byName.get(nameLetters(n))?.push(p.id);
-      }
+  /** Finds the window's papers by any of `names` not looked up yet in this run, in one query. */
+  async function findFollowed(db: Queryable, w: Window, names: readonly string[]): Promise<void> {
+    const unknown = [...new Set(names.map(nameLetters).filter((l) => l && !w.byName.has(l)))];
+    if (unknown.length === 0) return;
+    for (const l of unknown) w.byName.set(l, []);
+    for (const p of await createPaperRepository(db).windowPapersByNames(w.since, unknown)) {
+      w.add(p);
+      for (const n of [...p.authors, p.organization ?? '']) w.byName.get(nameLetters(n))?.push(p.id);
     }
-    return [...new Set(letters.flatMap((l) => w.byName.get(l) ?? []))];
   }
+
+  /** The window's papers by any of the followed names (found by findFollowed). */
+  const followedPapers = (w: Window, names: readonly string[]): number[] => [
+    ...new Set(names.flatMap((n) => w.byName.get(nameLetters(n)) ?? [])),
+  ];
 
   /** The reader's model: the stored one if trained on what they have now, else trained (and stored) now. */
   async function modelOf(db: Queryable, w: Window, r: PersonalReader, store: boolean) {
@@ -85,13 +108,25 @@ export function createPersonalPlanning() {
       readers.map((r) => r.id),
       plan.since,
     );
+    // Before the batch adds papers to the window: its own sample's smallest id.
+    const from = firstId(w);
     const interests = createInterestRepository(db);
-    for (const r of readers) {
+    const followed = (r: PersonalReader) => [...r.followedAuthors, ...r.followedOrganizations];
+    await findFollowed(db, w, readers.flatMap(followed));
+    const inputs = readers.map((r) => {
       const list = lists.get(topicSetKey(r.topics)) ?? { ids: [], matched: [] };
-      const followed = [...r.followedAuthors, ...r.followedOrganizations];
-      const extra = followed.length > 0 ? await followedPapers(db, w, followed) : [];
-      await load(db, w, [...list.ids, ...extra]);
-      const sent = await interests.sentAmong(r.id, [...new Set([...list.ids, ...extra])]);
+      const names = followed(r);
+      const extra = names.length > 0 ? followedPapers(w, names) : [];
+      return { r, list, extra, candidates: [...new Set([...list.ids, ...extra])] };
+    });
+    await load(
+      db,
+      w,
+      inputs.flatMap((i) => i.candidates),
+    );
+    const sent = await interests.sentAmong(new Map(inputs.map((i) => [i.r.id, i.candidates])), from);
+    for (const { r, list, extra } of inputs) {
+      const sentBefore = sent.get(r.id) ?? new Set<number>();
       // A dry run (what `paperboy rank` shows) trains a stale model without storing it.
       const model = await modelOf(db, w, r, !plan.dryRun);
       const chosen = w.picker.pick({
@@ -106,7 +141,7 @@ export function createPersonalPlanning() {
         list,
         papers: w.candidates,
         extra,
-        isSent: (id) => sent.has(id),
+        isSent: (id) => sentBefore.has(id),
       });
       picks.set(
         r.id,

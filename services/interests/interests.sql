@@ -113,7 +113,25 @@ DELETE FROM reader_models WHERE subscriber_id = $1;
 SELECT model, basis, trained_at FROM reader_models WHERE subscriber_id = $1;
 
 -- name: sent-among
--- Which of papers $2 subscriber $1 was sent before: one probe of delivery_papers' key per paper.
-SELECT x.id AS paper_id
-  FROM unnest($2::bigint[]) AS x (id)
- WHERE EXISTS (SELECT 1 FROM delivery_papers dp WHERE dp.subscriber_id = $1 AND dp.paper_id = x.id);
+-- Which of their candidates subscribers were sent before. $1: a JSON array of {subscriber_id,
+-- older}: `older` the candidates whose id is below $2. Per subscriber, one range scan of
+-- delivery_papers' key from $2 up (the window's papers: about max_papers rows a day of the window,
+-- whatever the number of candidates; the caller keeps those among the candidates), and one probe
+-- of the key per older candidate (papers featured again).
+WITH r AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r (subscriber_id bigint, older bigint[])
+)
+-- OFFSET 0 keeps each subquery a lookup per subscriber (the key's index), never a join over the
+-- whole table, whatever the planner estimates of the JSON's rows.
+SELECT r.subscriber_id, dp.paper_id
+  FROM r CROSS JOIN LATERAL (
+    SELECT paper_id FROM delivery_papers
+     WHERE subscriber_id = r.subscriber_id AND paper_id >= $2::bigint
+    OFFSET 0
+  ) dp
+UNION ALL
+SELECT r.subscriber_id, x.id
+  FROM r CROSS JOIN LATERAL unnest(r.older) AS x (id)
+ CROSS JOIN LATERAL (
+    SELECT 1 FROM delivery_papers WHERE subscriber_id = r.subscriber_id AND paper_id = x.id OFFSET 0
+  ) hit;

@@ -232,10 +232,33 @@ export function createInterestRepository(db: Queryable) {
     async deleteModel(subscriberId: number): Promise<void> {
       await db.query(sql['delete-model'], [subscriberId]);
     },
-    /** Which of `paperIds` the subscriber was sent before. */
-    async sentAmong(subscriberId: number, paperIds: number[]): Promise<Set<number>> {
-      const { rows } = await db.query<{ paper_id: number }>(sql['sent-among'], [subscriberId, paperIds]);
-      return new Set(rows.map((r) => Number(r.paper_id)));
+    /**
+     * Which of their candidates each subscriber was sent before, in one query: the papers sent
+     * with an id from `from` up (one range scan each) and exact probes for candidates below it.
+     * `from` changes only the cost: the window's smallest paper id keeps the probes few.
+     */
+    async sentAmong(
+      candidates: ReadonlyMap<number, readonly number[]>,
+      from: number,
+    ): Promise<Map<number, Set<number>>> {
+      const sent = new Map<number, Set<number>>();
+      const wanted = new Map<number, Set<number>>();
+      const records = [...candidates].map(([subscriberId, ids]) => {
+        sent.set(subscriberId, new Set());
+        wanted.set(subscriberId, new Set(ids));
+        return { subscriber_id: subscriberId, older: ids.filter((id) => id < from) };
+      });
+      if (records.length === 0) return sent;
+      const { rows } = await db.query<{ subscriber_id: number; paper_id: number }>(sql['sent-among'], [
+        JSON.stringify(records),
+        from,
+      ]);
+      for (const r of rows) {
+        const id = Number(r.subscriber_id);
+        const paper = Number(r.paper_id);
+        if (wanted.get(id)?.has(paper)) sent.get(id)?.add(paper);
+      }
+      return sent;
     },
   };
 }
