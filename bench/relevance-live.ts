@@ -39,7 +39,7 @@ import {
   simulate,
   summarize,
 } from './relevance-sim.ts';
-import { arg, benchServices } from './support.ts';
+import { arg, benchServices, saveResult } from './support.ts';
 
 process.env.BENCH_DATABASE_URL ??= process.env.TEST_DATABASE_URL;
 process.env.BENCH_REDIS_URL ??= process.env.TEST_REDIS_URL;
@@ -314,4 +314,15 @@ for (let seed = 1; seed <= SEEDS; seed++) {
 }
 const summaries = names.map((n, i) => summarize(n, all[i] as DayScore[][][], people, DAYS));
 printArms(summaries, people, DAYS);
+const result = {
+  benchmark: 'relevance-live',
+  command: `npx tsx bench/relevance-live.ts --days ${DAYS} --seeds ${SEEDS}`,
+  arms: summaries.map((a) => ({
+    name: a.name,
+    precisionAt10: a.days.map((d) => +f3(d.precision)),
+    ndcgAt10: a.days.map((d) => +f3(d.ndcg)),
+    interestSent: +f3(a.recall),
+  })),
+};
+console.log(`written to ${saveResult('relevance-live', result)}`);
 process.exit(0);

@@ -7,6 +7,7 @@ import { type Clock, systemClock } from '../services/core/clock.ts';
 import { loadConfig } from '../services/core/config.ts';
 import { createLogger } from '../services/core/logger.ts';
 import { ROOT } from '../services/core/paths.ts';
+import { createPersonalPlanning } from '../services/digests/personal.ts';
 import { freePort } from '../services/local/ports.ts';
 import { prepareDatabase } from '../services/main.ts';
 import { createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
@@ -254,4 +255,87 @@ export async function insertSubscribers(db: Services['db'], n: number, due: Date
        FROM generate_series(1, $4::int) AS i`,
     [zones, TOPICS, due, n],
   );
+}
+
+/** How many distinct voters there are: voters of the same profile have the same topics and votes. */
+const VOTER_PROFILES = 60;
+
+/**
+ * Makes a share of the subscribers readers who voted: each was sent one digest three days before
+ * `at` (10 papers) and voted on all of it, "more" on the 6 of their first topic and "less" on the 4
+ * of another, a second apart. Subscriber i is a voter when i mod 1000 < share × 1000; voters with
+ * the same i mod 60 have the same topics and votes (a profile). The votes are also kept aside in
+ * `bench_votes`, so a run can take them away (`withVotes(db, false)`) and give them back. Returns
+ * how many voters there are. Papers are those of insertPapers (paper i is about topic i mod 12).
+ */
+export async function insertVoters(db: Services['db'], share: number, at: Date): Promise<number> {
+  const papers = (
+    await db.query<{ n: number; first: string }>('SELECT count(*)::int AS n, min(id) AS first FROM papers')
+  ).rows[0] as { n: number; first: string };
+  const perTopic = Math.floor(papers.n / 12);
+  await db.query(
+    `CREATE TABLE bench_voters AS
+       SELECT id, id % ${VOTER_PROFILES} AS profile FROM subscribers WHERE id % 1000 < $1::float8 * 1000`,
+    [share],
+  );
+  await db.query(
+    `INSERT INTO deliveries (subscriber_id, digest_date, status, paper_count, due_at, planned_at, sent_at)
+     SELECT id, ($1::timestamptz - interval '3 days')::date, 'sent', 10,
+            $1::timestamptz - interval '3 days', $1::timestamptz - interval '3 days', $1::timestamptz - interval '3 days'
+       FROM bench_voters`,
+    [at],
+  );
+  // Paper first − 1 + 12·j + t is about topic t (insertPapers' paper n is about topic n mod 12):
+  // "more" on topic i mod 12 (the first of subscriber i's two), "less" on topic (i + 3) mod 12.
+  await db.query(
+    `CREATE TABLE bench_votes AS
+       SELECT d.id AS delivery_id, v.id AS subscriber_id, k AS position,
+              $2::bigint - 1 + 12 * (1 + (v.profile * 7 + k * 13) % ($3::int - 1))
+                + CASE WHEN k <= 6 THEN v.id % 12 ELSE (v.id + 3) % 12 END AS paper_id,
+              CASE WHEN k <= 6 THEN 1 ELSE -1 END AS value,
+              $1::timestamptz - interval '3 days' + k * interval '1 second' AS voted_at
+         FROM bench_voters v JOIN deliveries d ON d.subscriber_id = v.id
+        CROSS JOIN generate_series(1, 10) AS k`,
+    [at, papers.first, perTopic],
+  );
+  await db.query(
+    `INSERT INTO delivery_papers (delivery_id, subscriber_id, paper_id, position, reason)
+     SELECT delivery_id, subscriber_id, paper_id, position, 'bench' FROM bench_votes`,
+  );
+  await withVotes(db, true);
+  return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_voters')).rows[0]?.n ?? 0;
+}
+
+/** Gives the voters their votes back, or takes them away (they are then readers who taught nothing). */
+export async function withVotes(db: Services['db'], on: boolean): Promise<void> {
+  await db.query('DELETE FROM paper_votes');
+  if (on)
+    await db.query(
+      'INSERT INTO paper_votes (subscriber_id, paper_id, value, voted_at) SELECT subscriber_id, paper_id, value, voted_at FROM bench_votes',
+    );
+  await db.query('VACUUM ANALYZE paper_votes');
+}
+
+/**
+ * Trains the voters' models as the planner's personal path does when it first meets them, for one
+ * voter of each profile, and gives every other voter their profile's model (the same topics and
+ * votes train the same model), with the basis the planner checks. Returns the CPU milliseconds the
+ * training took per profile (picking their digests included).
+ */
+export async function trainVoters(db: Services['db'], since: Date): Promise<number> {
+  const { rows } = await db.query<{ id: string }>('SELECT min(id) AS id FROM bench_voters GROUP BY profile ORDER BY 1');
+  const ids = rows.map((r) => Number(r.id));
+  const start = process.cpuUsage();
+  await createPersonalPlanning().pick(db, ids, { since });
+  const used = process.cpuUsage(start);
+  await db.query(
+    `INSERT INTO reader_models (subscriber_id, model, basis, trained_at)
+     SELECT v.id, m.model, m.basis, now()
+       FROM bench_voters v
+       JOIN (SELECT profile, min(id) AS id FROM bench_voters GROUP BY profile) p ON p.profile = v.profile
+       JOIN reader_models m ON m.subscriber_id = p.id
+      WHERE v.id <> p.id`,
+  );
+  await db.query('VACUUM ANALYZE reader_models');
+  return (used.user + used.system) / 1000 / Math.max(ids.length, 1);
 }
