@@ -2,6 +2,7 @@
  * Digest throughput: from "digest run starts" to "last message accepted by the SMTP sink".
  *
  *   npx tsx bench/digest-throughput.ts --subscribers 10000 [--papers 3000] [--sample 500]
+ *   npx tsx bench/digest-throughput.ts --subscribers 100000 --voters 0.2 [--rounds 4]
  *
  * Set-up: N active subscribers due now (a third without topics, the rest with two of a dozen
  * topics, a spread of time zones), a few thousand papers with signals, real PostgreSQL and
@@ -11,6 +12,14 @@
  * job per recipient), the raw SMTP limit (smtp-source pumping prebuilt 50 KB messages into the
  * same sink) and the SMTP client ceiling (one prebuilt digest sent over and over through
  * Paperboy's own pooled mailer).
+ *
+ * With `--voters share`, that share of the subscribers voted (bench/support.ts insertVoters: one
+ * digest sent before, 10 votes on it) and has a model, trained as the planner's personal path
+ * trains it (one reader per profile, the others given their profile's model: what the first
+ * planning after their votes would store). The run is then `--rounds` digest runs of everyone,
+ * after a warm-up run, alternating with votes and without them (the voters' votes taken away:
+ * everyone on the SQL path), each from the same state (the previous run's deliveries deleted, everyone due again), and the
+ * figures with votes over those without; the references are left out.
  */
 
 import { readFileSync } from 'node:fs';
@@ -24,6 +33,7 @@ import { paths } from '../services/core/paths.ts';
 import { type DigestPaper, renderDigest } from '../services/digests/renderer.ts';
 import { createMimeWriter } from '../services/mail/mime.ts';
 import { createEmailTemplates } from '../services/mail/templates.ts';
+import { rankSince } from '../services/papers/ranking.ts';
 import { PaperboyProcess } from '../test/support/process.ts';
 import {
   analyzeSetUp,
@@ -33,15 +43,20 @@ import {
   cpuSeconds,
   insertPapers,
   insertSubscribers,
+  insertVoters,
   percentile,
   rawSmtpLimit,
   saveResult,
+  trainVoters,
+  withVotes,
   ZONES,
 } from './support.ts';
 
 const N = arg('subscribers', 10_000);
 const PAPERS = arg('papers', 3000);
 const SAMPLE = Math.min(arg('sample', 500), N);
+const VOTERS = arg('voters', 0);
+const ROUNDS = arg('rounds', 4);
 
 const bench = await benchServices({ DIGEST_BATCH_SIZE: '200', SMTP_MAX_CONNECTIONS: '8' });
 const { services: s } = bench;
@@ -54,6 +69,13 @@ await s.papers.refreshTrends(new Date());
 const T = new Date();
 await insertSubscribers(db, N, T, ZONES);
 await analyzeSetUp(db);
+let voters = 0;
+let trainMsPerModel = 0;
+if (VOTERS > 0) {
+  voters = await insertVoters(db, VOTERS, T);
+  trainMsPerModel = await trainVoters(db, rankSince(T, bench.config.rankWindowDays));
+  console.log(`${voters} voters, 10 votes each; training a model: ${trainMsPerModel.toFixed(1)} ms of CPU`);
+}
 
 // --- Paperboy ---------------------------------------------------------------------------
 // As deployed: this process plans, as the scheduler does; a `paperboy start` worker process sends.
@@ -85,24 +107,106 @@ const untilNothingOwed = async () => {
 };
 
 const roles = { planner: process.pid, worker: worker.pid };
-const cpuBefore = cpuSeconds(roles);
-const t0 = performance.now();
-let batches = 0;
-const planStarted = performance.now();
-const planned = await s.planner.planAll(T, async (b) => {
-  batches++;
-  if (b.queued.length)
-    await s.queues.add(
-      'digest',
-      'send',
-      { deliveryIds: b.queued },
-      { jobId: `bench_${b.queued[0]}_${b.queued.length}` },
+
+/** Plans everything due at T in this process while the worker sends: until nothing is owed. */
+async function digestRun() {
+  const cpuBefore = cpuSeconds(roles);
+  const t0 = performance.now();
+  let batches = 0;
+  const planned = await s.planner.planAll(T, async (b) => {
+    batches++;
+    if (b.queued.length)
+      await s.queues.add(
+        'digest',
+        'send',
+        { deliveryIds: b.queued },
+        { jobId: `bench_${b.queued[0]}_${b.queued.length}` },
+      );
+  });
+  const planMs = performance.now() - t0;
+  await untilNothingOwed();
+  const totalMs = performance.now() - t0;
+  return { planned, planMs, totalMs, batches, cpu: cpuBetween(cpuBefore, cpuSeconds(roles)) };
+}
+
+if (VOTERS > 0) {
+  const rounds: {
+    votes: boolean;
+    sent: number;
+    seconds: number;
+    digestsPerSecond: number;
+    planningSeconds: number;
+    planningMsPerBatch: number;
+    cpuSecondsDuringRun: Record<string, number>;
+  }[] = [];
+  // Round 0 warms up (the worker's first digests compile its templates and code): not counted.
+  for (let i = 0; i <= ROUNDS; i++) {
+    const votes = i % 2 === 1;
+    if (i > 0) {
+      // The same state for every run: the last run's digests gone, everyone due at T again.
+      await db.query("DELETE FROM deliveries WHERE digest_date > ($1::timestamptz - interval '3 days')::date", [T]);
+      await db.query('UPDATE subscribers SET next_send_at = $1', [T]);
+      await db.query('VACUUM ANALYZE deliveries, delivery_papers, subscribers');
+    }
+    await withVotes(db, votes);
+    const r = await digestRun();
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM deliveries WHERE status = 'sent' AND digest_date > ($1::timestamptz - interval '3 days')::date",
+      [T],
     );
-});
-const planMs = performance.now() - planStarted;
-await untilNothingOwed();
-const totalMs = performance.now() - t0;
-const cpuDuringRun = cpuBetween(cpuBefore, cpuSeconds(roles));
+    const sent = rows[0]?.n ?? 0;
+    const round = {
+      votes,
+      sent,
+      seconds: +(r.totalMs / 1000).toFixed(2),
+      digestsPerSecond: Math.round(sent / (r.totalMs / 1000)),
+      planningSeconds: +(r.planMs / 1000).toFixed(2),
+      planningMsPerBatch: +(r.planMs / Math.max(r.batches, 1)).toFixed(1),
+      cpuSecondsDuringRun: r.cpu,
+    };
+    if (i > 0) rounds.push(round);
+    console.log(
+      `${i === 0 ? 'warm-up' : `round ${i}`} (${votes ? `${voters} voters with models` : 'no votes'}): ${JSON.stringify(round)}`,
+    );
+  }
+  const meanOf = (on: boolean, k: 'digestsPerSecond' | 'planningSeconds') => {
+    const xs = rounds.filter((r) => r.votes === on).map((r) => r[k]);
+    return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+  };
+  const result = {
+    benchmark: 'digest-throughput-voters',
+    command: `npx tsx bench/digest-throughput.ts --subscribers ${N} --papers ${PAPERS} --voters ${VOTERS} --rounds ${ROUNDS}`,
+    setup: {
+      subscribers: N,
+      papers: PAPERS,
+      voters,
+      votesEach: 10,
+      sink: bench.sink.kind,
+      batchSize: 200,
+      smtpConnections: 8,
+    },
+    trainingCpuMsPerModel: +trainMsPerModel.toFixed(1),
+    rounds,
+    withVotesOverWithout: {
+      digestsPerSecond: +(meanOf(true, 'digestsPerSecond') / meanOf(false, 'digestsPerSecond')).toFixed(2),
+      planningSeconds: +(meanOf(true, 'planningSeconds') / meanOf(false, 'planningSeconds')).toFixed(2),
+    },
+    // Wall time planning added per voter (the planner shares two cores with the worker and PostgreSQL).
+    planningMsAddedPerVoter: +(
+      ((meanOf(true, 'planningSeconds') - meanOf(false, 'planningSeconds')) * 1000) /
+      Math.max(voters, 1)
+    ).toFixed(3),
+  };
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`written to ${saveResult(`digest-throughput-${N}-voters`, result)}`);
+  clearInterval(sampler);
+  await worker.kill('SIGTERM');
+  redis.disconnect();
+  await bench.close();
+  process.exit(0);
+}
+
+const { planned, planMs, totalMs, batches, cpu: cpuDuringRun } = await digestRun();
 clearInterval(sampler);
 await sample();
 const peakRss = worker.memoryMiB('VmHWM');
