@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -328,11 +329,12 @@ export async function trainVoters(db: Services['db'], since: Date): Promise<numb
   const ids = rows.map((r) => Number(r.id));
   // The first builds the run's window (once per planning run); the others are timed.
   const planning = createPersonalPlanning();
-  await planning.pick(db, ids.slice(0, 1), { since, runId: 'bench-training' });
+  const runId = randomUUID();
+  await planning.pick(db, ids.slice(0, 1), { since, runId });
   const start = process.cpuUsage();
-  await planning.pick(db, ids.slice(1), { since, runId: 'bench-training' });
+  await planning.pick(db, ids.slice(1), { since, runId });
   const used = process.cpuUsage(start);
-  planning.forget('bench-training');
+  planning.forget(runId);
   await db.query(
     `INSERT INTO reader_models (subscriber_id, model, basis, trained_at)
      SELECT v.id, m.model, m.basis, now()
