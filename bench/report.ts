@@ -25,7 +25,22 @@ for (const r of results) {
   } else if (r.benchmark === 'planning-scale') {
     const p = r.paperboy;
     rows.push(
-      `| planning, ${r.setup.subscribers.toLocaleString('en')} subscribers (no sending) | ${p.subscribersPerSecond} subscribers/s (${p.seconds} s); seconds per 100,000: ${p.secondsPerStep.join(', ')} | the first 100,000 of the same run | last 100,000 took ${p.lastStepOverFirst}× the first; sequential scans of growing tables: ${r.plans.sequentialScansOfGrowingTables.length ? r.plans.sequentialScansOfGrowingTables.join(', ') : 'none'} | ${m} | \`${r.command}\` |`,
+      `| planning, ${r.setup.subscribers.toLocaleString('en')} subscribers${r.setup.voters ? `, ${r.setup.voters.toLocaleString('en')} of them with votes and a model` : ''} (no sending) | ${p.subscribersPerSecond} subscribers/s (${p.seconds} s); seconds per 100,000: ${p.secondsPerStep.join(', ')} | the first 100,000 of the same run | last 100,000 took ${p.lastStepOverFirst}× the first; sequential scans of growing tables: ${r.plans.sequentialScansOfGrowingTables.length ? r.plans.sequentialScansOfGrowingTables.join(', ') : 'none'} | ${m} | \`${r.command}\` |`,
+    );
+  } else if (r.benchmark === 'digest-throughput-voters') {
+    const runs = (on: boolean) =>
+      r.rounds
+        .filter((x: { votes: boolean }) => x.votes === on)
+        .map((x: { digestsPerSecond: number }) => x.digestsPerSecond)
+        .join(', ');
+    rows.push(
+      `| digests, ${r.setup.subscribers.toLocaleString('en')} subscribers, ${r.setup.voters.toLocaleString('en')} with votes and a model | ${runs(true)} digests/s (runs with votes) | the same subscribers without votes, runs alternating: ${runs(false)} digests/s | ${r.withVotesOverWithout.digestsPerSecond} of the figure without votes; planning ${r.withVotesOverWithout.planningSeconds}× as long | ${m} | \`${r.command}\` |`,
+    );
+  } else if (r.benchmark === 'relevance-live') {
+    const arm = (name: string) => r.arms.find((a: { name: string }) => a.name === name);
+    const [t, o, l] = [arm('trending only'), arm('topics only'), arm('learned')];
+    rows.push(
+      `| relevance through the service (11 readers, 10 seeds) | learned: precision@10 on day 3 ${l.precisionAt10[2]} (days 1–5: ${l.precisionAt10.join(', ')}) | trending only ${t.precisionAt10[2]}; topics only ${o.precisionAt10[2]} | ${(l.precisionAt10[2] / t.precisionAt10[2]).toFixed(1)}× trending only; ${(l.precisionAt10[2] / o.precisionAt10[2]).toFixed(1)}× topics only | ${m} | \`${r.command}\` |`,
     );
   } else if (r.benchmark === 'signup-api') {
     rows.push(
