@@ -25,6 +25,7 @@ import {
   insertPapers,
   insertSubscribers,
   insertVoters,
+  personalCost,
   saveResult,
   trainVoters,
   ZONES,
@@ -70,6 +71,13 @@ await planner.planAll(T, async (b) => {
   }
 });
 const totalSeconds = (performance.now() - start) / 1000;
+// The personal path alone, per reader with a model (after the run: their digests are planned, so
+// what they were sent is a day's worth, as on any later day).
+const personal =
+  voters >= 400
+    ? await personalCost(db, rankSince(T, bench.config.rankWindowDays), Math.min(10, Math.floor(voters / 200) - 1))
+    : undefined;
+if (personal) console.log(`the personal path alone: ${JSON.stringify(personal)}`);
 // The plans of the claim and of the pick on the full tables, run for the next day and rolled back.
 const tomorrow = new Date(T.getTime() + 86_400_000);
 const claimPlan = await createDigestStore(db).explainClaimDue(tomorrow, 200);
@@ -114,6 +122,7 @@ const result = {
     secondsPerStep: steps.map((s) => +s.toFixed(1)),
     lastStepOverFirst: +((steps.at(-1) ?? 0) / (steps[0] ?? 1)).toFixed(2),
   },
+  personalPath: personal,
   plans: {
     sequentialScansOfGrowingTables: [...new Set(seqScans)],
     claim: claimPlan,

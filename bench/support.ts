@@ -11,6 +11,7 @@ import { ROOT } from '../services/core/paths.ts';
 import { createPersonalPlanning } from '../services/digests/personal.ts';
 import { freePort } from '../services/local/ports.ts';
 import { prepareDatabase } from '../services/main.ts';
+import { createPaperRepository } from '../services/papers/repository.ts';
 import { createScratchDatabase, startScratchServers } from '../test/support/servers.ts';
 import { SmtpSink } from '../test/support/sink.ts';
 
@@ -345,4 +346,48 @@ export async function trainVoters(db: Services['db'], since: Date): Promise<numb
   );
   await db.query('VACUUM ANALYZE reader_models');
   return (used.user + used.system) / 1000 / Math.max(ids.length - 1, 1);
+}
+
+/**
+ * What the planner's personal path costs per reader with a model, apart from the rest of planning:
+ * `batches` batches of 200 voters picked as a planning run picks them (the run's window built and
+ * its ranked lists remembered first, not counted; models up to date, so nothing is trained).
+ * CPU of this process and wall time per reader, and the statements per batch.
+ */
+export async function personalCost(db: Services['db'], since: Date, batches: number) {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM bench_voters ORDER BY id LIMIT $1', [
+    (batches + 1) * 200,
+  ]);
+  const ids = rows.map((r) => Number(r.id));
+  const planning = createPersonalPlanning();
+  const papers = createPaperRepository(db);
+  const runId = randomUUID();
+  let statements = 0;
+  const counting = {
+    query: ((text: string, params?: unknown[]) => {
+      statements++;
+      return db.query(text, params);
+    }) as Services['db']['query'],
+  };
+  try {
+    await papers.rememberRankedLists(runId, ids, since);
+    await planning.pick(db, ids.slice(0, 200), { since, runId, dryRun: true });
+    const cpu = process.cpuUsage();
+    const t0 = performance.now();
+    let readers = 0;
+    for (let b = 1; b <= batches; b++) {
+      const batch = ids.slice(b * 200, (b + 1) * 200);
+      readers += (await planning.pick(counting, batch, { since, runId, dryRun: true })).size;
+    }
+    const used = process.cpuUsage(cpu);
+    return {
+      readers,
+      cpuMsPerReader: +((used.user + used.system) / 1000 / readers).toFixed(3),
+      wallMsPerReader: +((performance.now() - t0) / readers).toFixed(3),
+      statementsPerBatch: +(statements / batches).toFixed(1),
+    };
+  } finally {
+    planning.forget(runId);
+    await papers.forgetRankedLists(runId);
+  }
 }
