@@ -138,6 +138,7 @@ if (VOTERS > 0) {
     planningSeconds: number;
     planningMsPerBatch: number;
     cpuSecondsDuringRun: Record<string, number>;
+    benchHeapMiB: number;
   }[] = [];
   // Round 0 warms up (the worker's first digests compile its templates and code): not counted.
   for (let i = 0; i <= ROUNDS; i++) {
@@ -163,6 +164,7 @@ if (VOTERS > 0) {
       planningSeconds: +(r.planMs / 1000).toFixed(2),
       planningMsPerBatch: +(r.planMs / Math.max(r.batches, 1)).toFixed(1),
       cpuSecondsDuringRun: r.cpu,
+      benchHeapMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     };
     if (i > 0) rounds.push(round);
     console.log(

@@ -202,7 +202,9 @@ export class SmtpSink implements Faults {
 
   private accept(from: string, to: string[], head: string, raw: Buffer) {
     this.received++;
-    const messageId = /^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '';
+    // A copy, not a slice: a slice would keep the whole head (up to a 64 KB chunk) alive with it,
+    // for every message of a long run.
+    const messageId = Buffer.from(/^Message-ID:\s*(\S+)/im.exec(head)?.[1] ?? '', 'latin1').toString('latin1');
     for (const r of to) this.accepted.push({ to: r, messageId });
     if (this.opts.mailbox) storeInMailbox(this.opts.mailbox, raw);
     if (!this.keepMessages) return;
