@@ -3,8 +3,7 @@ import { Invalid, NotFound } from '../core/errors.ts';
 import { localDay } from '../core/local-day.ts';
 import type { Tokens } from '../core/tokens.ts';
 import type { EmailTemplates } from '../mail/templates.ts';
-import { toBibtex } from '../papers/bibtex.ts';
-import { paperUrl } from '../papers/presentation.ts';
+import { bibtexOf } from '../papers/bibtex.ts';
 import { rankSince } from '../papers/ranking.ts';
 import { createPaperRepository } from '../papers/repository.ts';
 import type { Links } from '../subscribers/links.ts';
@@ -96,19 +95,9 @@ export function createComposer({
     /** The BibTeX of a digest's papers, behind the token of its web version, and a file name for it. */
     async bibtex(token: string): Promise<{ filename: string; text: string }> {
       const d = await openDigest(token);
-      const papers = await store.loadCitations(d.id);
       return {
         filename: `paperboy-${d.digestDate}.bib`,
-        text: toBibtex(
-          papers.map((p) => ({
-            title: p.title,
-            authors: p.authors,
-            arxivId: p.arxiv_id,
-            categories: p.categories,
-            year: p.year,
-            url: paperUrl(links.site, p),
-          })),
-        ),
+        text: bibtexOf(links.site, await store.loadCitations(d.id)),
       };
     },
 

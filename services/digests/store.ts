@@ -1,6 +1,7 @@
 import type { Queryable } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
 import type { SentRecord } from '../delivery/engine.ts';
+import type { CitationRow } from '../papers/bibtex.ts';
 import type { PaperFacts } from '../papers/presentation.ts';
 import type { DigestContent, DigestPaper } from './renderer.ts';
 
@@ -92,16 +93,6 @@ interface DeliveryRecord {
   paper_ids: string[];
   positions: number[];
   reasons: string[];
-}
-
-/** A paper of a digest as its BibTeX cites it. */
-export interface CitationRecord {
-  id: number;
-  title: string;
-  authors: string[];
-  arxiv_id: string | null;
-  categories: string[];
-  year: number | null;
 }
 
 /** A paper as load-papers reads it: what a digest shows, and its id as text (`key`), as the delivery rows hold it. */
@@ -250,8 +241,8 @@ export function createDigestStore(db: Queryable) {
     // --- reading ----------------------------------------------------------------------------------
 
     /** The papers of delivery `id`, in order, as its BibTeX cites them (arXiv id, categories, year). */
-    async loadCitations(id: number): Promise<CitationRecord[]> {
-      return (await db.query<CitationRecord>(sql['load-citations'], [id])).rows;
+    async loadCitations(id: number): Promise<CitationRow[]> {
+      return (await db.query<CitationRow>(sql['load-citations'], [id])).rows;
     },
 
     /** How many papers a subscriber has been sent, ever. */

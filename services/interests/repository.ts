@@ -1,5 +1,6 @@
 import type { Queryable } from '../core/db.ts';
 import { loadQueries } from '../core/sql.ts';
+import type { CitationRow } from '../papers/bibtex.ts';
 import type { ReaderModel } from '../relevance/model.ts';
 
 /**
@@ -51,16 +52,6 @@ export interface VoteRow {
   votedAt: string;
   title: string;
   arxivId: string | null;
-}
-
-/** A liked paper as a citation needs it. */
-export interface LikedCitation {
-  id: number;
-  title: string;
-  authors: string[];
-  arxiv_id: string | null;
-  categories: string[];
-  year: number | null;
 }
 
 export interface FollowRow {
@@ -149,8 +140,8 @@ export function createInterestRepository(db: Queryable) {
       }));
     },
     /** The papers the subscriber liked, as their BibTeX cites them. */
-    async likedCitations(subscriberId: number): Promise<LikedCitation[]> {
-      const { rows } = await db.query<LikedCitation>(sql['liked-citations'], [subscriberId]);
+    async likedCitations(subscriberId: number): Promise<CitationRow[]> {
+      const { rows } = await db.query<CitationRow>(sql['liked-citations'], [subscriberId]);
       return rows.map((r) => ({ ...r, id: Number(r.id) }));
     },
     async addFollow(subscriberId: number, kind: FollowKind, nameKey: string, name: string): Promise<void> {

@@ -6,8 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Queues } from '../core/queues.ts';
 import type { RateLimiter, Rule } from '../core/rate-limit.ts';
 import type { Tokens } from '../core/tokens.ts';
-import { toBibtex } from '../papers/bibtex.ts';
-import { paperUrl } from '../papers/presentation.ts';
+import { bibtexOf } from '../papers/bibtex.ts';
 import { nameKey, nameLetters } from '../relevance/text.ts';
 import { CONTROL } from '../subscribers/schemas.ts';
 import {
@@ -201,20 +200,7 @@ export function createInterestService({
     /** BibTeX of the papers the reader liked ("more like this"), oldest vote first. */
     async likedBibtex(manageToken: string): Promise<{ filename: string; text: string }> {
       const s = await authorize(manageToken);
-      const liked = await repo.likedCitations(s.id);
-      return {
-        filename: 'paperboy-liked.bib',
-        text: toBibtex(
-          liked.map((p) => ({
-            title: p.title,
-            authors: p.authors,
-            arxivId: p.arxiv_id,
-            categories: p.categories,
-            year: p.year,
-            url: paperUrl(siteUrl, p),
-          })),
-        ),
-      };
+      return { filename: 'paperboy-liked.bib', text: bibtexOf(siteUrl, await repo.likedCitations(s.id)) };
     },
 
     async resetVotes(manageToken: string): Promise<Interests> {

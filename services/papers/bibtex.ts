@@ -1,5 +1,7 @@
+import { paperUrl } from './presentation.ts';
+
 /**
- * BibTeX of a list of papers (a digest's, from its web version): one @misc entry per paper, with
+ * BibTeX of a list of papers (a digest's, the papers a reader liked): one @misc entry per paper, with
  * the arXiv fields (eprint, archivePrefix, primaryClass) when the paper has an arXiv id. Pure: the
  * caller reads the papers and serves the text.
  */
@@ -124,4 +126,28 @@ function entry(p: CitedPaper, key: string): string {
 export function toBibtex(papers: CitedPaper[]): string {
   const keys = citationKeys(papers);
   return papers.map((p, i) => entry(p, keys[i] as string)).join('\n');
+}
+
+/** A paper as the database reads it for a citation (a digest's papers, the papers a reader liked). */
+export interface CitationRow {
+  id: number;
+  title: string;
+  authors: string[];
+  arxiv_id: string | null;
+  categories: string[];
+  year: number | null;
+}
+
+/** The BibTeX of `rows`, in order, each linked to its arXiv page or its own page at `siteUrl`. */
+export function bibtexOf(siteUrl: string, rows: readonly CitationRow[]): string {
+  return toBibtex(
+    rows.map((r) => ({
+      title: r.title,
+      authors: r.authors,
+      arxivId: r.arxiv_id,
+      categories: r.categories,
+      year: r.year,
+      url: paperUrl(siteUrl, r),
+    })),
+  );
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../core/db.ts';
 import { jsonParam, loadQueries } from '../core/sql.ts';
+import type { WindowPaper } from '../relevance/window.ts';
 import type { SkipTally } from './limits.ts';
 import { PAPER_COLUMNS, type PaperRow } from './merge.ts';
 import { stripControls } from './normalize.ts';
@@ -107,20 +108,8 @@ const rankingSql = loadQueries(
   { fragments: { ...factColumns, ...relevanceColumns } },
 );
 
-/** A paper as relevance reads it: its text, names, trend and live signals. */
-export interface RelevancePaper {
-  id: number;
-  title: string;
-  abstract: string;
-  keywords: string[];
-  authors: string[];
-  organization: string | null;
-  trendScore: number;
-  trendReason: string;
-  upvotes: number | null;
-  comments: number | null;
-  githubStars: number | null;
-}
+/** A paper as relevance reads it: its text, names, trend and live signals (relevance/window.ts). */
+export type RelevancePaper = WindowPaper;
 
 type RelevanceRecord = Omit<RelevancePaper, 'trendScore' | 'trendReason' | 'githubStars'> & {
   trend_score: number;
