@@ -15,6 +15,9 @@ export const TokenParams = z.object({
   token: z.string().max(200).describe('The token from a link Paperboy mailed'),
 });
 
+/** A row's number in the URL (a paper's, a delivery's): a positive whole number. */
+export const RowId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
 /**
  * A day in the URL, YYYY-MM-DD: a real calendar day from year 1 (no year 0, no 30 February; the
  * Date constructor would roll those over and PostgreSQL would refuse them).

@@ -11,7 +11,7 @@ import { createSubscriberRepository } from '../subscribers/repository.ts';
 import { Email } from '../subscribers/schemas.ts';
 import { createPersonalPlanning } from './personal.ts';
 import { renderDigest, renderWebVersion } from './renderer.ts';
-import { createDigestStore } from './store.ts';
+import { createDigestStore, type DigestDelivery } from './store.ts';
 
 /**
  * What goes into a subscriber's digest. The planner records picks as it plans; this answers the
@@ -64,6 +64,14 @@ export function createComposer({
     };
   }
 
+  /** A digest as a web page: its papers only, with the mail's vote links when `votesUrl` is given. */
+  const webPage = (d: DigestDelivery, votesUrl?: string) =>
+    renderWebVersion(
+      templates,
+      { digestDate: d.digestDate, frequency: d.frequency, papers: d.papers, siteUrl: links.site, votesUrl },
+      { homeUrl: links.home, bibtexUrl: links.digestBibtex(d.id, d.tokenEpoch) },
+    );
+
   /** The digest behind a web version's token, while its link works. */
   async function openDigest(token: string) {
     const t = tokens.open('view-digest', token);
@@ -84,12 +92,7 @@ export function createComposer({
      * link stops working when its subscriber signs out every link, or is erased.
      */
     async webVersion(token: string): Promise<string> {
-      const d = await openDigest(token);
-      return renderWebVersion(
-        templates,
-        { digestDate: d.digestDate, frequency: d.frequency, papers: d.papers, siteUrl: links.site },
-        { homeUrl: links.home, bibtexUrl: links.digestBibtex(d.id, d.tokenEpoch) },
-      );
+      return webPage(await openDigest(token));
     },
 
     /** The BibTeX of a digest's papers, behind the token of its web version, and a file name for it. */
@@ -111,17 +114,7 @@ export function createComposer({
       if (d?.kind !== 'digest' || d.subscriberId !== s.id) {
         throw new NotFound('This digest is no longer available.', 'digest_gone');
       }
-      return renderWebVersion(
-        templates,
-        {
-          digestDate: d.digestDate,
-          frequency: d.frequency,
-          papers: d.papers,
-          siteUrl: links.site,
-          votesUrl: links.votes(d.id, d.tokenEpoch),
-        },
-        { homeUrl: links.home, bibtexUrl: links.digestBibtex(d.id, d.tokenEpoch) },
-      );
+      return webPage(d, links.votes(d.id, d.tokenEpoch));
     },
 
     /**

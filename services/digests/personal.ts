@@ -26,22 +26,6 @@ export interface PersonalPick extends RelevancePick {
   subscriberId: number;
 }
 
-/**
- * The smallest id among a window's papers, computed once per window (from the papers it holds
- * when first asked): what a reader was sent from
- * it up is read in one range scan, candidates below it (papers featured again) probed one by one.
- */
-const firstIds = new WeakMap<Window, number>();
-function firstId(w: Window): number {
-  let id = firstIds.get(w);
-  if (id === undefined) {
-    id = Number.MAX_SAFE_INTEGER;
-    for (const c of w.candidates.keys()) id = Math.min(id, c);
-    firstIds.set(w, id);
-  }
-  return id;
-}
-
 export function createPersonalPlanning() {
   const windows = new Map<string, Promise<Window>>();
 
@@ -108,8 +92,9 @@ export function createPersonalPlanning() {
       readers.map((r) => r.id),
       plan.since,
     );
-    // Before the batch adds papers to the window: its own sample's smallest id.
-    const from = firstId(w);
+    // What a reader was sent from the sample's smallest id up is read in one range scan;
+    // candidates below it (papers featured again) are probed one by one.
+    const from = w.firstId;
     const interests = createInterestRepository(db);
     const followed = (r: PersonalReader) => [...r.followedAuthors, ...r.followedOrganizations];
     await findFollowed(db, w, readers.flatMap(followed));

@@ -15,6 +15,7 @@ import {
   FOLLOW_KINDS,
   type FollowKind,
   type FollowRow,
+  type InterestRepository,
   type VoteRow,
   type VoteValue,
 } from './repository.ts';
@@ -62,6 +63,12 @@ export const NAME_LOOKUPS: Rule = {
   limit: { max: 30, windowSeconds: 3600 },
   message: 'Too many names looked up in an hour. Try again later, or follow from a paper’s page.',
 };
+
+/** A subscriber's votes, newest first, and follows. */
+async function interestsOf(repo: InterestRepository, subscriberId: number): Promise<Interests> {
+  const [votes, follows] = await Promise.all([repo.listVotes(subscriberId), repo.listFollows(subscriberId)]);
+  return { votes: votes.map(({ value, ...v }) => ({ ...v, vote: directionOf(value) })), follows };
+}
 
 /** Names a vote page offers to follow: the first authors, then the organization. */
 const NAMES_OFFERED = 5;
@@ -143,10 +150,7 @@ export function createInterestService({
     return found;
   }
 
-  async function list(subscriberId: number): Promise<Interests> {
-    const [votes, follows] = await Promise.all([repo.listVotes(subscriberId), repo.listFollows(subscriberId)]);
-    return { votes: votes.map(({ value, ...v }) => ({ ...v, vote: directionOf(value) })), follows };
-  }
+  const list = (subscriberId: number) => interestsOf(repo, subscriberId);
 
   return {
     /** What a vote link's page shows; records nothing. */
@@ -238,17 +242,9 @@ export function createInterestExport(db: Db) {
   const repo = createInterestRepository(db);
   return {
     async exportOf(subscriberId: number) {
-      const [votes, follows, model] = await Promise.all([
-        repo.listVotes(subscriberId),
-        repo.listFollows(subscriberId),
-        repo.modelOf(subscriberId),
-      ]);
-      return {
-        votes: votes.map(({ value, ...v }) => ({ ...v, vote: directionOf(value) })),
-        follows,
-        /** What Paperboy learned from the votes (docs/relevance.md); null before any vote. */
-        model: model ?? null,
-      };
+      const [interests, model] = await Promise.all([interestsOf(repo, subscriberId), repo.modelOf(subscriberId)]);
+      // With what Paperboy learned from the votes (docs/relevance.md); null before any vote.
+      return { ...interests, model: model ?? null };
     },
   };
 }

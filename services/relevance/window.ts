@@ -51,6 +51,8 @@ export class RelevanceWindow {
   readonly background: SparseVector[];
   /** Followed names' papers of the window, by name letters, found once per window. */
   readonly byName = new Map<string, number[]>();
+  /** The smallest id of the sample (the largest safe integer for an empty one). */
+  readonly firstId: number;
 
   constructor(
     readonly since: Date,
@@ -59,6 +61,7 @@ export class RelevanceWindow {
     this.featurizer.fit(sample.map(paperText));
     this.picker = new Picker(this.featurizer);
     for (const p of sample) this.add(p);
+    this.firstId = sample.reduce((min, p) => Math.min(min, p.id), Number.MAX_SAFE_INTEGER);
     const step = Math.max(1, Math.floor(sample.length / BACKGROUND));
     this.background = sample
       .filter((_, i) => i % step === 0)

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { FollowInput, type InterestService } from '../../interests/service.ts';
 import type { ManageService } from '../../subscribers/manage.ts';
 import { PreferencesInput } from '../../subscribers/preferences.ts';
-import { errors, SubscriptionBody, TokenParams } from '../schemas.ts';
+import { errors, RowId, SubscriptionBody, TokenParams } from '../schemas.ts';
 
 /** The JSON API behind the preferences link: the token in the path is the subscriber's credential. */
 const Taught = z
@@ -102,7 +102,7 @@ export const manageApiRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         ...taughtSchema('Undo a vote'),
-        params: TokenParams.extend({ paperId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+        params: TokenParams.extend({ paperId: RowId }),
       },
     },
     async (req) => interests.undo(req.params.token, req.params.paperId),

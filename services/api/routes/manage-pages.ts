@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import { localTime } from '../../core/local-day.ts';
 import type { Composer } from '../../digests/composer.ts';
@@ -9,7 +8,7 @@ import type { ManageService, SubscriptionView } from '../../subscribers/manage.t
 import { PreferencesInput, preferenceForm } from '../../subscribers/preferences.ts';
 import { isSubscribed, SUBSCRIBER_STATUSES } from '../../subscribers/status.ts';
 import type { Pages } from '../pages.ts';
-import { TokenParams } from '../schemas.ts';
+import { RowId, TokenParams } from '../schemas.ts';
 import { MAIL_HTML_CSP } from '../security.ts';
 import { linkMailedPage } from './links.ts';
 
@@ -116,7 +115,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
     const after = await change();
     return render(token, await manage.view(token), notice, after);
   };
-  const VoteParams = TokenParams.extend({ paperId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+  const VoteParams = TokenParams.extend({ paperId: RowId });
   app.post(
     '/manage/:token/votes/:paperId/undo',
     { ...page, schema: { ...page.schema, params: VoteParams } },
@@ -151,7 +150,7 @@ export const managePageRoutes: FastifyPluginAsyncZod<ManagePageDeps> = async (
       config: { page: true, csp: MAIL_HTML_CSP },
       schema: {
         hide: true,
-        params: TokenParams.extend({ deliveryId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+        params: TokenParams.extend({ deliveryId: RowId }),
       },
     },
     async (req, reply) => reply.type(HTML).send(await digests.ownWebVersion(req.params.token, req.params.deliveryId)),

@@ -2,13 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type InterestService, VOTE_DIRECTIONS, type VoteDirection, type VotedPaper } from '../../interests/service.ts';
 import type { ButtonForm, MessagePage, Pages } from '../pages.ts';
+import { RowId, TokenParams } from '../schemas.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
-const PaperParams = z.object({
-  token: z.string().max(200),
-  paperId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-});
+const PaperParams = TokenParams.extend({ paperId: RowId });
 const VoteParams = PaperParams.extend({ direction: z.enum(Object.keys(VOTE_DIRECTIONS) as [VoteDirection]) });
 
 const asked: Record<VoteDirection, string> = { more: 'More papers like this?', less: 'Fewer papers like this?' };
